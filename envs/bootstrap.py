@@ -1,0 +1,115 @@
+"""Offline base-image bootstrap: debootstrap a Debian suite and `docker import` it.
+
+Used when no container registry is reachable. The Debian mirror is read from the machine's
+apt sources at run time (never hard-coded), so it works behind whatever mirror the host uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from envs.errors import ImageBuildError
+
+#: Debian suite -> the Python it ships (what SWE-bench recipes need to know).
+SUITE_PYTHON = {"bookworm": "3.11", "bullseye": "3.9"}
+#: Packages every patchjury base image carries.
+BASE_PACKAGES = (
+    "python3",
+    "python3-venv",
+    "python3-pip",
+    "python3-dev",
+    "git",
+    "ca-certificates",
+    "patch",
+    "procps",
+    "build-essential",
+)
+BOOTSTRAP_VERSION = "1"
+APT_SOURCE_FILES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d")
+
+
+def debian_mirror(sources: tuple[str, ...] = APT_SOURCE_FILES) -> str:
+    """Return the first Debian archive URI configured in the host's apt sources."""
+    files: list[Path] = []
+    for name in sources:
+        p = Path(name)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.iterdir() if f.suffix in (".list", ".sources")))
+        elif p.is_file():
+            files.append(p)
+    for f in files:
+        for line in f.read_text(errors="replace").splitlines():
+            line = line.strip()
+            m = re.match(r"^URIs:\s*(\S+)", line) or re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", line)
+            if m and re.search(r"/debian/?$", m.group(1)):
+                return m.group(1)
+    raise ImageBuildError(
+        "no Debian mirror found in the host's apt sources "
+        f"({', '.join(sources)}); add a 'deb <mirror>/debian <suite> main' line or pass --mirror"
+    )
+
+
+def base_tag(suite: str) -> str:
+    """The image tag for a bootstrapped suite, keyed by the inputs that shape it."""
+    key = "|".join([BOOTSTRAP_VERSION, suite, *BASE_PACKAGES])
+    return f"patchjury/base:{suite}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def image_exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def bootstrap(suite: str = "bookworm", mirror: str | None = None, force: bool = False) -> str:
+    """Build (or reuse) the base image for `suite`; returns its tag."""
+    if suite not in SUITE_PYTHON:
+        raise ImageBuildError(f"unknown suite {suite!r}; choose one of {sorted(SUITE_PYTHON)}")
+    tag = base_tag(suite)
+    if image_exists(tag) and not force:
+        return tag
+    if shutil.which("debootstrap") is None:
+        raise ImageBuildError("debootstrap is not installed; run: apt-get install -y debootstrap")
+    mirror = mirror or debian_mirror()
+    with tempfile.TemporaryDirectory(prefix="pj-debootstrap-") as root:
+        cmd = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(BASE_PACKAGES)}",
+            suite,
+            root,
+            mirror,
+        ]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            tail = (run.stdout + run.stderr)[-2000:]
+            raise ImageBuildError(f"debootstrap {suite} failed (exit {run.returncode}):\n{tail}")
+        # Drop apt caches to keep the image small.
+        shutil.rmtree(Path(root) / "var/cache/apt/archives", ignore_errors=True)
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        imp = subprocess.run(
+            [
+                "docker",
+                "import",
+                "--change",
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--change",
+                "LABEL dev.patchjury.kind=base",
+                "--change",
+                f"LABEL dev.patchjury.python={SUITE_PYTHON[suite]}",
+                "-",
+                tag,
+            ],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+        )
+        if tar.stdout is not None:
+            tar.stdout.close()
+        tar.wait()
+        if imp.returncode != 0 or tar.returncode != 0:
+            raise ImageBuildError(f"docker import of {suite} failed: {imp.stderr.strip()}")
+    return tag

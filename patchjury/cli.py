@@ -1,0 +1,46 @@
+"""The `patchjury` command. Sub-commands live in patchjury/cli_*.py; heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from patchjury import __version__
+
+app = typer.Typer(
+    name="patchjury",
+    help=(
+        "Resolve issues in real repositories: run many agent trajectories in sandboxes, then let a jury "
+        "(execution voting + a trained verifier) pick the patch.\n\n"
+        "Start with `patchjury demo` (offline, no API key), then `patchjury solve --repo . --issue-file ISSUE.md`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the patchjury version."""
+    typer.echo(__version__)
+
+
+def _register() -> None:
+    from patchjury import cli_images
+
+    app.add_typer(cli_images.app, name="images")
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: one clear error line for expected failures, no traceback."""
+    from patchjury.errors import run_cli
+
+    run_cli(app)
+
+
+if __name__ == "__main__":
+    main()

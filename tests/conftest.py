@@ -1,0 +1,67 @@
+"""Shared test fixtures. Docker-marked tests skip without an engine locally, but FAIL when CI=true."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _docker_ok() -> tuple[bool, str]:
+    try:
+        run = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    return run.returncode == 0, (run.stderr or run.stdout).strip()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any(item.get_closest_marker("docker") for item in items):
+        return
+    ok, why = _docker_ok()
+    if ok:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        for item in items:
+            if item.get_closest_marker("docker"):
+                item.add_marker(pytest.mark.usefixtures("_docker_required"))
+        return
+    skip = pytest.mark.skip(reason=f"Docker engine not reachable ({why}); set CI=true to make this a failure")
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def _docker_required() -> None:
+    ok, why = _docker_ok()
+    if not ok:
+        pytest.fail(f"CI=true but the Docker engine is not reachable: {why}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data next to the repo; tests needing it skip (or fail on CI) when absent."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {SHARED_DATA} is missing", pytrace=False)
+        pytest.skip(f"{SHARED_DATA} not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """Tag of the bookworm base image, bootstrapped (or reused) once per session."""
+    ok, why = _docker_ok()
+    if not ok:
+        pytest.fail(f"Docker engine not reachable: {why}", pytrace=False)
+    from envs.bootstrap import bootstrap
+
+    return bootstrap("bookworm")
