@@ -25,3 +25,7 @@ class EnvClosedError(EnvError, RuntimeError):
 
 class EnvFileError(EnvError, OSError):
     """Reading or writing a file inside an Env failed."""
+
+
+class EnvCommandError(EnvError, RuntimeError):
+    """A command patchjury itself needs (git checkout, diff, reset) failed inside an Env."""

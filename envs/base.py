@@ -1,0 +1,193 @@
+"""Shared machinery of the git-checkout backends: paths, diff against the base commit, reset, close.
+
+A backend supplies four primitives (`_run`, `_read_bytes`, `_write_bytes`, `_release`); diff/reset are then
+shell scripts run inside the Env, so both backends behave identically.
+
+Files that are untracked when the Env starts (build products such as `*.egg-info` or in-place compiled
+extensions of an environment image) are part of the baseline: `diff()` never reports them and `reset()` keeps
+them, while everything created later is removed (`git clean -fdx` minus the baseline).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from envs.errors import EnvClosedError, EnvCommandError
+from envs.protocol import ExecResult
+
+#: Seconds allowed for patchjury's own git commands (diff of a big repo, reset of a big tree).
+GIT_TIMEOUT = 600.0
+
+
+def _escape_ignore(path: str) -> str:
+    """Make a path a literal, anchored gitignore pattern."""
+    out = []
+    for ch in path:
+        if ch in "*?[\\":
+            out.append("\\")
+        out.append(ch)
+    return "/" + "".join(out)
+
+
+class GitCheckoutEnv(ABC):
+    """Base of LocalEnv and DockerEnv: a git checkout at `base_commit` rooted at `workdir`."""
+
+    workdir: str
+    base_commit: str
+    output_limit: int
+    default_timeout: float
+    diff_ignore: Sequence[str]
+    _state_dir: str
+    _closed: bool = False
+
+    # -- backend primitives -------------------------------------------------------------------------------
+    @abstractmethod
+    def _run(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
+        """Run `command` with bash; `limit` characters of output kept (0 = all)."""
+
+    @abstractmethod
+    def _read_bytes(self, path: str) -> bytes:
+        """Read an absolute path."""
+
+    @abstractmethod
+    def _write_bytes(self, path: str, data: bytes) -> None:
+        """Write an absolute path, creating parent directories."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Free the backend's resources (called once)."""
+
+    # -- the Env protocol -----------------------------------------------------------------------------------
+    def execute(self, command: str, timeout: float | None = None, cwd: str | None = None) -> ExecResult:
+        """Run `command` with bash in `cwd` (default workdir); kill it after `timeout` seconds."""
+        self._check_open()
+        t = self.default_timeout if timeout is None else timeout
+        if t <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {t}")
+        return self._run(command, t, self.abspath(cwd) if cwd else self.workdir, self.output_limit)
+
+    def read_file(self, path: str) -> str:
+        """Read a text file (relative to workdir, or absolute), undecodable bytes replaced."""
+        self._check_open()
+        return self._read_bytes(self.abspath(path)).decode("utf-8", errors="replace")
+
+    def write_file(self, path: str, content: str) -> None:
+        """Create or overwrite a text file (UTF-8), making parent directories."""
+        self._check_open()
+        self._write_bytes(self.abspath(path), content.encode("utf-8", errors="surrogateescape"))
+
+    def diff(self, exclude: Sequence[str] = ()) -> str:
+        """Unified diff (new files included, binary-safe) against the base commit, minus `exclude` paths."""
+        self._check_open()
+        specs = [f":(exclude){self._relpath(p)}" for p in exclude if self._relpath(p)]
+        specs += [f":(exclude,glob){g}" for g in self.diff_ignore]
+        spec = " ".join(shlex.quote(s) for s in [".", *specs])
+        index = posixpath.join(self._state_dir, "diff-index")
+        out = posixpath.join(self._state_dir, "diff.patch")
+        script = (
+            f'set -e; export GIT_INDEX_FILE={shlex.quote(index)}; rm -f "$GIT_INDEX_FILE"; '
+            f'cp "$(GIT_INDEX_FILE= git rev-parse --git-path index)" "$GIT_INDEX_FILE" 2>/dev/null || true; '
+            f"git add -A -- {spec}; "
+            f"git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff --no-renames "
+            f'{self.base_commit} -- {spec} > {shlex.quote(out)}; rm -f "$GIT_INDEX_FILE"'
+        )
+        self._git(script, "compute the diff")
+        data = self._read_bytes(out)
+        return data.decode("utf-8", errors="replace")
+
+    def reset(self) -> None:
+        """Back to the base commit: tracked changes reverted, files created since start removed."""
+        self._check_open()
+        keep = shlex.quote(posixpath.join(self._state_dir, "keep"))
+        script = (
+            'set -e; rm -f "$(git rev-parse --git-path index.lock)"; '
+            f"git checkout -q -f --detach {self.base_commit}; git reset -q --hard {self.base_commit}; "
+            f'args=(); if [ -f {keep} ]; then while IFS= read -r p; do args+=(-e "$p"); done < {keep}; fi; '
+            'git clean -q -f -f -d -x "${args[@]}"'
+        )
+        self._git(script, "reset the checkout")
+
+    def close(self) -> None:
+        """Release everything. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def abspath(self, path: str) -> str:
+        """`path` made absolute against workdir (and normalised)."""
+        return posixpath.normpath(path if path.startswith("/") else posixpath.join(self.workdir, path))
+
+    def _relpath(self, path: str) -> str:
+        p = self.abspath(path)
+        if p == self.workdir:
+            return ""
+        if p.startswith(self.workdir.rstrip("/") + "/"):
+            return p[len(self.workdir.rstrip("/")) + 1 :]
+        return path
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EnvClosedError(f"{type(self).__name__} at {self.workdir} is closed; create a new Env")
+
+    def _git(self, script: str, what: str) -> str:
+        res = self._run(script, GIT_TIMEOUT, self.workdir, 0)
+        if res.exit_code != 0 or res.timed_out:
+            tail = res.output[-2000:]
+            raise EnvCommandError(f"could not {what} in {self.workdir} (exit {res.exit_code}):\n{tail}")
+        return res.output
+
+    def _record_baseline(self) -> None:
+        """Record the base commit and the files untracked at start (kept by reset, hidden from diff)."""
+        self.base_commit = self._git("git rev-parse --verify HEAD^{commit}", "read HEAD").strip()
+        state = shlex.quote(self._state_dir)
+        self._git(
+            f"mkdir -p {state}; git ls-files -z -o --directory > {state}/untracked.z; "
+            f"git ls-files -z -o --exclude-standard --directory > {state}/unignored.z",
+            "list untracked files",
+        )
+        untracked = [
+            p
+            for p in self._read_bytes(f"{self._state_dir}/untracked.z")
+            .decode(errors="surrogateescape")
+            .split("\0")
+            if p and "\n" not in p
+        ]
+        unignored = [
+            p
+            for p in self._read_bytes(f"{self._state_dir}/unignored.z")
+            .decode(errors="surrogateescape")
+            .split("\0")
+            if p and "\n" not in p
+        ]
+        keep = "".join(_escape_ignore(p) + "\n" for p in untracked)
+        self._write_bytes(f"{self._state_dir}/keep", keep.encode(errors="surrogateescape"))
+        if unignored:
+            # Untracked but not ignored at start: hide them from diff() via the repo's info/exclude.
+            exclude_path = self._git("git rev-parse --git-path info/exclude", "locate info/exclude").strip()
+            target = self.abspath(exclude_path)
+            try:
+                old = self._read_bytes(target)
+            except OSError:
+                old = b""
+            extra = "".join(_escape_ignore(p) + "\n" for p in unignored).encode(errors="surrogateescape")
+            sep = b"" if not old or old.endswith(b"\n") else b"\n"
+            self._write_bytes(target, old + sep + b"# patchjury baseline\n" + extra)

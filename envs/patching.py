@@ -1,0 +1,137 @@
+"""Apply a patch inside an Env the way the official SWE-bench harness does.
+
+Order: `git apply --verbose`, then `git apply --verbose --3way`, then `patch --batch --fuzz=5 -p1 -i`.
+A failed attempt leaves the tree as it was, so the next method starts clean.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import uuid
+from dataclasses import dataclass, field
+
+from envs.protocol import Env
+
+GIT_APPLY = "git apply --verbose"
+GIT_APPLY_3WAY = "git apply --verbose --3way"
+PATCH_FUZZ = "patch --batch --fuzz=5 -p1 -i"
+METHODS = (GIT_APPLY, GIT_APPLY_3WAY, PATCH_FUZZ)
+
+_FILE_HEADER = re.compile(r"^diff --git (?:\"?a/)(.+?)\"? (?:\"?b/)(.+?)\"?$")
+_TEST_PATH = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_tests?\.py$|(^|/)conftest\.py$")
+
+
+@dataclass
+class ApplyResult:
+    """Outcome of apply_patch. `applied` False is a result (e.g. graded "patch failed to apply")."""
+
+    applied: bool
+    method: str | None = None
+    """The command that worked (one of METHODS), or None."""
+    reason: str = ""
+    """Why it failed ("empty patch", "does not apply") - empty on success."""
+    output: str = ""
+    """What the tools printed (every attempt, on failure)."""
+    files: list[str] = field(default_factory=list)
+    """Paths the applied patch touches."""
+    excluded_files: list[str] = field(default_factory=list)
+    """Paths dropped by exclude_tests."""
+
+
+def split_patch(patch: str) -> list[tuple[str, str]]:
+    """Split a git-style patch into (path, section) pairs, one per file."""
+    sections: list[tuple[str, str]] = []
+    current: list[str] = []
+    path = ""
+    for line in patch.splitlines(keepends=True):
+        m = _FILE_HEADER.match(line.rstrip("\n"))
+        if m:
+            if current:
+                sections.append((path, "".join(current)))
+            current, path = [line], m.group(2)
+        else:
+            current.append(line)
+    if current:
+        sections.append((path, "".join(current)))
+    return sections
+
+
+def patch_files(patch: str) -> list[str]:
+    """Paths a patch touches (new side; `--- a/`/`+++ b/` headers for non-git patches)."""
+    files = [p for p, _ in split_patch(patch) if p]
+    if not files:
+        for m in re.finditer(r"^\+\+\+ (?:b/)?(\S+)", patch, flags=re.M):
+            if m.group(1) != "/dev/null":
+                files.append(m.group(1))
+    return files
+
+
+def is_test_path(path: str) -> bool:
+    """Heuristic used by exclude_tests: tests/ or testing/ dirs, test_*.py, *_test.py, conftest.py."""
+    return bool(_TEST_PATH.search(path))
+
+
+def strip_test_files(patch: str) -> tuple[str, list[str]]:
+    """Drop the sections of test files; returns (patch, dropped paths)."""
+    kept, dropped = [], []
+    for path, section in split_patch(patch):
+        if path and is_test_path(path):
+            dropped.append(path)
+        else:
+            kept.append(section)
+    return "".join(kept), dropped
+
+
+def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResult:
+    """Apply `patch` in `env`'s workdir: git apply, then --3way, then patch --fuzz=5."""
+    excluded: list[str] = []
+    if exclude_tests:
+        patch, excluded = strip_test_files(patch)
+    if not patch.strip():
+        return ApplyResult(applied=False, reason="empty patch", excluded_files=excluded)
+    if not patch.endswith("\n"):
+        patch += "\n"
+    files = patch_files(patch)
+    tmp = f"/tmp/patchjury-{uuid.uuid4().hex}.diff"
+    env.write_file(tmp, patch)
+    q = shlex.quote(tmp)
+    log: list[str] = []
+    try:
+        snap = env.execute("git stash create 2>/dev/null || true", timeout=120).output.strip()
+        snap = snap.splitlines()[-1] if snap else "HEAD"
+        for method in METHODS:
+            if method == PATCH_FUZZ:
+                dry = env.execute(f"patch --dry-run --batch --fuzz=5 -p1 -i {q}", timeout=300)
+                if dry.exit_code != 0:
+                    log.append(f"$ patch --dry-run --batch --fuzz=5 -p1 -i <patch>\n{dry.output}")
+                    continue
+            res = env.execute(f"{method} {q}", timeout=300)
+            log.append(f"$ {method} <patch>\n{res.output}")
+            if res.exit_code == 0:
+                return ApplyResult(
+                    applied=True, method=method, output=res.output, files=files, excluded_files=excluded
+                )
+            if method == GIT_APPLY_3WAY:
+                _restore(env, snap, files)
+        return ApplyResult(
+            applied=False,
+            reason="patch does not apply (git apply, git apply --3way and patch --fuzz=5 all failed)",
+            output="\n".join(log),
+            files=files,
+            excluded_files=excluded,
+        )
+    finally:
+        env.execute(f"rm -f {q}", timeout=60)
+
+
+def _restore(env: Env, snap: str, files: list[str]) -> None:
+    """Undo a failed --3way attempt on `files` (conflict markers, staged entries)."""
+    for path in files:
+        p = shlex.quote(path)
+        env.execute(
+            f"git reset -q -- {p} 2>/dev/null; "
+            f"if git cat-file -e {snap}:{p} 2>/dev/null; then git checkout -q {snap} -- {p}; "
+            f"else rm -f -- {p}; fi",
+            timeout=120,
+        )

@@ -1,0 +1,61 @@
+"""Fixtures for the envs tests: real temporary git repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
+
+
+def git(repo: Path, *args: str) -> str:
+    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return run.stdout.strip()
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+RepoFactory = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """Create a git repo from {path: content}; returns its path (HEAD = one commit with those files)."""
+    count = 0
+
+    def make(files: dict[str, str]) -> Path:
+        nonlocal count
+        count += 1
+        repo = tmp_path / f"repo{count}"
+        repo.mkdir()
+        git(repo, "init", "-q")
+        for rel, content in files.items():
+            p = repo / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(content)
+        commit_all(repo, "base")
+        return repo
+
+    return make
+
+
+SAMPLE_FILES = {
+    ".gitignore": "*.log\nbuild/\n",
+    "README.md": "# sample\n",
+    "pkg/__init__.py": "",
+    "pkg/calc.py": "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
+    "tests/test_calc.py": "from pkg.calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+}
+
+
+@pytest.fixture
+def sample_repo(make_repo: RepoFactory) -> Path:
+    """A small Python project in a git repo (one commit)."""
+    return make_repo(SAMPLE_FILES)
