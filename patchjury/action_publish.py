@@ -1,0 +1,116 @@
+"""The Action's last step: push a `patchjury/<slug>` branch and open a draft PR, or comment on the issue."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from patchjury import gitops
+from patchjury.github import GitHubClient
+from patchjury.outcome import RunOutcome
+
+if TYPE_CHECKING:
+    from patchjury.action import ActionSettings, Trigger
+
+FOOTER = (
+    "\n\n---\n<sub>Proposed by patchjury: several agent trajectories "
+    "in sandboxes, a jury of execution votes and a trained verifier picked this patch. Review it like any "
+    "contribution; CI runs only if the workflow's token is a PAT or an app token.</sub>\n"
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    decision: str
+    """`pr` or `comment`."""
+    url: str
+    branch: str | None = None
+
+
+def remote_branch_exists(repo: Path, remote: str, branch: str, token: str | None) -> bool:
+    args = ["git", "-C", str(repo)]
+    if token:
+        import base64
+
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        args += ["-c", f"http.extraheader=AUTHORIZATION: basic {basic}"]
+    run = subprocess.run(
+        [*args, "ls-remote", "--exit-code", "--heads", remote, branch], capture_output=True, text=True
+    )
+    return run.returncode == 0
+
+
+def pick_branch(settings: ActionSettings, trigger: Trigger) -> str:
+    """`patchjury/issue-<n>-<slug>`, suffixed when that branch exists locally or on the remote."""
+    base = f"issue-{trigger.issue.number}-{gitops.slugify(trigger.issue.title, 40)}"
+    name = gitops.free_branch_name(settings.workspace, base)
+    if remote_branch_exists(settings.workspace, settings.remote, name, settings.token):
+        name = gitops.free_branch_name(settings.workspace, f"{base}-run{settings.run_id}")
+    return name
+
+
+def run_link(settings: ActionSettings) -> str:
+    return f"{settings.server_url}/{settings.repository}/actions/runs/{settings.run_id}"
+
+
+def open_pull_request(
+    settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
+) -> Published:
+    """Commit the chosen patch on a new branch (checkout untouched), push it, open a draft PR."""
+    branch = pick_branch(settings, trigger)
+    message = outcome.commit_message
+    if f"#{trigger.issue.number}" not in message:
+        message = message.rstrip() + f"\n\nRefs #{trigger.issue.number}\n"
+    made = gitops.commit_patch_on_branch(settings.workspace, outcome.patch_text(run_dir), branch, message)
+    gitops.push_branch(
+        settings.workspace, settings.remote, made.branch, settings.token, trigger.default_branch
+    )
+    body = (
+        f"Resolves #{trigger.issue.number} (requested by @{trigger.actor}; "
+        f"[workflow run]({run_link(settings)})).\n\n" + outcome.report_text(run_dir) + FOOTER
+    )
+    pr = client.create_pull_request(
+        title=outcome.title, head=made.branch, base=trigger.default_branch, body=body, draft=True
+    )
+    client.create_issue_comment(
+        trigger.issue.number,
+        f"patchjury opened draft PR #{pr.number} with a proposed fix ({outcome.n_candidates} candidate "
+        f"patches from {outcome.n_trajectories} trajectories; cost ${outcome.cost:.2f}).",
+    )
+    return Published("pr", pr.html_url, made.branch)
+
+
+def comment_no_patch(
+    settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
+) -> Published:
+    """No candidate passes its own tests: say what was tried instead of proposing a patch."""
+    head = (
+        f"patchjury ran {outcome.n_trajectories} trajectories for this issue "
+        f"([workflow run]({run_link(settings)})) but no candidate patch passes its own reproduction test, "
+        "so it is not proposing a pull request.\n\n"
+    )
+    body = head + outcome.summary.strip() + "\n\n<details><summary>Full report</summary>\n\n"
+    body += outcome.report_text(run_dir) + "\n\n</details>" + FOOTER
+    url = client.create_issue_comment(trigger.issue.number, body)
+    return Published("comment", url)
+
+
+def publish(
+    settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
+) -> Published:
+    if outcome.status == "patch" and outcome.patch_file:
+        return open_pull_request(settings, client, trigger, outcome, run_dir)
+    return comment_no_patch(settings, client, trigger, outcome, run_dir)
+
+
+def write_outputs(settings: ActionSettings, values: dict[str, str], summary: str = "") -> None:
+    """Step outputs ($GITHUB_OUTPUT) and the job summary ($GITHUB_STEP_SUMMARY)."""
+    if settings.output_file:
+        with settings.output_file.open("a") as fh:
+            for key, value in values.items():
+                fh.write(f"{key}={value.replace(chr(10), ' ')}\n")
+    if settings.summary_file and summary:
+        with settings.summary_file.open("a") as fh:
+            fh.write(summary + "\n")
