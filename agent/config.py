@@ -1,0 +1,108 @@
+"""Configuration of the agent: the loop (`AgentConfig`) and the model backends (`ModelConfig`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ModelConfig(BaseModel):
+    """One model backend, picked by `type` from agent.models.registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["litellm", "deterministic", "replay"] = "litellm"
+    """Backend: `litellm` (any provider litellm knows), `deterministic` (scripted policy), `replay`."""
+    name: str = ""
+    """Model name as litellm spells it (e.g. `openai/gpt-4o`, `anthropic/claude-sonnet-4-5`); a label otherwise."""
+    api_base: str | None = None
+    """Base URL of an OpenAI-compatible server (e.g. `http://127.0.0.1:8000/v1`); None = provider default."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (the key itself is never stored in configs)."""
+    timeout: float = 120.0
+    """Seconds before one request is abandoned (then retried)."""
+    retries: int = Field(default=4, ge=0)
+    """Retries on transient errors (rate limit, timeout, 5xx, connection), with exponential backoff."""
+    backoff_s: float = Field(default=2.0, ge=0)
+    """First backoff delay in seconds; doubles on every retry (with jitter), capped at 60 s."""
+    text_tool_format: bool = False
+    """Describe tools in the prompt and parse calls from ```tool fenced blocks (models without function calling)."""
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments passed verbatim to `litellm.completion` (e.g. `max_tokens`, `reasoning_effort`)."""
+    script: list[dict[str, Any]] | None = None
+    """Deterministic model: inline list of steps ({tool, args} / {content} / {tool_calls}), Jinja-templated."""
+    script_path: str | None = None
+    """Deterministic model: YAML file holding the list of steps (or a mapping with a `steps` key)."""
+    latency_s: float = Field(default=0.0, ge=0)
+    """Deterministic/replay model: seconds to sleep per query (simulates an API for benchmarks and demos)."""
+    replay_path: str | None = None
+    """Replay model: the trajectory JSON whose assistant messages are replayed in order."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if self.type == "litellm" and not self.name:
+            raise ValueError("model.name is required for type=litellm (e.g. name: openai/gpt-4o-mini)")
+        if self.type == "deterministic" and self.script is None and not self.script_path:
+            raise ValueError(
+                "a deterministic model needs `script` (list of steps) or `script_path` (YAML file)"
+            )
+        if self.type == "replay" and not self.replay_path:
+            raise ValueError("a replay model needs `replay_path` (a trajectory JSON written by patchjury)")
+        return self
+
+    @property
+    def label(self) -> str:
+        """Human name of the model (used as `model_name_or_path` of candidates)."""
+        return self.name or self.type
+
+
+class AgentConfig(BaseModel):
+    """How trajectories run: limits, parallelism, sampling, tools and prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_trajectories: int = Field(default=4, ge=1)
+    """Trajectories (independent samples) per task."""
+    workers: int = Field(default=4, ge=1)
+    """Trajectories running at the same time (each with its own Env)."""
+    step_limit: int = Field(default=50, ge=1)
+    """Model calls per trajectory before it stops with status `step_limit`."""
+    cost_limit: float = Field(default=3.0, ge=0)
+    """Dollars per trajectory before it stops with status `cost_limit`; 0 = no limit."""
+    token_limit: int = Field(default=0, ge=0)
+    """Prompt+completion tokens per trajectory before status `token_limit`; 0 = no limit."""
+    time_limit_s: float = Field(default=3600.0, ge=0)
+    """Active seconds per trajectory (summed over resumes) before status `time_limit`; 0 = no limit."""
+    max_format_errors: int = Field(default=3, ge=1)
+    """Consecutive malformed responses (no call, unknown tool, bad JSON) before status `format_error`."""
+    temperature: float = Field(default=0.8, ge=0)
+    """Sampling temperature of every trajectory unless `temperatures` is given."""
+    temperatures: list[float] = Field(default_factory=list)
+    """Per-trajectory temperatures, cycled (trajectory i uses temperatures[i % len]) so samples differ."""
+    top_p: float | None = None
+    """Nucleus sampling; None = provider default."""
+    seed: int | None = None
+    """Base sampling seed; trajectory i gets seed + i (when the provider supports seeds)."""
+    tools: list[str] | None = None
+    """Tool names offered to the model; None = all tools of tools.registry."""
+    prompt: str = "default"
+    """Prompt template: a name in agent/prompts/ (without .yaml) or a path to a YAML file."""
+    show_hints: bool = False
+    """Show the task's `hints_text` to the model (off for SWE-bench comparability)."""
+    output_limit: int = Field(default=12000, ge=200)
+    """Characters of one observation the model sees; longer ones keep head and tail with a note."""
+    autosubmit: bool = True
+    """On a limit or format error, still record the current diff and tests as the trajectory's outputs."""
+    test_timeout_s: float = Field(default=120.0, gt=0)
+    """Seconds for running a reproduction test on the original code when the trajectory ends."""
+
+    def temperature_for(self, index: int) -> float:
+        """Temperature of trajectory `index`."""
+        if self.temperatures:
+            return self.temperatures[index % len(self.temperatures)]
+        return self.temperature
+
+    def seed_for(self, index: int) -> int | None:
+        """Sampling seed of trajectory `index` (None when no base seed)."""
+        return None if self.seed is None else self.seed + index

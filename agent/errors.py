@@ -1,0 +1,27 @@
+"""Exceptions of the agent package. Each also inherits the matching builtin."""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base class for every agent error."""
+
+
+class AgentConfigError(AgentError, ValueError):
+    """A configuration value is wrong (unknown model type, unreadable script or prompt file...)."""
+
+
+class ModelError(AgentError, RuntimeError):
+    """The model could not answer (API error after retries, timeout, script exhausted...)."""
+
+
+class PromptError(AgentError, ValueError):
+    """A prompt template is missing, malformed, or references an undefined variable."""
+
+
+class TrajectoryFileError(AgentError, OSError):
+    """A trajectory record cannot be read or written."""
+
+
+class ResumeError(AgentError, RuntimeError):
+    """A checkpointed trajectory cannot be resumed (its workspace snapshot does not apply)."""

@@ -1,0 +1,32 @@
+"""Progress events of a run, for callbacks, the streaming iterator and the rich live display."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["start", "resume", "skip", "step", "end", "done"]
+
+
+@dataclass
+class Event:
+    """One thing that happened. `done` is the last event of a run and carries the candidates."""
+
+    kind: EventKind
+    instance_id: str
+    index: int = -1
+    """Trajectory index (-1 for run-level events)."""
+    step: int = 0
+    cost: float = 0.0
+    status: str = "running"
+    model: str = ""
+    detail: str = ""
+    """Tool names of a step, the error of a failed trajectory, ..."""
+    candidates: list[Any] = field(default_factory=list)
+    """`done` only: the list of patchjury.records.Candidate."""
+    time: float = field(default_factory=time.time)
+
+
+EventCallback = Callable[[Event], None]

@@ -1,0 +1,238 @@
+"""One trajectory as a LangGraph StateGraph: query -> act -> ... -> finish.
+
+State holds counters and references only; messages, observations and patches live in files (the
+trajectory record and blob files), so checkpoints stay small. The heavy objects (model, Env, tools,
+recorder) come through the graph's runtime context and are never checkpointed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agent.config import AgentConfig
+from agent.errors import ModelError
+from agent.events import Event, EventCallback, EventKind
+from agent.prompting import Prompts
+from agent.protocol import Model
+from agent.trajectory import Recorder
+from agent.workspace import clip, save_submission, snapshot
+from envs.errors import EnvError
+from envs.protocol import Env
+from tools.protocol import Tool
+
+
+class TrajState(TypedDict, total=False):
+    """Checkpointed state of one trajectory (small values and file references only)."""
+
+    index: int
+    step: int
+    n_messages: int
+    cost: float
+    prompt_tokens: int
+    completion_tokens: int
+    elapsed_s: float
+    format_errors: int
+    pending: list[dict[str, Any]]
+    status: str
+    error: str
+    workspace: str
+    """Path of the latest workspace diff blob ('' = clean checkout)."""
+    submitted: dict[str, Any]
+    """Path of the submitted patch file and the test file paths (never their contents)."""
+
+
+@dataclass
+class TrajContext:
+    """Run-scoped objects of one trajectory (never checkpointed)."""
+
+    instance_id: str
+    config: AgentConfig
+    model: Model
+    env: Env
+    tools: dict[str, Tool]
+    schemas: list[dict[str, Any]]
+    prompts: Prompts
+    recorder: Recorder
+    blobs: Any
+    """pathlib.Path of this trajectory's blob directory."""
+    finalize: Any
+    """Callable(ctx, state) -> state update computing patch/tests/reproduced at the end."""
+    run_tool: Any
+    """tools.registry.run_tool (injected so the loop stays import-light)."""
+    on_event: EventCallback | None = None
+    read_only: frozenset[str] = field(
+        default_factory=lambda: frozenset({"view", "search", "find_files", "repo_map"})
+    )
+
+    def emit(self, kind: EventKind, state: dict[str, Any], detail: str = "") -> None:
+        if self.on_event is not None:
+            self.on_event(
+                Event(
+                    kind,
+                    self.instance_id,
+                    state.get("index", -1),
+                    state.get("step", 0),
+                    state.get("cost", 0.0),
+                    state.get("status", "running"),
+                    self.model.name,
+                    detail,
+                )
+            )
+
+
+def _limit_hit(state: TrajState, cfg: AgentConfig) -> str | None:
+    if state["step"] >= cfg.step_limit:
+        return "step_limit"
+    if cfg.cost_limit and state["cost"] >= cfg.cost_limit:
+        return "cost_limit"
+    if cfg.token_limit and state["prompt_tokens"] + state["completion_tokens"] >= cfg.token_limit:
+        return "token_limit"
+    if cfg.time_limit_s and state["elapsed_s"] >= cfg.time_limit_s:
+        return "time_limit"
+    return None
+
+
+def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    limit = _limit_hit(state, ctx.config)
+    if limit:
+        return {"status": limit}
+    t0 = time.perf_counter()
+    try:
+        resp = ctx.model.query(ctx.recorder.messages[: state["n_messages"]], ctx.schemas)
+    except ModelError as exc:
+        return {"status": "model_error", "error": str(exc)}
+    dt = time.perf_counter() - t0
+    calls = resp["tool_calls"]
+    message: dict[str, Any] = {"role": "assistant", "content": resp["content"]}
+    if calls:
+        message["tool_calls"] = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls
+        ]
+    usage = resp["usage"]
+    step = state["step"] + 1
+    ctx.recorder.add_query(message, {"step": step, "query_s": round(dt, 4), "cost": resp["cost"], **usage})
+    return {
+        "step": step,
+        "n_messages": state["n_messages"] + 1,
+        "cost": state["cost"] + resp["cost"],
+        "prompt_tokens": state["prompt_tokens"] + usage["prompt_tokens"],
+        "completion_tokens": state["completion_tokens"] + usage["completion_tokens"],
+        "elapsed_s": state["elapsed_s"] + dt,
+        "pending": calls,
+    }
+
+
+def _malformed(call: dict[str, Any], tools: dict[str, Tool]) -> str | None:
+    """Why a call is malformed (unknown tool, arguments not a JSON object, required keys missing)."""
+    if call["name"] == "__malformed__":
+        return call["arguments"]
+    if call["name"] not in tools:
+        return f"unknown tool {call['name']!r}; available: {', '.join(tools)}"
+    try:
+        args = json.loads(call["arguments"] or "{}")
+    except json.JSONDecodeError as exc:
+        return f"arguments of {call['name']} are not valid JSON ({exc}): {call['arguments'][:200]!r}"
+    if not isinstance(args, dict):
+        return f"arguments of {call['name']} must be a JSON object, got {type(args).__name__}"
+    missing = [k for k in tools[call["name"]].schema.get("required", []) if k not in args]
+    return f"{call['name']} is missing required argument(s) {missing}" if missing else None
+
+
+def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
+    ctx, cfg = runtime.context, runtime.context.config
+    t0 = time.perf_counter()
+    msgs: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    update: dict[str, Any] = {}
+    bad = 0
+    calls = state.get("pending") or []
+    remaining = cfg.max_format_errors - state["format_errors"] - 1
+    names = ", ".join(ctx.tools)
+    if not calls:
+        error = "it contains no tool call"
+        text = ctx.prompts.render("format_error", error=error, tool_names=names, remaining=remaining)
+        msgs.append({"role": "user", "content": text})
+        records.append({"call_id": None, "name": None, "text": text, "error": True, "format_error": True})
+        bad = 1
+    for call in calls:
+        problem = _malformed(call, ctx.tools)
+        if problem:
+            bad += 1
+            text = ctx.prompts.render("format_error", error=problem, tool_names=names, remaining=remaining)
+            obs: dict[str, Any] = {"text": text, "error": True, "format_error": True, "data": {}}
+        else:
+            try:
+                o = ctx.run_tool(ctx.env, ctx.tools, call["name"], call["arguments"])
+            except EnvError as exc:
+                update.update(status="env_error", error=f"{type(exc).__name__}: {exc}")
+                break
+            obs = {"text": clip(o.text, cfg.output_limit), "error": o.error, "data": o.data}
+            if o.submitted:
+                update.update(status="submitted", submitted=save_submission(ctx.blobs, o.data))
+        msgs.append(
+            {"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": obs["text"]}
+        )
+        records.append({"call_id": call["id"], "name": call["name"], **obs})
+    all_bad = bool(records) and bad == len(records)
+    update["format_errors"] = state["format_errors"] + 1 if all_bad else 0
+    if update["format_errors"] >= cfg.max_format_errors and "status" not in update:
+        update["status"] = "format_error"
+    if "status" not in update and any(c["name"] not in ctx.read_only for c in calls):
+        update["workspace"] = snapshot(ctx.env, ctx.blobs, state["step"], state.get("workspace", ""))
+    dt = time.perf_counter() - t0
+    ctx.recorder.add_observations(msgs, records, dt)
+    update.update(n_messages=state["n_messages"] + len(msgs), elapsed_s=state["elapsed_s"] + dt, pending=[])
+    ctx.emit("step", {**state, **update}, " ".join(c["name"] for c in calls) or "(no call)")
+    return update
+
+
+def finish(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    update: dict[str, Any] = ctx.finalize(ctx, state)
+    ctx.emit("end", {**state, **update}, state.get("error", ""))
+    return update
+
+
+def _after_query(state: TrajState) -> str:
+    return "finish" if state.get("status", "running") != "running" else "act"
+
+
+def build_trajectory_graph(checkpointer: Any = None) -> Any:
+    """The compiled trajectory graph (one per run; each trajectory is a thread of it)."""
+    graph = StateGraph(TrajState, context_schema=TrajContext)
+    graph.add_node("query", query)
+    graph.add_node("act", act)
+    graph.add_node("finish", finish)
+    graph.add_edge(START, "query")
+    graph.add_conditional_edges("query", _after_query, ["act", "finish"])
+    graph.add_conditional_edges(
+        "act", lambda s: "query" if _after_query(s) == "act" else "finish", ["query", "finish"]
+    )
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def initial_state(index: int) -> TrajState:
+    return TrajState(
+        index=index,
+        step=0,
+        n_messages=2,
+        cost=0.0,
+        prompt_tokens=0,
+        completion_tokens=0,
+        elapsed_s=0.0,
+        format_errors=0,
+        pending=[],
+        status="running",
+        error="",
+        workspace="",
+        submitted={},
+    )

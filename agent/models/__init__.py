@@ -1,0 +1,1 @@
+"""Model backends: litellm (any provider), deterministic (scripted), replay (saved trajectory)."""

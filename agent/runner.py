@@ -1,0 +1,265 @@
+"""Run N trajectories of one task in parallel and return their candidates.
+
+    from agent.runner import run_trajectories
+    candidates = run_trajectories(task, env_factory, run_dir, AgentConfig(n_trajectories=4),
+                                  [ModelConfig(name="openai/gpt-4o-mini")])
+
+An outer LangGraph graph fans out one `Send` per trajectory (bounded by `workers`) and joins the
+results. Each trajectory runs the compiled trajectory graph (agent.loop) as its own checkpointed
+thread in the run's single SQLite database: rerunning with the same run_dir skips finished
+trajectories and resumes unfinished ones from their last checkpointed step.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import operator
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agent.checkpoint import close_saver, open_saver
+from agent.config import AgentConfig, ModelConfig
+from agent.errors import AgentError, ResumeError
+from agent.events import Event, EventCallback
+from agent.finalize import candidate_from_record, finalize
+from agent.loop import TrajContext, build_trajectory_graph, initial_state
+from agent.models.registry import model_for
+from agent.prompting import Prompts, initial_messages, load_prompts
+from agent.trajectory import Recorder, blob_dir, traj_id_for, trajectory_path
+from agent.workspace import restore
+from envs.errors import EnvError
+from envs.protocol import Env
+from patchjury.records import Candidate, Task
+from tools.protocol import Tool
+
+log = logging.getLogger(__name__)
+EnvFactory = Callable[[int], Env]
+
+
+class RunState(TypedDict, total=False):
+    indices: list[int]
+    results: Annotated[list[dict[str, Any]], operator.add]
+    candidates: list[dict[str, Any]]
+
+
+@dataclass
+class RunContext:
+    task: Task
+    config: AgentConfig
+    models: list[ModelConfig]
+    env_factory: EnvFactory
+    run_dir: Path
+    tools: list[Tool]
+    schemas: list[dict[str, Any]]
+    run_tool: Callable[..., Any]
+    prompts: Prompts
+    graph: Any
+    on_event: EventCallback | None
+    on_candidate: Callable[[Candidate], None] | None
+
+
+def _thread(ctx: RunContext, index: int) -> dict[str, Any]:
+    return {
+        "configurable": {"thread_id": f"{ctx.task.instance_id}/{traj_id_for(index)}"},
+        "recursion_limit": 2 * ctx.config.step_limit + 10,
+    }
+
+
+def _emit(ctx: RunContext, event: Event) -> None:
+    if ctx.on_event is not None:
+        ctx.on_event(event)
+
+
+def _run_one(ctx: RunContext, index: int) -> Candidate:
+    """Start, resume or skip trajectory `index`; always returns a candidate with a recorded status."""
+    task, cfg = ctx.task, ctx.config
+    path = trajectory_path(ctx.run_dir, task.instance_id, index)
+    config = _thread(ctx, index)
+    snap = ctx.graph.get_state(config)
+    values = snap.values or {}
+    if values and not snap.next and path.exists():
+        _emit(
+            ctx,
+            Event(
+                "skip",
+                task.instance_id,
+                index,
+                values.get("step", 0),
+                values.get("cost", 0.0),
+                values.get("status", ""),
+            ),
+        )
+        return candidate_from_record(task.instance_id, path)
+    model = model_for(index, ctx.models, cfg)
+    resuming = bool(values and snap.next and path.exists())
+    if resuming:
+        recorder = Recorder.resume(path, values["n_messages"], values["step"])
+    else:
+        recorder = Recorder.new(
+            path,
+            instance_id=task.instance_id,
+            traj_id=traj_id_for(index),
+            index=index,
+            model=model.name,
+            temperature=cfg.temperature_for(index),
+            seed=cfg.seed_for(index),
+            config=cfg.model_dump(),
+        )
+    env: Env | None = None
+    try:
+        env = ctx.env_factory(index)
+        tctx = TrajContext(
+            task.instance_id,
+            cfg,
+            model,
+            env,
+            {t.name: t for t in ctx.tools},
+            ctx.schemas,
+            ctx.prompts,
+            recorder,
+            blob_dir(ctx.run_dir, task.instance_id, index),
+            finalize,
+            ctx.run_tool,
+            ctx.on_event,
+        )
+        if resuming:
+            restore(env, values.get("workspace", ""), f"{index}")
+            _emit(
+                ctx,
+                Event(
+                    "resume", task.instance_id, index, values["step"], values["cost"], "running", model.name
+                ),
+            )
+            graph_input: Any = None
+        else:
+            recorder.data["messages"] = initial_messages(
+                ctx.prompts, task, ctx.schemas, env.workdir, cfg.show_hints
+            )
+            recorder.save()
+            _emit(ctx, Event("start", task.instance_id, index, 0, 0.0, "running", model.name))
+            graph_input = initial_state(index)
+        # A fresh context: the trajectory graph must not see the outer graph's run config.
+        contextvars.Context().run(ctx.graph.invoke, graph_input, config, context=tctx)
+    except (EnvError, ResumeError) as exc:
+        _fail(ctx, recorder, index, "env_error", f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one broken trajectory must not stop its siblings; recorded below
+        log.error("trajectory %s/%d crashed: %s", task.instance_id, index, exc)
+        _fail(ctx, recorder, index, "error", traceback.format_exc())
+    finally:
+        if env is not None:
+            env.close()
+    return candidate_from_record(task.instance_id, path)
+
+
+def _fail(ctx: RunContext, recorder: Recorder, index: int, status: str, error: str) -> None:
+    recorder.finish(status, "", [], None, error)
+    _emit(ctx, Event("end", ctx.task.instance_id, index, len(recorder.data["steps"]), 0.0, status, "", error))
+
+
+def _trajectory_node(payload: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
+    candidate = _run_one(runtime.context, payload["index"])
+    if runtime.context.on_candidate is not None:
+        runtime.context.on_candidate(candidate)
+    return {"results": [{"index": payload["index"], "candidate": candidate.model_dump()}]}
+
+
+def _join(state: RunState) -> dict[str, Any]:
+    ordered = sorted(state.get("results", []), key=lambda r: r["index"])
+    return {"candidates": [r["candidate"] for r in ordered]}
+
+
+def _fan_out(state: RunState) -> list[Send] | str:
+    return [Send("trajectory", {"index": i}) for i in state["indices"]] or "join"
+
+
+def build_run_graph() -> Any:
+    graph = StateGraph(RunState, context_schema=RunContext)
+    graph.add_node("trajectory", _trajectory_node)  # type: ignore[call-overload]
+    graph.add_node("join", _join)
+    graph.add_conditional_edges(START, _fan_out, ["trajectory", "join"])
+    graph.add_edge("trajectory", "join")
+    graph.add_edge("join", END)
+    return graph.compile()
+
+
+def run_trajectories(
+    task: Task,
+    env_factory: EnvFactory,
+    run_dir: str | Path,
+    config: AgentConfig | None = None,
+    models: ModelConfig | Sequence[ModelConfig] = (),
+    *,
+    tools: list[Tool] | None = None,
+    on_event: EventCallback | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
+    progress: bool | None = None,
+    indices: Sequence[int] | None = None,
+) -> list[Candidate]:
+    """Run `config.n_trajectories` trajectories of `task` (at most `config.workers` at once).
+
+    `env_factory(i)` makes trajectory i's Env (closed when the trajectory ends). Models are used
+    round robin across trajectories. Returns one Candidate per trajectory, ordered by index, whatever
+    its status. `progress=None` shows a rich live table only on an interactive terminal.
+    """
+    from tools.registry import get_tools, openai_tool_schemas, run_tool
+
+    cfg = config or AgentConfig()
+    model_list = [models] if isinstance(models, ModelConfig) else list(models)
+    for k in range(min(len(model_list), cfg.n_trajectories)):
+        model_for(k, model_list, cfg)  # fail fast on a bad model config (missing key, unreadable script)
+    tool_list = tools if tools is not None else get_tools(cfg.tools)
+    run_dir = Path(run_dir)
+    saver = open_saver(run_dir)
+    display = None
+    if progress or (progress is None and _interactive()):
+        from agent.progress import LiveProgress
+
+        display = LiveProgress(task.instance_id, cfg.n_trajectories, forward=on_event)
+        on_event = display.on_event
+    ctx = RunContext(
+        task,
+        cfg,
+        model_list,
+        env_factory,
+        run_dir,
+        tool_list,
+        openai_tool_schemas(tool_list),
+        run_tool,
+        load_prompts(cfg.prompt),
+        build_trajectory_graph(saver),
+        on_event,
+        on_candidate,
+    )
+    todo = list(indices) if indices is not None else list(range(cfg.n_trajectories))
+    try:
+        if display is not None:
+            display.start()
+        out = build_run_graph().invoke(
+            {"indices": todo, "results": []},
+            {"max_concurrency": cfg.workers, "recursion_limit": 25},
+            context=ctx,
+        )
+    finally:
+        if display is not None:
+            display.stop()
+        close_saver(saver)
+    candidates = [Candidate.model_validate(c) for c in out["candidates"]]
+    _emit(ctx, Event("done", task.instance_id, candidates=candidates, status="done"))
+    return candidates
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+__all__ = ["AgentError", "EnvFactory", "run_trajectories"]

@@ -1,0 +1,57 @@
+"""Workspace blobs of a trajectory: diff snapshots (for resuming in a fresh Env) and submissions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ResumeError
+from envs.protocol import Env
+
+
+def clip(text: str, limit: int) -> str:
+    """Keep head and tail of a long observation with a note of what was cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+
+
+def save_submission(blobs: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Store the submitted patch and tests in a blob file; the state keeps only its path."""
+    path = blobs / "submitted.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"patch": data.get("patch", ""), "tests": data.get("tests", [])}))
+    return {"path": str(path)}
+
+
+def load_submission(ref: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(Path(ref["path"]).read_text())
+
+
+def snapshot(env: Env, blobs: Path, step: int, previous: str) -> str:
+    """Store the workspace diff (with new files) when it changed; return its path ('' = clean)."""
+    diff = env.diff()
+    if not diff.strip():
+        return ""
+    digest = hashlib.sha1(diff.encode()).hexdigest()[:12]
+    if previous and previous.endswith(f"-{digest}.diff"):
+        return previous
+    path = blobs / f"step-{step:03d}-{digest}.diff"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(diff)
+    return str(path)
+
+
+def restore(env: Env, ref: str, tag: str) -> None:
+    """Re-apply a workspace snapshot in a fresh Env (resume after a crash)."""
+    if not ref:
+        return
+    diff = Path(ref).read_text()
+    tmp = f"/tmp/patchjury-resume-{tag}.diff"
+    env.write_file(tmp, diff)
+    result = env.execute(f"git apply --whitespace=nowarn {tmp} && rm -f {tmp}")
+    if result.exit_code != 0:
+        raise ResumeError(f"cannot restore the workspace snapshot {ref} on resume: {result.output[-500:]}")
