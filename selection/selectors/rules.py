@@ -1,0 +1,218 @@
+"""Decision rules: R2E-Gym's hybrid, our staged and learned rules, and single-signal baselines."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from selection.selectors.base import (
+    RuleOutcome,
+    Signals,
+    break_tie,
+    fmt,
+    keep_best,
+    no_candidate,
+    tie_key,
+    tie_reason,
+)
+
+
+def _others_best(pool: Sequence[Signals], best: Sequence[Signals], attr: str, *, higher: bool = True) -> str:
+    ids = {id(s) for s in best}
+    vals = [getattr(s, attr) for s in pool if id(s) not in ids and getattr(s, attr) is not None]
+    if not vals:
+        return "no other candidate measured"
+    return f"others {'<=' if higher else '>='} {fmt(max(vals) if higher else min(vals))}"
+
+
+def _finish(reasons: list[str], pool: Sequence[Signals]) -> RuleOutcome:
+    win = break_tie(pool)
+    tie = tie_reason(pool, win)
+    if tie:
+        reasons.append(tie)
+    return RuleOutcome(win.candidate_id, reasons)
+
+
+def _regression_phrase(s: Signals) -> str:
+    if s.regression_failures is None:
+        return "regressions not measured"
+    return f"{s.regression_failures} regression failure(s) of {fmt(s.regression_total)} related tests"
+
+
+@dataclass
+class R2EHybrid:
+    """R2E-Gym's hybrid rule: top k = max(k_min, floor(N * k_fraction)) by verifier score, then the
+    fewest regression failures, then the highest execution (reproduction) score, then the highest
+    verifier score; remaining ties by cluster size then candidate id."""
+
+    k_min: int = 3
+    k_fraction: float = 0.5
+    name: str = "r2e_hybrid"
+
+    def k(self, n: int) -> int:
+        return min(n, max(self.k_min, math.floor(n * self.k_fraction)))
+
+    def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
+        alive = [s for s in signals if s.alive]
+        if not alive:
+            return no_candidate(signals)
+        reasons: list[str] = []
+        n, k = len(alive), self.k(len(alive))
+        if any(s.verifier_score is not None for s in alive):
+            ranked = sorted(alive, key=lambda s: (-(s.verifier_score or 0.0), *tie_key(s)))
+            pool = ranked[:k]
+            reasons.append(
+                f"verifier stage: kept top k = max({self.k_min}, {n} x {self.k_fraction:g}) = {k} of {n}: "
+                + ", ".join(f"{s.candidate_id} ({fmt(s.verifier_score)})" for s in pool)
+            )
+        else:
+            pool = alive
+            reasons.append(f"verifier stage skipped (no verifier scores): all {n} candidates kept")
+        step = keep_best(pool, lambda s: s.regression_failures, higher=False)
+        if any(s.regression_failures is not None for s in pool):
+            reasons.append(
+                f"regression stage: fewest new failures ({fmt(step[0].regression_failures)}) kept "
+                + ", ".join(s.candidate_id for s in step)
+            )
+        pool = step
+        step = keep_best(pool, lambda s: s.exec_score)
+        if any(s.exec_score is not None for s in pool):
+            reasons.append(
+                f"reproduction stage: highest execution score ({fmt(step[0].exec_score)}) kept "
+                + ", ".join(s.candidate_id for s in step)
+            )
+        pool = keep_best(step, lambda s: s.verifier_score)
+        if len(step) > 1 and any(s.verifier_score is not None for s in step):
+            reasons.append(
+                f"verifier tie-break: highest verifier score ({fmt(pool[0].verifier_score)}) kept "
+                + ", ".join(s.candidate_id for s in pool)
+            )
+        return _finish(reasons, pool)
+
+
+@dataclass
+class Staged:
+    """Ours: drop non-applying/empty; keep the candidates passing the most kept reproduction tests
+    (and, among them, the most distinguishing tests); prefer zero regression failures (else the
+    fewest); then the larger cluster; then the higher verifier score; then candidate id."""
+
+    name: str = "staged"
+
+    def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
+        alive = [s for s in signals if s.alive]
+        if not alive:
+            return no_candidate(signals)
+        dropped = len(signals) - len(alive)
+        reasons = [f"{len(alive)} candidate(s) in the running" + (f", {dropped} dropped" if dropped else "")]
+        pool = alive
+        total = next((s.repro_total for s in alive if s.repro_total), None)
+        if total:
+            best = keep_best(pool, lambda s: s.repro_pass)
+            win = best[0]
+            reasons.append(
+                f"{', '.join(s.candidate_id for s in best)} pass{'es' if len(best) == 1 else ''} "
+                f"{fmt(win.repro_pass)}/{total} reproducing tests ({_others_best(alive, best, 'repro_pass')})"
+            )
+            pool = keep_best(best, lambda s: s.distinguishing_pass)
+        else:
+            reasons.append("no reproducing tests (none measured or none fails on the original code)")
+        if any(s.regression_failures is not None for s in pool):
+            clean = [s for s in pool if s.regression_failures == 0]
+            pool = clean or keep_best(pool, lambda s: s.regression_failures, higher=False)
+            reasons.append(
+                (
+                    "zero regression failures: "
+                    if clean
+                    else f"fewest regression failures ({fmt(pool[0].regression_failures)}): "
+                )
+                + ", ".join(s.candidate_id for s in pool)
+            )
+        if len(pool) > 1:
+            pool = keep_best(pool, lambda s: float(s.cluster_size))
+            reasons.append(
+                f"largest cluster ({pool[0].cluster_size} identical patches): "
+                + ", ".join(s.candidate_id for s in pool)
+            )
+        if len(pool) > 1 and any(s.verifier_score is not None for s in pool):
+            pool = keep_best(pool, lambda s: s.verifier_score)
+            reasons.append(
+                f"highest verifier score ({fmt(pool[0].verifier_score)}): "
+                + ", ".join(s.candidate_id for s in pool)
+            )
+        return _finish(reasons, pool)
+
+
+@dataclass
+class Learned:
+    """Logistic weighting of normalised signals (see selection.config.LearnedWeights)."""
+
+    bias: float = -4.0
+    w_votes: float = 3.0
+    w_regression: float = 1.5
+    w_cluster: float = 1.5
+    w_verifier: float = 2.5
+    name: str = "learned"
+
+    def features(self, s: Signals, pool: Sequence[Signals]) -> dict[str, float]:
+        n = sum(1 for x in pool) or 1
+        max_fail = max((x.regression_failures or 0 for x in pool), default=0)
+        votes = s.repro_pass / s.repro_total if s.repro_pass is not None and s.repro_total else 0.5
+        if s.regression_failures is None:
+            reg = 0.5
+        else:
+            reg = 1.0 - s.regression_failures / max_fail if max_fail else 1.0
+        ver = s.verifier_score if s.verifier_score is not None else 0.5
+        return {"votes": votes, "regression": reg, "cluster": s.cluster_size / n, "verifier": ver}
+
+    def probability(self, f: dict[str, float]) -> float:
+        z = self.bias + self.w_votes * f["votes"] + self.w_regression * f["regression"]
+        z += self.w_cluster * f["cluster"] + self.w_verifier * f["verifier"]
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
+        alive = [s for s in signals if s.alive]
+        if not alive:
+            return no_candidate(signals)
+        scores = {s.candidate_id: self.probability(self.features(s, alive)) for s in alive}
+        pool = keep_best(alive, lambda s: scores[s.candidate_id])
+        win = break_tie(pool)
+        f = self.features(win, alive)
+        reasons = [
+            f"{win.candidate_id} has the highest learned score {scores[win.candidate_id]:.3f} "
+            f"(votes {f['votes']:.2f}, regression {f['regression']:.2f}, cluster share {f['cluster']:.2f}, "
+            f"verifier {f['verifier']:.2f}; next best "
+            f"{max((v for k, v in scores.items() if k != win.candidate_id), default=float('nan')):.3f})"
+        ]
+        tie = tie_reason(pool, win)
+        if tie:
+            reasons.append(tie)
+        return RuleOutcome(win.candidate_id, reasons, scores)
+
+
+@dataclass
+class Single:
+    """Baselines on one signal: `verifier` (highest verifier score), `votes` (highest execution
+    score), `majority` (largest cluster). Ties by cluster size then candidate id. When the signal was
+    not measured for anyone, falls back to the largest cluster and says so."""
+
+    name: str = "majority"
+
+    def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
+        alive = [s for s in signals if s.alive]
+        if not alive:
+            return no_candidate(signals)
+        attr = {"verifier": "verifier_score", "votes": "exec_score", "majority": "cluster_size"}[self.name]
+        reasons: list[str] = []
+        if all(getattr(s, attr) is None for s in alive):
+            reasons.append(
+                f"{self.name}: no {attr.replace('_', ' ')} measured; falling back to the largest cluster"
+            )
+            attr = "cluster_size"
+        pool = keep_best(alive, lambda s: getattr(s, attr))
+        win = pool[0]
+        reasons.append(
+            f"{', '.join(s.candidate_id for s in pool)}: highest {attr.replace('_', ' ')} {fmt(getattr(win, attr))} "
+            f"({_others_best(alive, pool, attr)})"
+        )
+        return _finish(reasons, pool)
