@@ -7,7 +7,6 @@ recorder) come through the graph's runtime context and are never checkpointed.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -24,7 +23,7 @@ from agent.trajectory import Recorder
 from agent.workspace import clip, save_submission, snapshot
 from envs.errors import EnvError
 from envs.protocol import Env
-from tools.protocol import Tool
+from tools.protocol import Observation, Tool
 
 
 class TrajState(TypedDict, total=False):
@@ -130,20 +129,8 @@ def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
     }
 
 
-def _malformed(call: dict[str, Any], tools: dict[str, Tool]) -> str | None:
-    """Why a call is malformed (unknown tool, arguments not a JSON object, required keys missing)."""
-    if call["name"] == "__malformed__":
-        return call["arguments"]
-    if call["name"] not in tools:
-        return f"unknown tool {call['name']!r}; available: {', '.join(tools)}"
-    try:
-        args = json.loads(call["arguments"] or "{}")
-    except json.JSONDecodeError as exc:
-        return f"arguments of {call['name']} are not valid JSON ({exc}): {call['arguments'][:200]!r}"
-    if not isinstance(args, dict):
-        return f"arguments of {call['name']} must be a JSON object, got {type(args).__name__}"
-    missing = [k for k in tools[call["name"]].schema.get("required", []) if k not in args]
-    return f"{call['name']} is missing required argument(s) {missing}" if missing else None
+FORMAT_ERRORS = frozenset({"unknown_tool", "bad_json", "bad_arguments"})
+"""`error_kind`s of tools.registry.run_tool observations that count as malformed calls."""
 
 
 def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
@@ -163,20 +150,23 @@ def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         records.append({"call_id": None, "name": None, "text": text, "error": True, "format_error": True})
         bad = 1
     for call in calls:
-        problem = _malformed(call, ctx.tools)
-        if problem:
-            bad += 1
-            text = ctx.prompts.render("format_error", error=problem, tool_names=names, remaining=remaining)
-            obs: dict[str, Any] = {"text": text, "error": True, "format_error": True, "data": {}}
+        if call["name"] == "__malformed__":  # an unparseable text-format block
+            o = Observation(text=call["arguments"], error=True, data={"error_kind": "bad_json"})
         else:
             try:
                 o = ctx.run_tool(ctx.env, ctx.tools, call["name"], call["arguments"])
             except EnvError as exc:
                 update.update(status="env_error", error=f"{type(exc).__name__}: {exc}")
                 break
-            obs = {"text": clip(o.text, cfg.output_limit), "error": o.error, "data": o.data}
-            if o.submitted:
-                update.update(status="submitted", submitted=save_submission(ctx.blobs, o.data))
+        obs: dict[str, Any] = {"text": clip(o.text, cfg.output_limit), "error": o.error, "data": o.data}
+        if o.error and o.data.get("error_kind") in FORMAT_ERRORS:
+            bad += 1
+            obs["format_error"] = True
+            obs["text"] = ctx.prompts.render(
+                "format_error", error=o.text, tool_names=names, remaining=remaining
+            )
+        if o.submitted:
+            update.update(status="submitted", submitted=save_submission(ctx.blobs, o.data))
         msgs.append(
             {"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": obs["text"]}
         )

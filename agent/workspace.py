@@ -32,16 +32,21 @@ def load_submission(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def snapshot(env: Env, blobs: Path, step: int, previous: str) -> str:
-    """Store the workspace diff (with new files) when it changed; return its path ('' = clean)."""
+    """Store the workspace (diff with new files + the reproduction-test manifest of the tools) when it
+    changed; return the blob path kept in state ('' = clean checkout)."""
+    from tools.repro import load_manifest
+
     diff = env.diff()
-    if not diff.strip():
+    manifest = load_manifest(env)
+    if not diff.strip() and not manifest.get("tests"):
         return ""
-    digest = hashlib.sha1(diff.encode()).hexdigest()[:12]
-    if previous and previous.endswith(f"-{digest}.diff"):
+    text = json.dumps({"diff": diff, "manifest": manifest}, sort_keys=True)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    if previous and previous.endswith(f"-{digest}.json"):
         return previous
-    path = blobs / f"step-{step:03d}-{digest}.diff"
+    path = blobs / f"step-{step:03d}-{digest}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(diff)
+    path.write_text(text)
     return str(path)
 
 
@@ -49,9 +54,15 @@ def restore(env: Env, ref: str, tag: str) -> None:
     """Re-apply a workspace snapshot in a fresh Env (resume after a crash)."""
     if not ref:
         return
-    diff = Path(ref).read_text()
-    tmp = f"/tmp/patchjury-resume-{tag}.diff"
-    env.write_file(tmp, diff)
-    result = env.execute(f"git apply --whitespace=nowarn {tmp} && rm -f {tmp}")
-    if result.exit_code != 0:
-        raise ResumeError(f"cannot restore the workspace snapshot {ref} on resume: {result.output[-500:]}")
+    from tools.repro import save_manifest
+
+    blob = json.loads(Path(ref).read_text())
+    if blob["diff"].strip():
+        tmp = f"/tmp/patchjury-resume-{tag}.diff"
+        env.write_file(tmp, blob["diff"])
+        result = env.execute(f"git apply --whitespace=nowarn {tmp} && rm -f {tmp}")
+        if result.exit_code != 0:
+            raise ResumeError(
+                f"cannot restore the workspace snapshot {ref} on resume: {result.output[-500:]}"
+            )
+    save_manifest(env, blob["manifest"])

@@ -1,5 +1,5 @@
 """Test fakes shared by test packages (no mocks): a local OpenAI-compatible HTTP server."""
 
-from tests.fakes.openai_server import FakeOpenAIServer, chat_response
+from .openai_server import FakeOpenAIServer, chat_response
 
 __all__ = ["FakeOpenAIServer", "chat_response"]
