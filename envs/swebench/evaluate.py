@@ -1,0 +1,242 @@
+"""The SWE-bench eval runner: grade predictions in fresh containers, in parallel, resumably.
+
+For each prediction: a container from the instance image; the model patch applied (git apply, --3way,
+patch --fuzz); test files reset and test_patch applied; the test command run; the log parsed and
+FAIL_TO_PASS / PASS_TO_PASS graded. Writes <out>/<instance_id>/{report.json,test_output.txt,patch.diff}
+(error.json instead when the instance could not be graded: missing recipe, build failure...) and
+<out>/summary.json with the official keys.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from envs.errors import EnvError
+from envs.swebench.errors import DatasetError
+from envs.swebench.instances import SWEInstance, load_instances, select_instances, unknown_ids_error
+from envs.swebench.predictions import Prediction, load_predictions
+from envs.swebench.runner import grade_in_container
+
+REPORT = "report.json"
+ERROR = "error.json"
+
+
+class EvalConfig(BaseModel):
+    """Everything `patchjury swebench eval` needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    predictions: Path
+    """Predictions file (.jsonl, .json list or {instance_id: prediction}) with instance_id, model_patch and
+    model_name_or_path."""
+    instances: str
+    """Instances file (.json/.jsonl(.gz)/.parquet) or a Hugging Face dataset `NAME[:SPLIT]`."""
+    instance_ids: list[str] = Field(default_factory=list)
+    """Grade only these instances."""
+    slice: str | None = None
+    """Python slice over the (filtered) instances, e.g. `0:10`."""
+    filter: str | None = None
+    """Regex an instance id must match."""
+    repo_cache: Path | None = None
+    """Directory of clones / bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE)."""
+    allow_clone: bool = True
+    """`git clone` repositories missing from the cache."""
+    recipes: Path | None = None
+    """Recipes file (default: envs/swebench/recipes.yaml)."""
+    use_official_image: bool = False
+    """Pull the official image named in each instance instead of building locally."""
+    workers: int = Field(default=1, ge=1)
+    """Instances graded in parallel."""
+    out: Path = Path("swebench_eval")
+    """Output directory."""
+    redo: bool = False
+    """Grade again instances that already have a report.json."""
+    test_timeout: float | None = Field(default=None, gt=0)
+    """Seconds the test command may run (default: the recipe's test_timeout)."""
+    memory: str = "4g"
+    """Memory limit of each grading container."""
+    cpus: float = Field(default=1.0, gt=0)
+    """CPU limit of each grading container."""
+
+
+class Outcome(BaseModel):
+    """What happened to one prediction (for the progress line and the summary)."""
+
+    instance_id: str
+    status: str
+    """resolved | unresolved | patch_failed | empty_patch | error | skipped."""
+    reason: str = ""
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+def read_report(out: Path, instance_id: str) -> dict[str, Any] | None:
+    """The inner report dict for an instance, or None when not graded yet (or unreadable)."""
+    path = out / instance_id / REPORT
+    try:
+        data = json.loads(path.read_text())
+        return dict(data[instance_id])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def grade_one(instance: SWEInstance, pred: Prediction, config: EvalConfig) -> Outcome:
+    """Grade one prediction; writes report.json (or error.json). Expected failures never raise."""
+    inst_dir = config.out / instance.instance_id
+    inst_dir.mkdir(parents=True, exist_ok=True)
+    (inst_dir / ERROR).unlink(missing_ok=True)
+    patch = pred.model_patch or ""
+    (inst_dir / "patch.diff").write_text(patch)
+    try:
+        report = grade_in_container(instance, pred, config, inst_dir)
+    except (EnvError, OSError) as exc:
+        stage = getattr(exc, "stage", "") or type(exc).__name__
+        _write_json(
+            inst_dir / ERROR,
+            {"instance_id": instance.instance_id, "stage": stage, "reason": str(exc), "at": time.time()},
+        )
+        return Outcome(instance_id=instance.instance_id, status="error", reason=str(exc))
+    _write_json(inst_dir / REPORT, {instance.instance_id: report})
+    return Outcome(instance_id=instance.instance_id, status=report["status"], reason=report.get("reason", ""))
+
+
+def _selected(config: EvalConfig) -> tuple[list[SWEInstance], dict[str, Prediction]]:
+    all_instances = load_instances(config.instances)
+    preds = load_predictions(config.predictions)
+    known = [i.instance_id for i in all_instances]
+    unknown = sorted(set(preds) - set(known))
+    if unknown:
+        raise unknown_ids_error(unknown, known, what=f"instances in {config.instances}")
+    selected = select_instances(all_instances, config.instance_ids, config.slice, config.filter)
+    return selected, preds
+
+
+def summarize(
+    config: EvalConfig, selected: list[SWEInstance], preds: dict[str, Prediction]
+) -> dict[str, Any]:
+    """The summary (official keys + patch_failed_ids and error_reasons), built from the files on disk."""
+    ids = [i.instance_id for i in selected]
+    submitted = [i for i in ids if i in preds]
+    resolved: list[str] = []
+    unresolved: list[str] = []
+    empty: list[str] = []
+    errors: list[str] = []
+    patch_failed: list[str] = []
+    reasons: dict[str, str] = {}
+    for iid in submitted:
+        if not (preds[iid].model_patch or "").strip():
+            empty.append(iid)
+            continue
+        report = read_report(config.out, iid)
+        if report is None:
+            errors.append(iid)
+            err = config.out / iid / ERROR
+            try:
+                reasons[iid] = json.loads(err.read_text())["reason"]
+            except (OSError, json.JSONDecodeError, KeyError):
+                reasons[iid] = "not graded (interrupted?)"
+            continue
+        (resolved if report.get("resolved") else unresolved).append(iid)
+        if report.get("status") == "patch_failed":
+            patch_failed.append(iid)
+    completed = resolved + unresolved
+    return {
+        "total_instances": len(ids),
+        "submitted_instances": len(submitted),
+        "completed_instances": len(completed),
+        "resolved_instances": len(resolved),
+        "unresolved_instances": len(unresolved),
+        "empty_patch_instances": len(empty),
+        "error_instances": len(errors),
+        "completed_ids": sorted(completed),
+        "incomplete_ids": sorted(set(ids) - set(completed) - set(empty)),
+        "empty_patch_ids": sorted(empty),
+        "submitted_ids": sorted(submitted),
+        "resolved_ids": sorted(resolved),
+        "unresolved_ids": sorted(unresolved),
+        "error_ids": sorted(errors),
+        "patch_failed_ids": sorted(patch_failed),
+        "error_reasons": reasons,
+        "schema_version": 2,
+    }
+
+
+def evaluate(
+    config: EvalConfig,
+    progress: bool = True,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> dict[str, Any]:
+    """Grade every selected prediction; returns (and writes to <out>/summary.json) the summary."""
+    selected, preds = _selected(config)
+    if not selected:
+        raise DatasetError("the selection is empty; check --instance-ids / --slice / --filter")
+    config.out.mkdir(parents=True, exist_ok=True)
+    todo: list[tuple[SWEInstance, Prediction]] = []
+    for inst in selected:
+        pred = preds.get(inst.instance_id)
+        if pred is None:
+            continue
+        if not config.redo and read_report(config.out, inst.instance_id) is not None:
+            if on_outcome:
+                on_outcome(Outcome(instance_id=inst.instance_id, status="skipped", reason="already graded"))
+            continue
+        todo.append((inst, pred))
+    if any((p.model_patch or "").strip() for _, p in todo):
+        from envs.sweep import docker_client
+
+        docker_client()  # Docker not running -> one EngineUnavailableError line before any work
+    if todo:
+        _run_pool(config, todo, progress, on_outcome)
+    summary = summarize(config, selected, preds)
+    _write_json(config.out / "summary.json", summary)
+    return summary
+
+
+def _run_pool(
+    config: EvalConfig,
+    todo: list[tuple[SWEInstance, Prediction]],
+    progress: bool,
+    on_outcome: Callable[[Outcome], None] | None,
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stop = threading.Event()
+    counts: dict[str, int] = {}
+
+    def work(inst: SWEInstance, pred: Prediction) -> Outcome:
+        if stop.is_set():
+            return Outcome(instance_id=inst.instance_id, status="error", reason="interrupted")
+        return grade_one(inst, pred, config)
+
+    columns = (TextColumn("[bold]swebench eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, TextColumn("{task.description}"), disable=not progress, transient=False) as bar:
+        task = bar.add_task("", total=len(todo))
+        pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="swebench-eval")
+        futures: dict[Future[Outcome], str] = {pool.submit(work, i, p): i.instance_id for i, p in todo}
+        try:
+            for fut in as_completed(futures):
+                outcome = fut.result()
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                bar.update(
+                    task, advance=1, description=" ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                )
+                if on_outcome:
+                    on_outcome(outcome)
+        except BaseException:
+            stop.set()  # queued instances return at once; running ones remove their containers in `finally`
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)

@@ -1,0 +1,168 @@
+"""Grade one prediction in a fresh container: apply the model patch, reset test files, apply test_patch,
+run the tests, parse and grade. Reads gold fields (grading only)."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envs.config import DockerEnvConfig
+from envs.errors import EnvError
+from envs.patching import apply_patch
+from envs.protocol import Env
+from envs.registry import make_env
+from envs.swebench.build import WORKDIR, InstanceImage, prepare_instance_image
+from envs.swebench.errors import GradingError
+from envs.swebench.grading import (
+    END_TEST_OUTPUT,
+    START_TEST_OUTPUT,
+    empty_report,
+    parse_test_log,
+    resolution,
+    test_command,
+    test_patch_files,
+    tests_status,
+)
+from envs.swebench.instances import SWEInstance
+from envs.swebench.predictions import Prediction
+
+if TYPE_CHECKING:
+    from envs.swebench.evaluate import EvalConfig
+
+DEFAULT_TEST_TIMEOUT = 1800.0
+LABEL_INSTANCE = "dev.patchjury.swebench.instance"
+
+
+def _image(instance: SWEInstance, config: EvalConfig, inst_dir: Path) -> InstanceImage:
+    try:
+        return prepare_instance_image(
+            instance,
+            use_official_image=config.use_official_image,
+            recipes_path=config.recipes,
+            repo_cache=config.repo_cache,
+            allow_clone=config.allow_clone,
+            log_dir=inst_dir,
+        )
+    except EnvError as exc:
+        raise GradingError(str(exc), stage="image") from exc
+
+
+def env_config_for(image: InstanceImage, config: EvalConfig, instance_id: str) -> DockerEnvConfig:
+    """The container config grading uses: the instance image, full (untruncated) output, no network unless
+    the recipe asks for it."""
+    recipe = image.recipe
+    return DockerEnvConfig(
+        image=image.tag,
+        workdir=WORKDIR,
+        network=bool(recipe and recipe.network),
+        env=recipe.resolved_env() if recipe is not None and not image.official else {},
+        labels={LABEL_INSTANCE: instance_id[:200]},
+        output_limit=0,
+        memory=config.memory,
+        cpus=config.cpus,
+    )
+
+
+def reset_test_files(env: Env, files: list[str]) -> None:
+    """Restore the files test_patch touches to the base commit (remove them when new), as the official
+    harness does before applying test_patch, so a model's edits to those tests cannot interfere."""
+    for path in files:
+        p = shlex.quote(path)
+        env.execute(
+            f"if git cat-file -e HEAD:{p} 2>/dev/null; then git checkout -q HEAD -- {p}; else rm -f -- {p}; fi",
+            timeout=120,
+        )
+
+
+def _write_log(path: Path, cmd: str, output: str, footer: str) -> None:
+    path.write_text(f"$ {cmd}\n{START_TEST_OUTPUT}\n{output}\n{END_TEST_OUTPUT}\n{footer}\n")
+
+
+def grade_in_container(
+    instance: SWEInstance, pred: Prediction, config: EvalConfig, inst_dir: Path
+) -> dict[str, Any]:
+    """The report for one prediction (status resolved / unresolved / patch_failed / empty_patch).
+
+    Raises GradingError (with `stage`) when it cannot be graded; the caller records it.
+    """
+    t0 = time.monotonic()
+    report = empty_report(instance.instance_id, pred.model_patch)
+    report["model_name_or_path"] = pred.model_name_or_path
+    if not report["patch_exists"]:
+        report.update(status="empty_patch", reason="empty patch")
+        return report
+    image = _image(instance, config, inst_dir)
+    report["image"] = image.tag
+    report["official_image"] = image.official
+    recipe = image.recipe
+    if recipe is not None and recipe.notes:
+        report["notes"] = recipe.notes
+    try:
+        cmd = test_command(instance, recipe, image.official)
+    except EnvError as exc:
+        raise GradingError(str(exc), stage="test_cmd") from exc
+    timeout = config.test_timeout or (recipe.test_timeout if recipe else DEFAULT_TEST_TIMEOUT)
+    times: dict[str, float] = {"image_s": round(image.seconds, 2)}
+    report["times"] = times
+    t_env = time.monotonic()
+    try:
+        env = make_env(env_config_for(image, config, instance.instance_id))
+    except EnvError as exc:
+        raise GradingError(f"cannot start a container from {image.tag}: {exc}", stage="container") from exc
+    try:
+        times["container_s"] = round(time.monotonic() - t_env, 2)
+        applied = apply_patch(env, pred.model_patch or "")
+        report["apply_method"] = applied.method
+        if not applied.applied:
+            report.update(status="patch_failed", reason=f"patch failed to apply: {applied.reason}")
+            (inst_dir / "test_output.txt").write_text(f"patch failed to apply\n{applied.output}\n")
+            return report
+        report["patch_successfully_applied"] = True
+        files = test_patch_files(instance.test_patch)
+        reset_test_files(env, files)
+        test_applied = apply_patch(env, instance.test_patch)
+        if not test_applied.applied:
+            (inst_dir / "test_output.txt").write_text(f"test patch failed to apply\n{test_applied.output}\n")
+            raise GradingError(
+                f"the instance's test_patch does not apply after the model patch ({test_applied.reason})",
+                stage="test_patch",
+            )
+        t_test = time.monotonic()
+        result = env.execute(cmd, timeout=timeout)
+        times["test_s"] = round(time.monotonic() - t_test, 2)
+        footer = (
+            f"exit code: {result.exit_code}  duration: {result.duration:.1f}s  timed out: {result.timed_out}"
+        )
+        _write_log(inst_dir / "test_output.txt", cmd, result.output, footer)
+    except GradingError:
+        raise
+    except EnvError as exc:
+        raise GradingError(f"container error: {exc}", stage="container") from exc
+    finally:
+        env.close()
+    try:
+        parser, status_map = parse_test_log(instance, result.output, recipe)
+    except EnvError as exc:
+        raise GradingError(str(exc), stage="parse") from exc
+    status = tests_status(instance, status_map)
+    verdict = resolution(status)
+    resolved = verdict == "RESOLVED_FULL"
+    report.update(
+        resolved=resolved,
+        resolution=verdict,
+        status="resolved" if resolved else "unresolved",
+        tests_status=status,
+        test_cmd=cmd,
+        test_exit_code=result.exit_code,
+        log_parser=parser,
+        tests_parsed=len(status_map),
+    )
+    if result.timed_out:
+        report["reason"] = f"tests timed out after {timeout:.0f}s"
+    elif not resolved:
+        failing = status["FAIL_TO_PASS"]["failure"] + status["PASS_TO_PASS"]["failure"]
+        report["reason"] = f"{len(failing)} required test(s) failing or missing: {', '.join(failing[:5])}"
+    times["total_s"] = round(time.monotonic() - t0, 2)
+    return report

@@ -1,0 +1,84 @@
+"""`patchjury swebench ...`: SWE-bench evaluation (and, later, solving)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="SWE-bench: grade predictions against instances in containers.", no_args_is_help=True)
+
+
+def _split_ids(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x for x in v.replace(",", " ").split() if x)
+    return out
+
+
+@app.command("eval")
+def eval_cmd(
+    predictions: Path = typer.Option(
+        ...,
+        "--predictions",
+        "-p",
+        help="Predictions (.jsonl/.json): instance_id, model_patch, model_name_or_path.",
+    ),
+    instances: str = typer.Option(
+        ...,
+        "--instances",
+        "-i",
+        help="Instances file (.json/.jsonl(.gz)/.parquet) or HF dataset NAME[:SPLIT].",
+    ),
+    instance_ids: list[str] | None = typer.Option(
+        None, "--instance-ids", help="Only these ids (repeat the flag or separate with commas/spaces)."
+    ),
+    slice_: str | None = typer.Option(None, "--slice", help="Python slice over the instances, e.g. 0:10."),
+    filter_: str | None = typer.Option(None, "--filter", help="Regex an instance id must match."),
+    repo_cache: Path | None = typer.Option(
+        None,
+        "--repo-cache",
+        help="Dir of clones/bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE).",
+    ),
+    no_clone: bool = typer.Option(False, "--no-clone", help="Never git clone; use only the repo cache."),
+    recipes: Path | None = typer.Option(None, "--recipes", help="Recipes YAML (default: the bundled one)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Instances graded in parallel."),
+    out: Path = typer.Option(Path("swebench_eval"), "--out", "-o", help="Output directory."),
+    redo: bool = typer.Option(False, "--redo", help="Grade again instances that already have a report."),
+    use_official_image: bool = typer.Option(
+        False, "--use-official-image", help="docker pull the official image named in each instance."
+    ),
+    test_timeout: float | None = typer.Option(None, "--test-timeout", help="Seconds per test run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and
+    PASS_TO_PASS checked. Writes OUT/<instance_id>/report.json and OUT/summary.json; resumable."""
+    from rich.console import Console
+
+    from envs.swebench.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(
+        predictions=predictions,
+        instances=instances,
+        instance_ids=_split_ids(instance_ids),
+        slice=slice_,
+        filter=filter_,
+        repo_cache=repo_cache,
+        allow_clone=not no_clone,
+        recipes=recipes,
+        workers=workers,
+        out=out,
+        redo=redo,
+        use_official_image=use_official_image,
+        test_timeout=test_timeout,
+    )
+    console = Console(stderr=True)
+    summary = evaluate(config, progress=not quiet)
+    console.print(
+        f"resolved {summary['resolved_instances']}/{summary['submitted_instances']} submitted "
+        f"({summary['total_instances']} selected): unresolved {summary['unresolved_instances']}, "
+        f"empty {summary['empty_patch_instances']}, errors {summary['error_instances']}"
+    )
+    for iid, reason in sorted(summary["error_reasons"].items())[:20]:
+        console.print(f"  [red]error[/red] {iid}: {reason}")
+    typer.echo(str(config.out / "summary.json"))

@@ -1,0 +1,153 @@
+"""End to end: a tiny SWE-bench-schema dataset over a real git repo, graded in real containers.
+
+The repository (calc.py with a bug in `add`) is served from a repo cache as a bare mirror behind a symlink;
+the instance image is built locally from the `patchjury-tests/tinycalc` recipe in envs/swebench/recipes.yaml
+(no network needed: plain unittest). Predictions: the gold patch (resolved), an empty patch, a patch that does
+not apply (graded "patch failed to apply", run continues), a wrong fix (unresolved), and an instance without a
+recipe (recorded error). A second run resumes: nothing is graded again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envs.swebench.evaluate import EvalConfig, Outcome, evaluate
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+REPO = "patchjury-tests/tinycalc"
+
+CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+TESTS = (
+    "import unittest\n\nfrom calc import add, mul\n\n\nclass CalcTest(unittest.TestCase):\n"
+    "    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n"
+)
+GOLD = "\n".join(
+    [
+        "diff --git a/calc.py b/calc.py",
+        "--- a/calc.py",
+        "+++ b/calc.py",
+        "@@ -1,5 +1,5 @@",
+        " def add(a, b):",
+        "-    return a - b",
+        "+    return a + b",
+        " ",
+        " ",
+        " def mul(a, b):",
+        "",
+    ]
+)
+WRONG = GOLD.replace("+    return a + b", "+    return a * b")
+BROKEN = GOLD.replace("-    return a - b", "-    return a ** b  # not in the file")
+TEST_PATCH = """diff --git a/tests/test_calc.py b/tests/test_calc.py
+--- a/tests/test_calc.py
++++ b/tests/test_calc.py
+@@ -6,3 +6,6 @@ from calc import add, mul
+ class CalcTest(unittest.TestCase):
+     def test_mul(self):
+         self.assertEqual(mul(2, 3), 6)
++
++    def test_add(self):
++        self.assertEqual(add(2, 3), 5)
+"""
+F2P = ["test_add (tests.test_calc.CalcTest.test_add)"]
+P2P = ["test_mul (tests.test_calc.CalcTest.test_mul)"]
+
+
+def _make_repo(root: Path) -> tuple[Path, str]:
+    work = root / "work"
+    (work / "tests").mkdir(parents=True)
+    (work / "calc.py").write_text(CALC)
+    (work / "tests" / "test_calc.py").write_text(TESTS)
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    subprocess.run([*GIT, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(work), "commit", "-q", "-m", "calc"], check=True)
+    sha = subprocess.run(
+        ["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    mirror = root / "mirrors" / "tinycalc.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(mirror)], check=True)
+    cache = root / "cache"
+    cache.mkdir()
+    (cache / "patchjury-tests__tinycalc").symlink_to(mirror)  # a cache entry may be a symlink to a bare repo
+    return cache, sha
+
+
+def _instance(iid: str, sha: str, repo: str = REPO) -> dict[str, object]:
+    return {
+        "instance_id": iid,
+        "repo": repo,
+        "base_commit": sha,
+        "version": "0.1",
+        "problem_statement": "add() subtracts",
+        "patch": GOLD,
+        "test_patch": TEST_PATCH,
+        "FAIL_TO_PASS": json.dumps(F2P),  # old schema: JSON strings
+        "PASS_TO_PASS": P2P,
+    }
+
+
+@pytest.mark.docker
+def test_eval_end_to_end_and_resume(tmp_path: Path, base_image: str) -> None:
+    cache, sha = _make_repo(tmp_path)
+    ids = {
+        name: f"patchjury-tests__tinycalc-{n}" for n, name in enumerate(["gold", "empty", "broken", "wrong"])
+    }
+    rows = [_instance(iid, sha) for iid in ids.values()]
+    rows.append(_instance("nobody__norecipe-1", sha, repo="nobody/norecipe"))
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    patches = {"gold": GOLD, "empty": "", "broken": BROKEN, "wrong": WRONG}
+    preds = [{"instance_id": ids[k], "model_patch": p, "model_name_or_path": "t"} for k, p in patches.items()]
+    preds.append({"instance_id": "nobody__norecipe-1", "model_patch": GOLD, "model_name_or_path": "t"})
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text("\n".join(json.dumps(p) for p in preds) + "\n")
+    out = tmp_path / "out"
+    config = EvalConfig(
+        predictions=predictions,
+        instances=str(instances),
+        repo_cache=cache,
+        allow_clone=False,
+        workers=2,
+        out=out,
+    )
+
+    summary = evaluate(config, progress=False)
+
+    gold = json.loads((out / ids["gold"] / "report.json").read_text())[ids["gold"]]
+    assert gold["resolved"] is True and gold["patch_successfully_applied"] is True
+    assert gold["tests_status"]["FAIL_TO_PASS"] == {"success": F2P, "failure": []}
+    assert gold["tests_status"]["PASS_TO_PASS"] == {"success": P2P, "failure": []}
+    assert "Ran 2 tests" in (out / ids["gold"] / "test_output.txt").read_text()
+    assert (out / ids["gold"] / "patch.diff").read_text() == GOLD
+    broken = json.loads((out / ids["broken"] / "report.json").read_text())[ids["broken"]]
+    assert broken["status"] == "patch_failed" and broken["reason"].startswith("patch failed to apply")
+    assert broken["resolved"] is False and broken["patch_successfully_applied"] is False
+    wrong = json.loads((out / ids["wrong"] / "report.json").read_text())[ids["wrong"]]
+    assert wrong["resolved"] is False and wrong["tests_status"]["FAIL_TO_PASS"]["failure"] == F2P
+    error = json.loads((out / "nobody__norecipe-1" / "error.json").read_text())
+    assert "no install recipe for nobody/norecipe" in error["reason"]
+
+    assert summary["resolved_ids"] == [ids["gold"]]
+    assert summary["unresolved_ids"] == sorted([ids["broken"], ids["wrong"]])
+    assert summary["empty_patch_ids"] == [ids["empty"]]
+    assert summary["error_ids"] == ["nobody__norecipe-1"]
+    assert summary["patch_failed_ids"] == [ids["broken"]]
+    assert (summary["total_instances"], summary["submitted_instances"], summary["completed_instances"]) == (
+        5,
+        5,
+        3,
+    )
+    assert json.loads((out / "summary.json").read_text()) == summary
+    for key in ("resolved_instances", "unresolved_instances", "empty_patch_instances", "error_instances"):
+        assert key in summary
+
+    seen: list[Outcome] = []
+    again = evaluate(config, progress=False, on_outcome=seen.append)
+    skipped = {o.instance_id for o in seen if o.status == "skipped"}
+    assert skipped == {ids["gold"], ids["empty"], ids["broken"], ids["wrong"]}
+    assert [o.instance_id for o in seen if o.status != "skipped"] == ["nobody__norecipe-1"]  # errors retried
+    assert again == summary
