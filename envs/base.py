@@ -101,14 +101,17 @@ class GitCheckoutEnv(ABC):
         return data.decode("utf-8", errors="replace")
 
     def reset(self) -> None:
-        """Back to the base commit: tracked changes reverted, files created since start removed."""
+        """Back to the base commit: tracked changes reverted, files and directories created since start removed
+        (ignored ones included), files present at start kept."""
         self._check_open()
-        keep = shlex.quote(posixpath.join(self._state_dir, "keep"))
+        st = shlex.quote(self._state_dir)
         script = (
             'set -e; rm -f "$(git rev-parse --git-path index.lock)"; '
             f"git checkout -q -f --detach {self.base_commit}; git reset -q --hard {self.base_commit}; "
-            f'args=(); if [ -f {keep} ]; then while IFS= read -r p; do args+=(-e "$p"); done < {keep}; fi; '
-            'git clean -q -f -f -d -x "${args[@]}"'
+            f"git ls-files -z -o | LC_ALL=C sort -z > {st}/now.z; "
+            f"LC_ALL=C comm -z -23 {st}/now.z {st}/files.z | xargs -0 -r rm -f --; "
+            f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/nowdirs.z; "
+            f"LC_ALL=C comm -z -23 {st}/nowdirs.z {st}/dirs.z | xargs -0 -r rm -rf --"
         )
         self._git(script, "reset the checkout")
 
@@ -148,46 +151,40 @@ class GitCheckoutEnv(ABC):
         if self._closed:
             raise EnvClosedError(f"{type(self).__name__} at {self.workdir} is closed; create a new Env")
 
-    def _git(self, script: str, what: str) -> str:
-        res = self._run(script, GIT_TIMEOUT, self.workdir, 0)
+    def _git(self, script: str, what: str, cwd: str | None = None) -> str:
+        res = self._run(script, GIT_TIMEOUT, cwd or self.workdir, 0)
         if res.exit_code != 0 or res.timed_out:
             tail = res.output[-2000:]
             raise EnvCommandError(f"could not {what} in {self.workdir} (exit {res.exit_code}):\n{tail}")
         return res.output
 
     def _record_baseline(self) -> None:
-        """Record the base commit and the files untracked at start (kept by reset, hidden from diff)."""
-        self.base_commit = self._git("git rev-parse --verify HEAD^{commit}", "read HEAD").strip()
-        state = shlex.quote(self._state_dir)
-        self._git(
-            f"mkdir -p {state}; git ls-files -z -o --directory > {state}/untracked.z; "
-            f"git ls-files -z -o --exclude-standard --directory > {state}/unignored.z",
-            "list untracked files",
+        """Record the base commit and what exists untracked at start (kept by reset, hidden from diff).
+
+        One round trip: HEAD, the repo root, the info/exclude path and the untracked-but-not-ignored files;
+        the full untracked file list and the directory list are saved (sorted) in the state dir.
+        """
+        st = shlex.quote(self._state_dir)
+        out = self._git(
+            f"set -e; mkdir -p {st}; git rev-parse --verify HEAD^{{commit}}; git rev-parse --show-toplevel; "
+            f"git rev-parse --git-path info/exclude; git ls-files -z -o | LC_ALL=C sort -z > {st}/files.z; "
+            f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/dirs.z; "
+            "printf '\\0--pj--\\0'; git ls-files -z -o --exclude-standard",
+            "inspect the checkout",
         )
-        untracked = [
-            p
-            for p in self._read_bytes(f"{self._state_dir}/untracked.z")
-            .decode(errors="surrogateescape")
-            .split("\0")
-            if p and "\n" not in p
-        ]
-        unignored = [
-            p
-            for p in self._read_bytes(f"{self._state_dir}/unignored.z")
-            .decode(errors="surrogateescape")
-            .split("\0")
-            if p and "\n" not in p
-        ]
-        keep = "".join(_escape_ignore(p) + "\n" for p in untracked)
-        self._write_bytes(f"{self._state_dir}/keep", keep.encode(errors="surrogateescape"))
+        head, unignored_z = out.split("\0--pj--\0")
+        sha, toplevel, exclude_path = head.splitlines()[:3]
+        if toplevel != self.workdir:
+            raise EnvCommandError(f"{self.workdir} is not the root of its git repository (root: {toplevel})")
+        self.base_commit = sha
+        unignored = [p for p in unignored_z.split("\0") if p and "\n" not in p]
         if unignored:
             # Untracked but not ignored at start: hide them from diff() via the repo's info/exclude.
-            exclude_path = self._git("git rev-parse --git-path info/exclude", "locate info/exclude").strip()
             target = self.abspath(exclude_path)
             try:
                 old = self._read_bytes(target)
             except OSError:
                 old = b""
-            extra = "".join(_escape_ignore(p) + "\n" for p in unignored).encode(errors="surrogateescape")
+            extra = "".join(_escape_ignore(p) + "\n" for p in unignored).encode()
             sep = b"" if not old or old.endswith(b"\n") else b"\n"
             self._write_bytes(target, old + sep + b"# patchjury baseline\n" + extra)

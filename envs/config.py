@@ -14,9 +14,9 @@ DEFAULT_DIFF_IGNORE = ("**/__pycache__/**", "**/*.pyc", "**/.pytest_cache/**")
 class _CommonEnvConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    output_limit: int = Field(30_000, ge=0)
+    output_limit: int = Field(default=30_000, ge=0)
     """Maximum characters of command output kept (head + tail, with an elision note); 0 = unlimited."""
-    default_timeout: float = Field(300.0, gt=0)
+    default_timeout: float = Field(default=300.0, gt=0)
     """Seconds a command may run when `execute` is called without a timeout."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables for every command."""
@@ -65,9 +65,9 @@ class DockerEnvConfig(_CommonEnvConfig):
     """Absolute path of the repository inside the container."""
     memory: str = "4g"
     """Memory limit (docker syntax: 512m, 4g)."""
-    cpus: float = Field(1.0, gt=0)
+    cpus: float = Field(default=1.0, gt=0)
     """CPU limit in cores."""
-    pids_limit: int = Field(1024, gt=0)
+    pids_limit: int = Field(default=1024, gt=0)
     """Maximum number of processes in the container (fork-bomb guard)."""
     network: bool = False
     """Give the container network access (default off for agent sandboxes)."""
@@ -84,7 +84,7 @@ class DockerEnvConfig(_CommonEnvConfig):
     """User to run commands as (default: the image's user)."""
     run_id: str | None = None
     """Run id label (default: this process's run id, see envs.docker.RUN_ID); used by sweeps."""
-    start_timeout: float = Field(60.0, gt=0)
+    start_timeout: float = Field(default=60.0, gt=0)
     """Seconds to wait for the container to start and the checkout to be ready."""
 
     @model_validator(mode="after")

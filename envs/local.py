@@ -54,7 +54,7 @@ class LocalEnv(GitCheckoutEnv):
         self.source_repo = repo
         sha = _git_host(["rev-parse", "--verify", f"{config.commit}^{{commit}}"], repo, "resolve the commit")
         sha = sha.strip()
-        self._tmp = Path(tempfile.mkdtemp(prefix="pj-local-", dir=config.tmp_dir))
+        self._tmp = Path(tempfile.mkdtemp(prefix="pj-local-", dir=config.tmp_dir)).resolve()
         self._worktree = False
         checkout = self._tmp / "repo"
         try:

@@ -217,3 +217,16 @@ def test_non_head_commit(new_env: Callable[..., GitCheckoutEnv], sample_repo: Pa
     env = new_env(commit=first.stdout.strip())
     assert env.base_commit == first.stdout.strip()
     assert env.execute("test -e later.txt").exit_code == 1
+
+
+def test_write_keeps_mode_and_follows_symlinks(env: GitCheckoutEnv) -> None:
+    env.write_file("run.sh", "#!/bin/sh\necho one\n")
+    env.execute("chmod +x run.sh && git add run.sh && git -c user.name=a -c user.email=a@b commit -qm s")
+    env.write_file("run.sh", "#!/bin/sh\necho two\n")
+    assert env.execute("./run.sh").output == "two\n"
+    assert "mode" not in env.execute("git diff").output
+    env.execute("ln -s pkg/calc.py link.py")
+    assert env.read_file("link.py") == env.read_file("pkg/calc.py")
+    env.write_file("link.py", "via link\n")
+    assert env.read_file("pkg/calc.py") == "via link\n"
+    assert env.execute("test -L link.py").exit_code == 0

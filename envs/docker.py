@@ -1,0 +1,262 @@
+"""`docker` backend: one container per Env, started from a prepared image; isolated and resource-limited.
+
+Commands run through `docker exec` wrapped in the container's `timeout -k 5 N` (docker exec has no timeout),
+with a client-side guard that kills the command's process group if the engine never reports the end.
+Every container is labelled (dev.patchjury.*) and removed on close, at exit, on SIGTERM, or by
+`sweep_containers()` after a crash.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import posixpath
+import shlex
+import tarfile
+import threading
+import time
+import uuid
+from typing import Any
+
+from envs.base import GitCheckoutEnv
+from envs.config import DockerEnvConfig
+from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
+from envs.gitsource import checkout_tarball
+from envs.output import HeadTailBuffer
+from envs.protocol import ExecResult
+from envs.sweep import (
+    RUN_ID,
+    docker_client,
+    managed_labels,
+    no_socket_timeout,
+    register,
+    remove_container,
+    sweep_containers,
+)
+
+__all__ = ["RUN_ID", "DockerEnv", "sweep_containers"]
+
+#: Seconds the client waits beyond a command's timeout before killing it from outside.
+GUARD_GRACE = 15.0
+#: Lets git work on a checkout owned by another uid (copied trees, mounted repos).
+GIT_SAFE_ENV = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"}
+_WRAPPER = (
+    'exec 2>&1; cd -- "$2" || exit 126; '
+    'timeout -k 5 "$3" bash -c "$1" </dev/null & p=$!; echo $p > "$4"; wait $p; rc=$?; '
+    'kill -KILL -- -$p 2>/dev/null; rm -f "$4"; exit $rc'
+)
+
+
+class DockerEnv(GitCheckoutEnv):
+    """A container from `config.image` with the repository at `config.workdir`."""
+
+    def __init__(self, config: DockerEnvConfig) -> None:
+        from docker.errors import APIError, ImageNotFound
+        from docker.types import Mount
+
+        self.config = config
+        self.output_limit = config.output_limit
+        self.default_timeout = config.default_timeout
+        self.diff_ignore = list(config.diff_ignore)
+        self.workdir = posixpath.normpath(config.workdir)
+        self._state_dir = "/tmp/.patchjury"
+        self.client = docker_client()
+        self.api = self.client.api
+        try:
+            self.client.images.get(config.image)
+        except ImageNotFound as exc:
+            raise EnvConfigError(
+                f"image {config.image!r} not found; build it (envs.images.build_env_image, "
+                f"`patchjury images bootstrap`) or `docker pull` it"
+            ) from exc
+        for m in config.mounts:
+            if not m.source.exists():
+                raise EnvConfigError(
+                    f"mount source {m.source} does not exist on the host; fix the mounts list"
+                )
+        try:
+            container = self.client.containers.run(
+                config.image,
+                entrypoint=["sleep", "infinity"],
+                command=[],
+                detach=True,
+                init=True,
+                labels=managed_labels("env", config.run_id, config.labels),
+                mem_limit=config.memory,
+                memswap_limit=config.memory,
+                nano_cpus=int(config.cpus * 1e9),
+                pids_limit=config.pids_limit,
+                network_mode=None if config.network else "none",
+                environment={**GIT_SAFE_ENV, **config.env},
+                mounts=[
+                    Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in config.mounts
+                ],
+                user=config.user or "",
+            )
+        except APIError as exc:
+            raise EnvConfigError(f"cannot start a container from {config.image!r}: {exc}") from exc
+        self.container_id: str = container.id or ""
+        register(self.container_id, self.client)
+        try:
+            self._prepare()
+        except BaseException:
+            self._closed = True
+            self._release()
+            raise
+
+    def _prepare(self) -> None:
+        cfg = self.config
+        wd = shlex.quote(self.workdir)
+        prep = "command -v bash git timeout >/dev/null || { echo 'missing: bash, git or timeout'; exit 3; }"
+        if cfg.source_repo is not None:
+            if self.workdir == "/":
+                raise EnvConfigError("workdir '/' cannot receive a copied repo; choose e.g. /testbed")
+            prep += f"; rm -rf {wd} && mkdir -p {wd}"
+        elif cfg.commit:
+            prep += f"; cd {wd} && git checkout -q -f --detach {shlex.quote(cfg.commit)}"
+        res = self._run(prep, 120, "/", 2000)
+        if res.exit_code == 3:
+            raise EnvConfigError(
+                f"image {cfg.image!r} lacks bash, git or coreutils timeout; use an image built by "
+                "envs.images.build_env_image or a patchjury base image"
+            )
+        if res.exit_code != 0:
+            raise EnvConfigError(
+                f"cannot prepare {self.workdir} in {cfg.image!r}: {res.output.strip()[-500:]}"
+            )
+        if cfg.source_repo is not None:
+            tar = checkout_tarball(cfg.source_repo, cfg.commit or "HEAD")
+            with open(tar, "rb") as fh:
+                self.api.put_archive(self.container_id, self.workdir, fh)
+        try:
+            self._record_baseline()
+        except EnvCommandError as exc:
+            raise EnvConfigError(
+                f"no git repository at {self.workdir} in image {cfg.image!r}; set source_repo to copy one in, "
+                f"or fix workdir ({str(exc)[-300:]})"
+            ) from exc
+
+    # -- primitives -------------------------------------------------------------------------------------------
+    def _run(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
+        from docker.errors import APIError, NotFound
+        from docker.utils.socket import frames_iter
+
+        start = time.monotonic()
+        pidfile = f"/tmp/.pj-exec-{uuid.uuid4().hex}.pid"
+        argv = ["bash", "-c", _WRAPPER, "pj", command, cwd, f"{timeout:g}", pidfile]
+        try:
+            exec_id = self.api.exec_create(
+                self.container_id, argv, stdout=True, stderr=True, user=self.config.user or ""
+            )["Id"]
+            sock = self.api.exec_start(exec_id, socket=True)
+        except NotFound as exc:
+            raise EnvCommandError(f"container {self.container_id[:12]} is gone: {exc}") from exc
+        except APIError as exc:
+            raise EnvCommandError(f"container {self.container_id[:12]} cannot run commands: {exc}") from exc
+        no_socket_timeout(sock)
+        buf = HeadTailBuffer(limit)
+
+        def pump() -> None:
+            try:
+                for _stream, data in frames_iter(sock, tty=False):
+                    buf.feed(data)
+            except OSError:
+                return
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        reader.join(timeout + GUARD_GRACE)
+        guarded = reader.is_alive()
+        if guarded:  # the in-container timeout did not end it: kill the group from outside
+            self._kill_group(pidfile)
+            reader.join(10)
+        sock.close()
+        info = self.api.exec_inspect(exec_id)
+        rc = info.get("ExitCode")
+        duration = time.monotonic() - start
+        output, truncated = buf.render(limit)
+        timed_out = guarded or (rc in (124, 137) and duration >= timeout - 0.05)
+        if rc is None:
+            rc = 137
+        if timed_out:
+            output += f"\n[command timed out after {timeout:g} s and was killed]"
+        return ExecResult(
+            exit_code=rc, output=output, duration=duration, timed_out=timed_out, truncated=truncated
+        )
+
+    def _kill_group(self, pidfile: str) -> None:
+        script = f'p=$(cat {pidfile} 2>/dev/null) && kill -KILL -- -"$p" "$p"; rm -f {pidfile}'
+        self.api.exec_start(self.api.exec_create(self.container_id, ["bash", "-c", script])["Id"])
+
+    def _stat(self, path: str) -> dict[str, Any] | None:
+        """Docker's stat of a path in the container (None when missing)."""
+        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{self.container_id}/archive"
+        res = self.api.head(url, params={"path": path})
+        if res.status_code == 404:
+            return None
+        if res.status_code != 200:
+            raise EnvFileError(f"cannot stat {path} in the container (HTTP {res.status_code})")
+        header = res.headers.get("X-Docker-Container-Path-Stat", "")
+        stat: dict[str, Any] = json.loads(base64.b64decode(header)) if header else {}
+        return stat
+
+    def _read_bytes(self, path: str) -> bytes:
+        from docker.errors import APIError, NotFound
+
+        for _ in range(8):  # follow symlinks
+            try:
+                bits, stat = self.api.get_archive(self.container_id, path)
+                data = b"".join(bits)
+            except NotFound as exc:
+                raise EnvFileError(f"cannot read {path}: no such file in the container") from exc
+            except APIError as exc:
+                raise EnvFileError(f"cannot read {path}: {exc}") from exc
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                member = tar.next()
+                if member is None:
+                    raise EnvFileError(f"cannot read {path}: empty archive")
+                if member.issym():
+                    target = stat.get("linkTarget") or member.linkname
+                    path = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+                    continue
+                if not member.isfile():
+                    raise EnvFileError(f"cannot read {path}: not a regular file")
+                fh = tar.extractfile(member)
+                return fh.read() if fh is not None else b""
+        raise EnvFileError(f"cannot read {path}: too many symlinks")
+
+    def _write_bytes(self, path: str, data: bytes) -> None:
+        from docker.errors import APIError, NotFound
+
+        stat = self._stat(path)
+        mode = 0o644
+        if stat is not None:
+            raw = int(stat.get("mode", 0))
+            if raw & (1 << 31):
+                raise EnvFileError(f"cannot write {path}: it is a directory")
+            if raw & (1 << 27) and stat.get("linkTarget"):
+                path = posixpath.normpath(posixpath.join(posixpath.dirname(path), stat["linkTarget"]))
+            mode = raw & 0o7777 or 0o644
+        info = tarfile.TarInfo(posixpath.basename(path))
+        info.size = len(data)
+        info.mode = mode
+        info.mtime = int(time.time())
+        blob = io.BytesIO()
+        with tarfile.open(fileobj=blob, mode="w") as tar:
+            tar.addfile(info, io.BytesIO(data))
+        parent = posixpath.dirname(path) or "/"
+        try:
+            try:
+                self.api.put_archive(self.container_id, parent, blob.getvalue())
+            except NotFound:
+                made = self._run(f"mkdir -p -- {shlex.quote(parent)}", 60, "/", 2000)
+                if made.exit_code != 0:
+                    raise EnvFileError(f"cannot write {path}: {made.output.strip()}") from None
+                self.api.put_archive(self.container_id, parent, blob.getvalue())
+        except APIError as exc:
+            raise EnvFileError(f"cannot write {path}: {exc}") from exc
+
+    def _release(self) -> None:
+        if getattr(self, "container_id", ""):
+            remove_container(self.client, self.container_id)

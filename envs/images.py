@@ -1,0 +1,317 @@
+"""Environment images: a base image + the repository at a commit + its dependencies, cached by content hash.
+
+`build_env_image` tags its result with a hash of everything that shapes it (base image id, repo commit, setup
+commands, env, workdir, recipe version), so it rebuilds only when an input changes; containers then start from
+it in well under a second. Setup commands run with the host CA bundle mounted read-only (pip behind
+TLS-inspecting proxies) and network on; the final image contains neither the bundle nor the build env vars.
+If setup changes tracked files, those changes are committed in the image ("patchjury env setup"), so the
+Env's base commit is the prepared tree and agents' diffs never include them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from envs.bootstrap import bootstrap
+from envs.errors import ImageBuildError
+from envs.gitsource import checkout_tarball, resolve_commit
+from envs.sweep import (
+    LABEL_MANAGED,
+    docker_client,
+    managed_labels,
+    no_socket_timeout,
+    register,
+    remove_container,
+)
+
+#: Bump when the build procedure changes in a way that must invalidate cached env images.
+RECIPE_VERSION = "1"
+DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CA_TARGET = "/run/patchjury/ca-certificates.crt"
+ENV_REPOSITORY = "patchjury/env"
+_SENTINEL_CA: Any = object()
+_build_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def log_dir() -> Path:
+    """Where build logs go: $PATCHJURY_CACHE/build-logs (default ~/.cache/patchjury/build-logs)."""
+    root = Path(os.environ.get("PATCHJURY_CACHE") or Path.home() / ".cache" / "patchjury")
+    path = root / "build-logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def image_key(base_id: str, commit: str, setup: Sequence[str], env: Mapping[str, str], workdir: str) -> str:
+    """sha256 of the inputs that shape an env image."""
+    payload = json.dumps(
+        {
+            "v": RECIPE_VERSION,
+            "base": base_id,
+            "commit": commit,
+            "setup": list(setup),
+            "env": dict(sorted(env.items())),
+            "workdir": workdir,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _slug(repo: Path | str) -> str:
+    name = Path(str(repo).rstrip("/")).name.removesuffix(".git").lower()
+    return re.sub(r"[^a-z0-9_.-]+", "-", name).strip(".-")[:40] or "repo"
+
+
+def env_image_tag(
+    base: str,
+    repo: Path | str,
+    commit: str,
+    setup: Sequence[str],
+    workdir: str = "/testbed",
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """The tag build_env_image would produce (resolves `commit` and the base image id)."""
+    base_id = _image_id(base)
+    sha = resolve_commit(repo, commit)
+    key = image_key(base_id, sha, setup, env or {}, workdir)
+    return f"{ENV_REPOSITORY}:{_slug(repo)}-{key[:16]}"
+
+
+def _image_id(name: str) -> str:
+    from docker.errors import ImageNotFound
+
+    try:
+        image_id: str = docker_client().images.get(name).id or ""
+    except ImageNotFound as exc:
+        raise ImageBuildError(
+            f"base image {name!r} not found; run `patchjury images bootstrap` (offline) or `docker pull {name}`"
+        ) from exc
+    return image_id
+
+
+def image_exists(tag: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        docker_client().images.get(tag)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def ensure_base_image(name: str | None = None, suite: str = "bookworm") -> str:
+    """A usable base image tag: `name` if present locally or pullable, else the bootstrapped Debian `suite`."""
+    if not name:
+        return bootstrap(suite)
+    if image_exists(name):
+        return name
+    from docker.errors import DockerException
+
+    try:
+        docker_client().images.pull(name)
+    except DockerException as exc:
+        raise ImageBuildError(
+            f"base image {name!r} is not present and cannot be pulled ({str(exc).splitlines()[0][:200]}); "
+            f"without a registry run `patchjury images bootstrap --suite {suite}` and use its tag "
+            "(or leave the base image unset)"
+        ) from exc
+    return name
+
+
+def build_env_image(
+    base: str,
+    repo: Path | str,
+    commit: str,
+    setup: Sequence[str],
+    workdir: str = "/testbed",
+    env: Mapping[str, str] | None = None,
+    ca_bundle: Path | None = _SENTINEL_CA,
+    network: bool = True,
+    *,
+    force: bool = False,
+    step_timeout: float = 3600.0,
+    on_output: Callable[[str], None] | None = None,
+) -> str:
+    """Build (or reuse) the env image for repo@commit on `base`; returns its tag.
+
+    `setup` commands run in order with bash in `workdir`; `env` is baked into the image. `ca_bundle` defaults
+    to the host bundle when it exists (None disables). `on_output` receives build output as it arrives.
+    """
+    env = dict(env or {})
+    if ca_bundle is _SENTINEL_CA:
+        ca_bundle = DEFAULT_CA_BUNDLE if DEFAULT_CA_BUNDLE.is_file() else None
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ImageBuildError(f"CA bundle {ca_bundle} does not exist; pass an existing file or None")
+    tag = env_image_tag(base, repo, commit, setup, workdir, env)
+    with _locks_guard:
+        lock = _build_locks.setdefault(tag, threading.Lock())
+    with lock:
+        if image_exists(tag) and not force:
+            return tag
+        sha = resolve_commit(repo, commit)
+        log_path = (
+            log_dir() / f"{tag.replace('/', '_').replace(':', '_')}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        )
+        with open(log_path, "w", encoding="utf-8", errors="replace") as log:
+            _Build(
+                base,
+                repo,
+                sha,
+                list(setup),
+                workdir,
+                env,
+                ca_bundle,
+                network,
+                step_timeout,
+                log,
+                log_path,
+                on_output,
+            ).run(tag)
+    return tag
+
+
+class _Build:
+    """One env-image build in a throwaway container (removed in every case)."""
+
+    def __init__(
+        self,
+        base: str,
+        repo: Path | str,
+        sha: str,
+        setup: list[str],
+        workdir: str,
+        env: dict[str, str],
+        ca_bundle: Path | None,
+        network: bool,
+        step_timeout: float,
+        log: Any,
+        log_path: Path,
+        on_output: Callable[[str], None] | None,
+    ) -> None:
+        self.base, self.repo, self.sha, self.setup, self.workdir = base, repo, sha, setup, workdir
+        self.env, self.ca_bundle, self.network, self.step_timeout = env, ca_bundle, network, step_timeout
+        self.log, self.log_path, self.on_output = log, log_path, on_output
+        self.client = docker_client()
+        self.api = self.client.api
+
+    def emit(self, text: str) -> None:
+        self.log.write(text)
+        self.log.flush()
+        if self.on_output is not None:
+            self.on_output(text)
+
+    def fail(self, what: str) -> ImageBuildError:
+        self.log.flush()
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        return ImageBuildError(f"{what}; full log: {self.log_path}\n--- last lines ---\n{tail}")
+
+    def run(self, tag: str) -> None:
+        from docker.errors import APIError
+        from docker.types import Mount
+
+        build_env = dict(self.env)
+        mounts = []
+        if self.ca_bundle is not None:
+            mounts.append(Mount(CA_TARGET, str(Path(self.ca_bundle).resolve()), type="bind", read_only=True))
+            for var in (
+                "PIP_CERT",
+                "REQUESTS_CA_BUNDLE",
+                "SSL_CERT_FILE",
+                "CURL_CA_BUNDLE",
+                "GIT_SSL_CAINFO",
+            ):
+                build_env.setdefault(var, CA_TARGET)
+        self.emit(f"# env image {tag}\n# base {self.base}, repo {self.repo} @ {self.sha}\n")
+        try:
+            container = self.client.containers.run(
+                self.base,
+                entrypoint=["sleep", "infinity"],
+                command=[],
+                detach=True,
+                init=True,
+                labels=managed_labels("build"),
+                network_mode=None if self.network else "none",
+                mounts=mounts,
+            )
+        except APIError as exc:
+            raise self.fail(f"cannot start a build container from {self.base!r}: {exc}") from exc
+        cid = container.id or ""
+        register(cid, self.client)
+        try:
+            wd = shlex.quote(self.workdir)
+            self.step(cid, f"mkdir -p {wd} && git config --system --add safe.directory '*'", "/", build_env)
+            with open(checkout_tarball(self.repo, self.sha), "rb") as fh:
+                self.api.put_archive(cid, self.workdir, fh)
+            for i, cmd in enumerate(self.setup, 1):
+                self.emit(f"\n# step {i}/{len(self.setup)}: {cmd}\n")
+                self.step(cid, cmd, self.workdir, build_env, f"setup step {i}/{len(self.setup)} ({cmd!r})")
+            self.step(
+                cid,
+                "git add -u && (git diff --cached --quiet || git -c user.name=patchjury "
+                "-c user.email=patchjury@localhost commit -q --no-verify -m 'patchjury env setup'); "
+                "git reset -q; git rev-parse HEAD",
+                self.workdir,
+                build_env,
+                "recording setup changes",
+            )
+            changes = [
+                f"WORKDIR {self.workdir}",
+                f"LABEL {LABEL_MANAGED}=0",
+                "LABEL dev.patchjury.kind=env",
+                f"LABEL dev.patchjury.base-commit={self.sha}",
+                f"LABEL dev.patchjury.recipe={RECIPE_VERSION}",
+            ]
+            changes += [f"ENV {k}={json.dumps(v)}" for k, v in self.env.items()]
+            repo_name, _, tag_name = tag.rpartition(":")
+            container.commit(
+                repository=repo_name,
+                tag=tag_name,
+                changes=changes,
+                message=f"patchjury env image for {self.sha}",
+            )
+            self.emit(f"\n# committed {tag}\n")
+        finally:
+            remove_container(self.client, cid)
+
+    def step(
+        self, cid: str, cmd: str, cwd: str, env: dict[str, str], what: str = "preparing the workdir"
+    ) -> None:
+        from docker.utils.socket import frames_iter
+
+        script = (
+            f"cd -- {shlex.quote(cwd)} && exec timeout -k 10 {self.step_timeout:g} bash -c {shlex.quote(cmd)}"
+        )
+        exec_id = self.api.exec_create(cid, ["bash", "-c", f"exec 2>&1; {script}"], environment=env)["Id"]
+        sock = self.api.exec_start(exec_id, socket=True)
+        no_socket_timeout(sock)
+        try:
+            for _stream, data in frames_iter(sock, tty=False):
+                self.emit(data.decode("utf-8", errors="replace"))
+        finally:
+            sock.close()
+        rc = self.api.exec_inspect(exec_id).get("ExitCode")
+        if rc != 0:
+            why = "timed out" if rc in (124, 137) else f"exit {rc}"
+            raise self.fail(f"building env image failed while {what}: {why}")
+
+
+def remove_env_images(keep: Sequence[str] = ()) -> list[str]:
+    """Delete patchjury env images except `keep`; returns the removed tags."""
+    client = docker_client()
+    removed = []
+    for image in client.images.list(name=ENV_REPOSITORY):
+        for tag in image.tags:
+            if tag not in keep:
+                client.images.remove(tag)
+                removed.append(tag)
+    return removed

@@ -1,0 +1,118 @@
+"""Docker-only behaviour: limits, labels, no network, engine errors, sweeps, cleanup on Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from envs import sweep
+from envs.config import DockerEnvConfig, MountSpec
+from envs.docker import DockerEnv
+from envs.errors import EngineUnavailableError, EnvConfigError
+from envs.sweep import LABEL_OWNER, LABEL_RUN, managed_labels, sweep_containers
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _exists(cid: str) -> bool:
+    return subprocess.run(["docker", "container", "inspect", cid], capture_output=True).returncode == 0
+
+
+def test_limits_labels_and_no_network(base_image: str, sample_repo: Path, tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not really a certificate\n")
+    cfg = DockerEnvConfig(
+        image=base_image,
+        source_repo=sample_repo,
+        memory="256m",
+        cpus=0.5,
+        pids_limit=128,
+        labels={"team": "envs-test"},
+        mounts=[MountSpec(source=ca, target="/etc/pj-ca.pem")],
+    )
+    with DockerEnv(cfg) as env:
+        attrs = env.client.api.inspect_container(env.container_id)
+        host = attrs["HostConfig"]
+        assert host["Memory"] == 256 * 1024 * 1024
+        assert host["NanoCpus"] == 500_000_000
+        assert host["PidsLimit"] == 128
+        assert host["NetworkMode"] == "none"
+        labels = attrs["Config"]["Labels"]
+        assert labels["dev.patchjury.managed"] == "1" and labels["team"] == "envs-test"
+        assert labels[LABEL_RUN] == sweep.RUN_ID
+        assert env.execute("ls /sys/class/net").output.split() == ["lo"]
+        assert env.read_file("/etc/pj-ca.pem") == "not really a certificate\n"
+        assert env.execute("echo x > /etc/pj-ca.pem").exit_code != 0  # mounted read-only
+        many = env.execute("for i in $(seq 200); do sleep 2 & done; wait", timeout=30)
+        assert "fork" in many.output  # the pids limit stopped it
+    assert not _exists(env.container_id)
+
+
+def test_missing_image_and_repo_give_clear_errors(base_image: str) -> None:
+    with pytest.raises(EnvConfigError, match="not found"):
+        DockerEnv(DockerEnvConfig(image="patchjury/does-not-exist:nope"))
+    with pytest.raises(EnvConfigError, match="no git repository at /testbed"):
+        DockerEnv(DockerEnvConfig(image=base_image))
+
+
+def test_engine_down_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    monkeypatch.setattr(sweep, "_client", None)
+    with pytest.raises(EngineUnavailableError, match="is the Docker daemon running"):
+        sweep.docker_client()
+
+
+def test_sweep_removes_orphans_and_old_containers(base_image: str) -> None:
+    client = sweep.docker_client()
+    run = f"test-sweep-{uuid.uuid4().hex[:8]}"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan_labels = managed_labels("env", run) | {LABEL_OWNER: f"{os.uname().nodename}:{dead.pid}:1"}
+    keep_labels = managed_labels("env", run)  # owner: this (live) process
+    started = []
+    try:
+        for labels in (orphan_labels, keep_labels):
+            c = client.containers.run(
+                base_image, entrypoint=["sleep", "infinity"], command=[], detach=True, labels=labels
+            )
+            started.append(c.id)
+        assert sweep_containers(run_id=run) == [started[0]]
+        assert not _exists(started[0]) and _exists(started[1])
+        assert sweep_containers(older_than_s=3600, run_id=run) == []
+        assert sweep_containers(older_than_s=0, run_id=run) == [started[1]]
+        assert not _exists(started[1])
+    finally:
+        for cid in started:
+            subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: Path, sig: int) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from envs.config import DockerEnvConfig
+        from envs.docker import DockerEnv
+        env = DockerEnv(DockerEnvConfig(image={base_image!r}, source_repo={str(sample_repo)!r}))
+        print(env.container_id, flush=True)
+        time.sleep(120)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    cid = proc.stdout.readline().strip()
+    assert cid, proc.stderr.read() if proc.stderr else ""
+    assert _exists(cid)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    assert not _exists(cid)
