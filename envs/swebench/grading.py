@@ -28,16 +28,16 @@ OFFICIAL_ACTIVATE = "source /opt/miniconda3/bin/activate && conda activate testb
 _DIFF_HEADER = re.compile(r"^diff --git a/.* b/(.*)$", re.M)
 
 
-def test_patch_files(test_patch: str) -> list[str]:
+def touched_files(test_patch: str) -> list[str]:
     """Paths a test_patch touches (new side), in order."""
     return [p.strip().strip('"') for p in _DIFF_HEADER.findall(test_patch)]
 
 
-def test_directives(instance: SWEInstance, style: str = "auto") -> list[str]:
+def get_test_directives(instance: SWEInstance, style: str = "auto") -> list[str]:
     """What to pass to the test command: test file paths, or dotted modules for django's runtests.py."""
     if style == "none":
         return []
-    files = [f for f in test_patch_files(instance.test_patch) if not f.endswith(NON_TEST_EXTS)]
+    files = [f for f in touched_files(instance.test_patch) if not f.endswith(NON_TEST_EXTS)]
     if style == "django_modules" or (style == "auto" and instance.repo == "django/django"):
         out = []
         for f in files:
@@ -71,7 +71,7 @@ def eval_script_exports(eval_script: str | None) -> list[str]:
     return [line.strip() for line in head.splitlines() if line.strip().startswith("export ")]
 
 
-def test_command(instance: SWEInstance, recipe: Recipe | None, official_image: bool = False) -> str:
+def build_test_command(instance: SWEInstance, recipe: Recipe | None, official_image: bool = False) -> str:
     """The shell command that runs the instance's tests, from the repo root.
 
     Local builds: the recipe's `test_cmd` plus the test_patch's directives, else the eval_script's command.
@@ -80,7 +80,7 @@ def test_command(instance: SWEInstance, recipe: Recipe | None, official_image: b
     from_script = eval_script_test_command(instance.eval_script)
     from_recipe = None
     if recipe is not None and recipe.test_cmd:
-        directives = test_directives(instance, recipe.directives)
+        directives = get_test_directives(instance, recipe.directives)
         from_recipe = " ".join([recipe.test_cmd, *(shlex.quote(d) for d in directives)])
     cmd = (from_script or from_recipe) if official_image else (from_recipe or from_script)
     if cmd is None:
@@ -109,7 +109,7 @@ def _failed(name: str, status_map: dict[str, str], fail_only: bool) -> bool:
     return name not in status_map or status_map[name] in (FAILED, ERROR)
 
 
-def tests_status(instance: SWEInstance, status_map: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+def get_tests_status(instance: SWEInstance, status_map: dict[str, str]) -> dict[str, dict[str, list[str]]]:
     """Official `tests_status`: success/failure lists for FAIL_TO_PASS and PASS_TO_PASS (and the two unused
     *_TO_FAIL groups, empty)."""
     fail_only = (instance.eval_type or "") == FAIL_ONLY_EVAL_TYPE

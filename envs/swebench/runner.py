@@ -18,12 +18,12 @@ from envs.swebench.errors import GradingError
 from envs.swebench.grading import (
     END_TEST_OUTPUT,
     START_TEST_OUTPUT,
+    build_test_command,
     empty_report,
+    get_tests_status,
     parse_test_log,
     resolution,
-    test_command,
-    test_patch_files,
-    tests_status,
+    touched_files,
 )
 from envs.swebench.instances import SWEInstance
 from envs.swebench.predictions import Prediction
@@ -100,7 +100,7 @@ def grade_in_container(
     if recipe is not None and recipe.notes:
         report["notes"] = recipe.notes
     try:
-        cmd = test_command(instance, recipe, image.official)
+        cmd = build_test_command(instance, recipe, image.official)
     except EnvError as exc:
         raise GradingError(str(exc), stage="test_cmd") from exc
     timeout = config.test_timeout or (recipe.test_timeout if recipe else DEFAULT_TEST_TIMEOUT)
@@ -120,7 +120,7 @@ def grade_in_container(
             (inst_dir / "test_output.txt").write_text(f"patch failed to apply\n{applied.output}\n")
             return report
         report["patch_successfully_applied"] = True
-        files = test_patch_files(instance.test_patch)
+        files = touched_files(instance.test_patch)
         reset_test_files(env, files)
         test_applied = apply_patch(env, instance.test_patch)
         if not test_applied.applied:
@@ -146,7 +146,7 @@ def grade_in_container(
         parser, status_map = parse_test_log(instance, result.output, recipe)
     except EnvError as exc:
         raise GradingError(str(exc), stage="parse") from exc
-    status = tests_status(instance, status_map)
+    status = get_tests_status(instance, status_map)
     verdict = resolution(status)
     resolved = verdict == "RESOLVED_FULL"
     report.update(
