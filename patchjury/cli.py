@@ -30,6 +30,9 @@ def _register() -> None:
     from patchjury import cli_images
 
     app.add_typer(cli_images.app, name="images")
+    from patchjury import cli_select
+
+    app.command("select")(cli_select.select_cmd)
     from patchjury import cli_swebench
 
     app.add_typer(cli_swebench.app, name="swebench")

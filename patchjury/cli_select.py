@@ -1,0 +1,213 @@
+"""`patchjury select`: pick one patch per instance from a pool of candidates; write swebench predictions.
+
+Environments for execution (the pass matrix and regression tests), per instance:
+- `--repo PATH`: a checkout of PATH at the instance's base commit (LocalEnv, or a container from `--image`
+  with `--env docker`), for every instance;
+- otherwise, with exec on: the SWE-bench instance image built from the instance row (envs.swebench.build,
+  repositories from `--repo-cache` or cloned), one container per worker;
+- `--no-exec`: no environment, execution-free signals only (clusters and the trained verifier).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from envs.protocol import Env
+    from patchjury.records import Task
+    from selection.config import SelectionConfig
+    from selection.execution import EnvFactory
+    from selection.pipeline import InstanceRun
+
+
+def _safe_name(instance_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", instance_id)[:150] or "instance"
+
+
+def _local_factory(kind: str, repo: Path, image: str | None) -> Callable[[Task], EnvFactory]:
+    from envs.config import DockerEnvConfig, LocalEnvConfig
+    from envs.registry import make_env
+
+    def for_task(task: Task) -> EnvFactory:
+        commit = task.base_commit or "HEAD"
+        if kind == "docker":
+            from envs.bootstrap import bootstrap
+
+            tag = image or bootstrap("bookworm")
+            cfg: LocalEnvConfig | DockerEnvConfig = DockerEnvConfig(
+                image=tag, source_repo=repo, commit=commit
+            )
+        else:
+            cfg = LocalEnvConfig(repo=repo, commit=commit)
+
+        def make() -> Env:
+            return make_env(cfg)
+
+        return make
+
+    return for_task
+
+
+def _swebench_factory(
+    instances_path: Path, repo_cache: Path | None, official: bool
+) -> Callable[[Task], EnvFactory | None]:
+    from envs.config import DockerEnvConfig
+    from envs.errors import EnvError
+    from envs.registry import make_env
+    from envs.swebench.build import WORKDIR, prepare_instance_image
+    from envs.swebench.instances import load_instances
+
+    rows = {inst.instance_id: inst for inst in load_instances(instances_path)}
+
+    def for_task(task: Task) -> EnvFactory | None:
+        inst = rows.get(task.instance_id)
+        if inst is None:
+            print(
+                f"warning: {task.instance_id}: not a SWE-bench row; selecting without execution",
+                file=sys.stderr,
+            )
+            return None
+        try:
+            image = prepare_instance_image(inst, use_official_image=official, repo_cache=repo_cache)
+        except EnvError as exc:
+            print(
+                f"warning: {task.instance_id}: no environment ({exc}); selecting without execution "
+                "(fix the image, or pass --repo)",
+                file=sys.stderr,
+            )
+            return None
+        recipe = image.recipe
+        cfg = DockerEnvConfig(
+            image=image.tag,
+            workdir=WORKDIR,
+            network=bool(recipe and recipe.network),
+            env=recipe.resolved_env() if recipe is not None and not image.official else {},
+        )
+
+        def make() -> Env:
+            return make_env(cfg)
+
+        return make
+
+    return for_task
+
+
+def _writer(explain_dir: Path, charts: bool, notes: list[str]) -> Callable[[InstanceRun], None]:
+    from selection.explain import render_chart, render_markdown
+
+    def on_done(run: InstanceRun) -> None:
+        d = run.decision
+        name = _safe_name(d.instance_id)
+        explain_dir.mkdir(parents=True, exist_ok=True)
+        (explain_dir / f"{name}.md").write_text(render_markdown(d, run.matrix, run.regression))
+        if charts:
+            note = render_chart(d, explain_dir / f"{name}.png")
+            if note and note not in notes:
+                notes.append(note)
+
+    return on_done
+
+
+def select_cmd(
+    candidates: Path = typer.Option(
+        ..., "--candidates", help="Candidates JSONL(.gz): ours or swebench predictions."
+    ),
+    instances: Path = typer.Option(..., "--instances", help="Instances JSONL(.gz)/JSON (SWE-bench rows)."),
+    out: Path = typer.Option(..., "--out", help="Predictions JSONL to write (swebench format plus scores)."),
+    no_exec: bool = typer.Option(False, "--no-exec", help="Execution-free: no environment, no tests run."),
+    selector: str | None = typer.Option(
+        None,
+        "--selector",
+        help="staged | r2e_hybrid | learned | verifier | votes | majority (default: config).",
+    ),
+    scores: str | None = typer.Option(None, "--scores", help="Execution score: votes | codet | b4."),
+    repo: Path | None = typer.Option(
+        None, "--repo", help="Run tests in a checkout of this git repo (all instances)."
+    ),
+    env_kind: str = typer.Option(
+        "local", "--env", help="With --repo: local (checkout here) or docker (container)."
+    ),
+    image: str | None = typer.Option(
+        None, "--image", help="With --env docker: image tag (default: bookworm base)."
+    ),
+    repo_cache: Path | None = typer.Option(
+        None, "--repo-cache", help="SWE-bench instance images: directory of clones named owner__name."
+    ),
+    official_images: bool = typer.Option(False, "--official-images", help="Pull official SWE-bench images."),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Parallel test workers (one environment each)."
+    ),
+    explain_dir: Path | None = typer.Option(
+        None, "--explain-dir", help="Explanations (default: <out>.explain/)."
+    ),
+    charts: bool = typer.Option(
+        False, "--charts", help="Also draw a PNG chart per instance (needs matplotlib)."
+    ),
+    config: list[str] = typer.Option([], "-c", "--config", help="YAML file or KEY.PATH=VALUE; repeatable."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Pick one patch per instance from a candidate pool (execution voting + verifier) and write predictions."""
+    from patchjury.config import build_config
+    from patchjury.errors import UsageError
+    from selection.candidates import group_by_instance, load_candidates, load_tasks
+    from selection.config import SELECTOR_NAMES, SelectionConfig
+    from selection.pipeline import select_many
+
+    cfg: SelectionConfig = build_config(SelectionConfig, config)
+    overrides: dict[str, object] = {}
+    if selector is not None:
+        if selector not in SELECTOR_NAMES:
+            raise UsageError(f"unknown --selector {selector!r}; choose one of {', '.join(SELECTOR_NAMES)}")
+        overrides["selector"] = selector
+    if scores is not None:
+        if scores not in ("votes", "codet", "b4"):
+            raise UsageError(f"unknown --scores {scores!r}; choose votes, codet or b4")
+        overrides["scores"] = scores
+    if charts:
+        overrides["charts"] = True
+    execution = cfg.execution.model_copy(update={"enabled": cfg.execution.enabled and not no_exec})
+    if workers is not None:
+        if workers < 1:
+            raise UsageError(f"--workers must be >= 1, got {workers}")
+        execution = execution.model_copy(update={"workers": workers})
+    cfg = cfg.model_copy(update={**overrides, "execution": execution})
+    if env_kind not in ("local", "docker"):
+        raise UsageError(f"unknown --env {env_kind!r}; choose local or docker")
+    for label, path in (("--candidates", candidates), ("--instances", instances)):
+        if not path.is_file():
+            raise UsageError(f"{label} {path} does not exist; pass an existing file")
+    if repo is not None and not repo.is_dir():
+        raise UsageError(f"--repo {repo} is not a directory; pass the root of a git checkout")
+
+    pools = group_by_instance(load_candidates(candidates))
+    tasks = load_tasks(instances)
+    factory_for: Callable[[Task], EnvFactory | None] | None = None
+    if cfg.execution.enabled:
+        if repo is not None:
+            factory_for = _local_factory(env_kind, repo, image)
+        else:
+            factory_for = _swebench_factory(instances, repo_cache, official_images)
+    explain = explain_dir or Path(cfg.explain_dir or out.with_suffix(".explain"))
+    notes: list[str] = []
+    decisions = select_many(
+        tasks,
+        pools,
+        cfg,
+        out,
+        env_factory_for=factory_for,
+        on_done=_writer(explain, cfg.charts, notes),
+        progress=not quiet,
+    )
+    chosen = sum(1 for d in decisions if d.winner)
+    typer.echo(
+        f"{len(decisions)} instance(s), {chosen} with a chosen patch ({cfg.selector}"
+        f"{', no exec' if not cfg.execution.enabled else ''}) -> {out}; explanations in {explain}/"
+    )
+    for note in notes:
+        typer.echo(note)

@@ -1,0 +1,128 @@
+"""Configuration of the jury: which signals to gather (execution, regression, verifier) and which rule decides.
+
+Load with `patchjury.config.build_config(SelectionConfig, ["-c", ...])` from the CLI, or build in code:
+`SelectionConfig(selector="r2e_hybrid", execution={"workers": 4})`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from selection.scores import B4Params
+from selection.verifier.config import VerifierConfig
+
+SelectorName = Literal["staged", "r2e_hybrid", "learned", "verifier", "votes", "majority"]
+SELECTOR_NAMES: tuple[str, ...] = ("staged", "r2e_hybrid", "learned", "verifier", "votes", "majority")
+
+
+class ExecutionConfig(BaseModel):
+    """The pass matrix: every candidate's reproduction tests against every candidate and the original code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    """Run tests at all. Off (or `--no-exec`) leaves only execution-free signals."""
+    workers: int = Field(default=2, ge=1, le=64)
+    """Parallel workers; each owns one Env (container or checkout), reset between cells."""
+    test_timeout: float = Field(default=60.0, gt=0)
+    """Seconds per test run (one cell); a cell that exceeds it is marked `timeout`."""
+    output_tail: int = Field(default=600, ge=0)
+    """Characters of output kept per cell (the tail), for explanations and debugging."""
+    max_tests: int = Field(default=64, ge=1)
+    """Cap on distinct reproduction tests run (the first ones by candidate order); bounds cost."""
+
+
+class RegressionConfig(BaseModel):
+    """Regression signal without gold data: repository tests near the edited files, run before and after."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    """Gather the signal when execution is on."""
+    command: str = "python -m pytest -q -rA -p no:cacheprovider {files}"
+    """Test command; `{files}` becomes the space-separated, shell-quoted test files. Output must be pytest -rA style."""
+    timeout: float = Field(default=600.0, gt=0)
+    """Seconds for one run of the whole related-test selection on one subject."""
+    max_files: int = Field(default=8, ge=1)
+    """Most related test files to run (closest matches first)."""
+    importers: bool = True
+    """Also pick test files that import an edited module (`git grep`), not only `test_<module>.py` names."""
+
+
+class LearnedWeights(BaseModel):
+    """Logistic weighting for the `learned` selector: score = sigmoid(bias + sum w_i * signal_i).
+
+    Signals are normalised to [0, 1] within the instance: votes = kept tests passed / kept tests;
+    regression = 1 - failures / max failures in the pool (1 when none fail); cluster = cluster
+    size / candidates; verifier = verifier score. A missing signal contributes 0.5 (neutral).
+    Defaults are hand-set priors (execution evidence strongest, then verifier, agreement, and
+    regressions), not fitted: retrain on your own labeled runs and put the weights here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    bias: float = -4.0
+    """Intercept."""
+    votes: float = 3.0
+    """Weight of the share of kept reproduction tests passed."""
+    regression: float = 1.5
+    """Weight of the regression signal (1 = no new failures)."""
+    cluster: float = 1.5
+    """Weight of the cluster share (agreement with other candidates)."""
+    verifier: float = 2.5
+    """Weight of the execution-free verifier score."""
+
+
+class B4Config(BaseModel):
+    """Priors of the B4-style posterior score (see selection/scores.py `b4_scores`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    theta_x: float = Field(default=0.5, gt=0, lt=1)
+    """Prior probability that a candidate patch is correct (0.5 = no preference for group size)."""
+    theta_y: float = Field(default=0.6, gt=0, lt=1)
+    """Prior probability that a kept reproduction test is correct."""
+    wrong_pass_a: float = Field(default=1.0, gt=0)
+    """Beta(a, b) prior on how often incorrect patches pass a correct test: a (mean a / (a + b))."""
+    wrong_pass_b: float = Field(default=4.0, gt=0)
+    """Beta(a, b) prior on how often incorrect patches pass a correct test: b."""
+
+    def params(self) -> B4Params:
+        return B4Params(self.theta_x, self.theta_y, self.wrong_pass_a, self.wrong_pass_b)
+
+
+class SelectionConfig(BaseModel):
+    """Everything the jury needs to pick one patch per instance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selector: SelectorName = "staged"
+    """Decision rule: staged (ours), r2e_hybrid (R2E-Gym), learned, verifier, votes, majority."""
+    scores: Literal["votes", "codet", "b4"] = "votes"
+    """Execution score used as `votes` in the evidence and by the `votes`/`r2e_hybrid` rules."""
+    codet_variant: Literal["product", "sqrt"] = "product"
+    """CodeT consensus score: |tests| x |candidates| (paper) or |tests| x sqrt(|candidates|)."""
+    b4: B4Config = Field(default_factory=B4Config)
+    """Priors of the `b4` score."""
+    k_min: int = Field(default=3, ge=1)
+    """R2E-Gym rule: keep the top k = max(k_min, floor(N * k_fraction)) candidates by verifier score."""
+    k_fraction: float = Field(default=0.5, gt=0, le=1)
+    """R2E-Gym rule: fraction of the N candidates kept by the verifier stage."""
+    learned: LearnedWeights = Field(default_factory=LearnedWeights)
+    """Weights of the `learned` selector."""
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    """Pass-matrix settings."""
+    regression: RegressionConfig = Field(default_factory=RegressionConfig)
+    """Regression-signal settings."""
+    use_verifier: bool = True
+    """Score candidates with the execution-free verifier (needed by verifier, r2e_hybrid, learned)."""
+    verifier: VerifierConfig = Field(default_factory=VerifierConfig)
+    """Which verifier to load (trained default, or an LLM judge)."""
+    model_name: str = "patchjury"
+    """`model_name_or_path` written into predictions."""
+    explain_dir: str | None = None
+    """Directory for per-instance explanation markdown (and charts); None = next to the predictions."""
+    charts: bool = False
+    """Also write a PNG chart per instance (needs matplotlib; skipped with a note otherwise)."""

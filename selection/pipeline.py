@@ -1,0 +1,202 @@
+"""Wire the jury for one instance: cluster -> pass matrix -> regression -> verifier -> decision rule.
+
+`select_instance` returns the Decision; `run_instance` also returns the pass matrix and regression report
+(for explanations). `select_many` runs over instances and writes swebench-format predictions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patchjury.records import Candidate, Decision, Task
+from selection.cluster import cluster_candidates
+from selection.config import SelectionConfig
+from selection.errors import SelectionConfigError
+from selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from selection.protocol import Verifier
+from selection.regression import RegressionReport, run_regression
+from selection.scores import compute_scores
+from selection.selectors import Signals, build_decision, make_rule
+
+NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
+
+
+@dataclass
+class InstanceRun:
+    """Everything gathered for one instance."""
+
+    decision: Decision
+    signals: list[Signals]
+    matrix: PassMatrix | None = None
+    regression: RegressionReport | None = None
+    notes: list[str] | None = None
+
+
+def _exec_signals(
+    signals: dict[str, Signals], reps: dict[str, list[str]], matrix: PassMatrix, config: SelectionConfig
+) -> None:
+    for rep, why in matrix.apply_failures.items():
+        for cid in reps[rep]:
+            signals[cid].dropped = why if why.startswith("patch does not apply") else f"does not apply: {why}"
+    applying = matrix.applying()
+    rows = {s: matrix.row(s) for s in applying}
+    weights = {s: len(reps[s]) for s in applying}
+    named = {
+        name: compute_scores(name, rows, weights, codet_variant=config.codet_variant, b4=config.b4.params())
+        for name in ("votes", "codet", "b4")
+    }
+    for rep in applying:
+        for cid in reps[rep]:
+            s = signals[cid]
+            s.repro_total = len(matrix.kept)
+            s.repro_pass = sum(rows[rep])
+            s.distinguishing_pass = sum(matrix.row(rep, matrix.distinguishing))
+            s.exec_score = named[config.scores].get(rep)
+            s.scores.update({name: vals[rep] for name, vals in named.items() if rep in vals})
+
+
+def run_instance(
+    task: Task,
+    candidates: Sequence[Candidate],
+    config: SelectionConfig,
+    env_factory: EnvFactory | None = None,
+    verifier: Verifier | None = None,
+    *,
+    progress: bool = True,
+) -> InstanceRun:
+    """Gather every configured signal for one instance's candidates and apply the configured rule."""
+    cands = list(candidates)
+    clusters, dropped = cluster_candidates(cands)
+    by_id = {c.candidate_id: c for c in cands}
+    signals = {c.candidate_id: Signals(c.candidate_id, dropped=dropped.get(c.candidate_id)) for c in cands}
+    reps: dict[str, list[str]] = {}
+    for cl in clusters:
+        reps[cl.members[0]] = list(cl.members)
+        for cid in cl.members:
+            signals[cid].cluster, signals[cid].cluster_size = cl.id, cl.size
+    notes: list[str] = []
+    matrix: PassMatrix | None = None
+    report: RegressionReport | None = None
+    if config.execution.enabled and env_factory is not None and reps:
+        subjects = {rep: by_id[rep].model_patch for rep in reps}
+        with EnvPool(env_factory, config.execution.workers) as pool:
+            tests = collect_tests(cands, config.execution.max_tests)
+            matrix = run_pass_matrix(
+                tests, subjects, pool, config.execution, progress=progress, label=task.instance_id
+            )
+            _exec_signals(signals, reps, matrix, config)
+            if not tests:
+                notes.append("no candidate came with reproduction tests: only patch application was checked")
+            elif not matrix.kept:
+                notes.append(f"none of the {len(tests)} reproduction tests exits 2 on the original code")
+            applying = {s: subjects[s] for s in matrix.applying()}
+            if config.regression.enabled and applying:
+                report = run_regression(pool, applying, config.regression, config.execution.workers)
+                for rep in applying:
+                    n = report.count(rep)
+                    for cid in reps[rep]:
+                        signals[cid].regression_failures = n
+                        signals[cid].regression_total = len(report.passing) if n is not None else None
+                if report.note:
+                    notes.append(f"regression: {report.note}")
+    elif config.execution.enabled and env_factory is None:
+        notes.append("no environment given: execution-free signals only")
+    alive = [by_id[cid] for cid, s in signals.items() if s.alive]
+    if config.use_verifier and config.selector in NEEDS_VERIFIER and alive:
+        verifier = verifier or load_verifier(config)
+        for cand in alive:
+            signals[cand.candidate_id].verifier_score = float(verifier.score(task, cand, alive))
+    rule = make_rule(config)
+    ordered = [signals[c.candidate_id] for c in cands]
+    outcome = rule.decide(ordered)
+    outcome.reasons.extend(notes)
+    patches = {c.candidate_id: c.model_patch for c in cands}
+    decision = build_decision(task.instance_id, rule.name, ordered, outcome, patches)
+    return InstanceRun(decision, ordered, matrix, report, notes)
+
+
+def select_instance(
+    task: Task,
+    candidates: Sequence[Candidate],
+    config: SelectionConfig,
+    env_factory: EnvFactory | None = None,
+    verifier: Verifier | None = None,
+    *,
+    progress: bool = True,
+) -> Decision:
+    """The jury's Decision for one instance (see `run_instance`)."""
+    return run_instance(task, candidates, config, env_factory, verifier, progress=progress).decision
+
+
+def load_verifier(config: SelectionConfig) -> Verifier:
+    """The verifier described by `config.verifier` (the shipped trained model by default)."""
+    from selection.verifier.config import build_verifier
+
+    try:
+        return build_verifier(config.verifier)
+    except FileNotFoundError as exc:
+        raise SelectionConfigError(
+            f"cannot load the verifier: {exc}; train one with `patchjury verifier train`, point "
+            "verifier.model_path at an artifact, or set use_verifier=false"
+        ) from exc
+
+
+def prediction_row(decision: Decision, model_name: str) -> dict[str, Any]:
+    """A swebench prediction plus the jury's scores (extra keys are ignored by the harness)."""
+    return {
+        "instance_id": decision.instance_id,
+        "model_patch": decision.model_patch,
+        "model_name_or_path": model_name,
+        "winner": decision.winner,
+        "selector": decision.method,
+        "scores": {e.candidate_id: e.model_dump(exclude={"candidate_id"}) for e in decision.evidence},
+        "reasons": decision.reasons,
+    }
+
+
+def select_many(
+    tasks: Mapping[str, Task],
+    pools: Mapping[str, Sequence[Candidate]],
+    config: SelectionConfig,
+    out: Path,
+    *,
+    env_factory_for: Callable[[Task], EnvFactory | None] | None = None,
+    verifier: Verifier | None = None,
+    on_done: Callable[[InstanceRun], None] | None = None,
+    progress: bool = True,
+) -> list[Decision]:
+    """Decide every instance of `pools` and write one prediction line each to `out` (as they finish)."""
+    missing = [iid for iid in pools if iid not in tasks]
+    if missing:
+        raise SelectionConfigError(
+            f"{len(missing)} instance(s) have candidates but no instance row: {', '.join(missing[:5])}"
+            + (" ..." if len(missing) > 5 else "")
+            + "; add them to the instances file or remove their candidates"
+        )
+    if verifier is None and config.use_verifier and config.selector in NEEDS_VERIFIER:
+        verifier = load_verifier(config)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    decisions: list[Decision] = []
+    from rich.progress import Progress
+
+    with out.open("w") as fh, Progress(disable=not progress, transient=True) as bar:
+        task_bar = bar.add_task("selecting", total=len(pools))
+        for iid, cands in pools.items():
+            task = tasks[iid]
+            factory = env_factory_for(task) if env_factory_for else None
+            run = run_instance(task, cands, config, factory, verifier, progress=progress)
+            fh.write(json.dumps(prediction_row(run.decision, config.model_name)) + "\n")
+            fh.flush()
+            decisions.append(run.decision)
+            if on_done:
+                on_done(run)
+            bar.advance(task_bar)
+    return decisions
+
+
+def iter_winners(decisions: Iterable[Decision]) -> dict[str, str | None]:
+    return {d.instance_id: d.winner for d in decisions}

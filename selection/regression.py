@@ -1,0 +1,178 @@
+"""Regression signal without gold data: repository tests related to the edited files, before and after.
+
+Heuristic for "related" (documented in docs/selection.md), over the repository's tracked test files
+(`git ls-files`, names `test_*.py` / `*_test.py`), for every edited non-test Python file `a/b/mod.py`
+(module `mod`; for `a/b/__init__.py` the module is `b`):
+
+  rank 0  `test_mod.py` or `mod_test.py` in a directory sharing a path component with the edited file
+  rank 1  `test_mod.py` / `mod_test.py` anywhere
+  rank 2  `test_mod_*.py` / `test_*_mod.py` anywhere
+  rank 3  (if `importers`) test files whose source imports the module (`import a.b.mod`,
+          `from a.b.mod import`, `from a.b import mod`), found with `git grep`
+
+The best `max_files` files (by rank, then path) run with the configured command on the original code;
+tests that pass there are the baseline. Each candidate's count of *new failures* is the number of
+baseline tests that do not pass with the candidate (failed, errored, or missing, e.g. collection broke).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from envs.patching import apply_patch, patch_files
+from envs.protocol import Env
+from selection.config import RegressionConfig
+from selection.execution import ORIGINAL, EnvPool
+
+_RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")
+_TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+PASSING = {"PASSED", "XFAIL", "XPASS"}
+
+
+def parse_pytest_ra(output: str) -> dict[str, str]:
+    """Test id -> PASSED/FAILED/ERROR/XFAIL/XPASS from pytest's `-rA` short summary (SKIPPED ignored).
+
+    Collection errors (`ERROR path/test_x.py - ...`) appear with the file as id. A test listed twice
+    (e.g. failed in the call and errored in teardown) keeps the worse status.
+    """
+    out: dict[str, str] = {}
+    for raw in output.splitlines():
+        m = _RA_LINE.match(raw.strip())
+        if not m or m.group(1) == "SKIPPED":
+            continue
+        status, test_id = m.group(1), m.group(2).strip()
+        if out.get(test_id) in ("FAILED", "ERROR") and status in PASSING:
+            continue
+        out[test_id] = status
+    return out
+
+
+def is_repo_test_file(path: str) -> bool:
+    return bool(_TEST_NAME.search(path)) and path.endswith(".py")
+
+
+def _module_of(path: str) -> tuple[str, str] | None:
+    """(short module name, dotted path) of an edited Python source file; None for non-Python files."""
+    p = PurePosixPath(path)
+    if p.suffix != ".py" or is_repo_test_file(path):
+        return None
+    parts = list(p.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts:
+        return None
+    if parts[0] in ("src", "lib") and len(parts) > 1:
+        parts = parts[1:]
+    return parts[-1], ".".join(parts)
+
+
+def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig) -> list[str]:
+    """Tracked test files related to `edited` files, best first (see the module docstring)."""
+    listing = env.execute("git ls-files -z -- '*.py'", timeout=120)
+    if listing.exit_code != 0:
+        return []
+    tests = sorted(p for p in listing.output.split("\0") if p and is_repo_test_file(p))
+    ranks: dict[str, int] = {}
+
+    def offer(path: str, rank: int) -> None:
+        ranks[path] = min(rank, ranks.get(path, rank))
+
+    for src in edited:
+        mod = _module_of(src)
+        if mod is None:
+            continue
+        short, dotted = mod
+        src_dirs = set(PurePosixPath(src).parent.parts)
+        for t in tests:
+            name = PurePosixPath(t).name
+            if name in (f"test_{short}.py", f"{short}_test.py"):
+                offer(t, 0 if src_dirs & (set(PurePosixPath(t).parent.parts) - {"tests", "test"}) else 1)
+            elif name.startswith(f"test_{short}_") or (
+                name.startswith("test_") and name.endswith(f"_{short}.py")
+            ):
+                offer(t, 2)
+        if config.importers and tests:
+            parent, _, leaf = dotted.rpartition(".")
+            pats = [rf"^\s*(import|from)\s+{re.escape(dotted)}(\s|\.|,|$)"]
+            if parent:
+                pats.append(rf"^\s*from\s+{re.escape(parent)}\s+import\s+.*\b{re.escape(leaf)}\b")
+            args = " ".join(f"-e {shlex.quote(p)}" for p in pats)
+            grep = env.execute(f"git grep -l -E {args} -- '*.py'", timeout=120)
+            for t in grep.output.splitlines():
+                if t.strip() in tests:
+                    offer(t.strip(), 3)
+    return sorted(ranks, key=lambda t: (ranks[t], t))[: config.max_files]
+
+
+@dataclass
+class RegressionReport:
+    """Related repository tests, their baseline on the original code, and new failures per subject."""
+
+    files: list[str] = field(default_factory=list)
+    baseline: dict[str, str] = field(default_factory=dict)
+    """Test id -> status on the original code."""
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    """Subject -> baseline-passing test ids that do not pass with it."""
+    note: str = ""
+    """Why the signal is missing or partial (no related tests, baseline run timed out...)."""
+
+    @property
+    def passing(self) -> list[str]:
+        return sorted(t for t, s in self.baseline.items() if s in PASSING)
+
+    def count(self, subject: str) -> int | None:
+        got = self.failures.get(subject)
+        return None if got is None else len(got)
+
+
+def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -> tuple[dict[str, str], str]:
+    env.reset()
+    if patch.strip():
+        res = apply_patch(env, patch)
+        if not res.applied:
+            return {}, f"patch does not apply: {res.reason}"
+    cmd = config.command.format(files=" ".join(shlex.quote(f) for f in files))
+    out = env.execute(cmd, timeout=config.timeout)
+    env.reset()
+    note = f"timed out after {config.timeout:g} s" if out.timed_out else ""
+    return parse_pytest_ra(out.output), note
+
+
+def run_regression(
+    pool: EnvPool, subjects: Mapping[str, str], config: RegressionConfig, workers: int = 1
+) -> RegressionReport:
+    """Find related tests for the files any subject edits, take the baseline, count new failures per subject."""
+    edited = sorted({f for patch in subjects.values() for f in patch_files(patch)})
+    with pool.lease() as env:
+        env.reset()
+        files = related_test_files(env, edited, config)
+        if not files:
+            return RegressionReport(note=f"no repository tests related to {', '.join(edited) or 'the edits'}")
+        baseline, note = _run(env, "", files, config)
+    report = RegressionReport(files=files, baseline=baseline)
+    passing = report.passing
+    if not passing:
+        report.note = "no related test passes on the original code" + (f" ({note})" if note else "")
+        return report
+
+    def work(subject: str) -> tuple[str, list[str], str]:
+        with pool.lease() as env:
+            got, why = _run(env, subjects[subject], files, config)
+        return subject, [t for t in passing if got.get(t) not in PASSING], why
+
+    notes = [f"baseline {note}"] if note else []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(subjects) or 1))) as ex:
+        for subject, failed, why in ex.map(work, [s for s in subjects if s != ORIGINAL]):
+            if why.startswith("patch does not apply"):
+                notes.append(f"{subject}: {why}")
+                continue
+            report.failures[subject] = failed
+            if why:
+                notes.append(f"{subject}: {why}")
+    report.note = "; ".join(notes)
+    return report

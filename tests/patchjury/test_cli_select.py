@@ -1,0 +1,141 @@
+"""`patchjury select` end to end: --no-exec on a small pool, and with tests run in a --repo checkout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from patchjury.cli import app
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "selection"))
+import jury_repo
+
+PYTEST = f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -rA -p no:cacheprovider {{files}}"
+
+
+def _files(tmp_path: Path, python: str = "python3") -> tuple[Path, Path, Path, dict[str, str]]:
+    repo, sha, patches = jury_repo.make_repo(tmp_path)
+    cands = tmp_path / "cands.jsonl"
+    rows = [
+        c.model_dump(exclude_defaults=True) | {"model_name_or_path": "sysA"}
+        for c in jury_repo.candidates(patches, python)
+    ]
+    rows.append({"instance_id": "other-2", "model_patch": None, "model_name_or_path": "sysB"})
+    cands.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    inst = tmp_path / "instances.jsonl"
+    inst.write_text(
+        json.dumps(
+            {
+                "instance_id": "slug-1",
+                "problem_statement": jury_repo.ISSUE,
+                "base_commit": sha,
+                "repo": "x/slug",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {"instance_id": "other-2", "problem_statement": "nothing", "base_commit": sha, "repo": "x/slug"}
+        )
+        + "\n"
+    )
+    return repo, cands, inst, patches
+
+
+def test_select_no_exec_writes_predictions_and_explanations(tmp_path: Path) -> None:
+    _, cands, inst, patches = _files(tmp_path)
+    out = tmp_path / "out" / "preds.jsonl"
+    res = CliRunner().invoke(
+        app,
+        [
+            "select",
+            "--candidates",
+            str(cands),
+            "--instances",
+            str(inst),
+            "--out",
+            str(out),
+            "--no-exec",
+            "--selector",
+            "majority",
+            "-c",
+            "use_verifier=false",
+            "-c",
+            "model_name=pj",
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = {r["instance_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert set(rows) == {"slug-1", "other-2"}
+    slug = rows["slug-1"]
+    assert (
+        slug["model_patch"] == patches["good"]
+        and slug["model_name_or_path"] == "pj"
+        and slug["winner"] == "good"
+    )
+    assert slug["scores"]["good"]["cluster_size"] == 2 and slug["scores"]["good"]["repro_pass"] is None
+    assert rows["other-2"]["winner"] is None and rows["other-2"]["model_patch"] == ""
+    md = (tmp_path / "out" / "preds.explain" / "slug-1.md").read_text()
+    assert "Winner: **good**" in md and "| **good** (winner) | 0 (x2) |" in md
+    assert "2 instance(s), 1 with a chosen patch (majority, no exec)" in res.output
+
+
+def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
+    repo, cands, inst, _ = _files(tmp_path, python=sys.executable)
+    out = tmp_path / "preds.jsonl"
+    res = CliRunner().invoke(
+        app,
+        [
+            "select",
+            "--candidates",
+            str(cands),
+            "--instances",
+            str(inst),
+            "--out",
+            str(out),
+            "--repo",
+            str(repo),
+            "--workers",
+            "2",
+            "-c",
+            "use_verifier=false",
+            "-c",
+            f"regression.command={PYTEST}",
+            "-q",
+            "--explain-dir",
+            str(tmp_path / "why"),
+            "--charts",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    slug = next(r for r in map(json.loads, out.read_text().splitlines()) if r["instance_id"] == "slug-1")
+    assert slug["winner"] == "good" and slug["selector"] == "staged"
+    assert slug["scores"]["wrong"]["regression_failures"] == 1
+    assert "does not apply" in slug["scores"]["stale"]["dropped"]
+    md = (tmp_path / "why" / "slug-1.md").read_text()
+    assert "## Pass matrix" in md and "| good/repro_collapse.py | yes | yes | FAIL(2) | pass |" in md
+    assert (tmp_path / "why" / "slug-1.png").stat().st_size > 1000
+
+
+def test_select_bad_input_is_one_clear_error(tmp_path: Path) -> None:
+    _, cands, inst, _ = _files(tmp_path)
+    res = CliRunner().invoke(
+        app,
+        [
+            "select",
+            "--candidates",
+            str(cands),
+            "--instances",
+            str(inst),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            "--no-exec",
+            "--selector",
+            "best",
+        ],
+    )
+    assert res.exit_code != 0
+    assert "unknown --selector 'best'" in str(res.exception)

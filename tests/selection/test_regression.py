@@ -1,0 +1,107 @@
+"""Regression signal: related-test discovery, pytest -rA parsing, new failures per candidate (real repo, LocalEnv)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from envs.config import LocalEnvConfig
+from envs.local import LocalEnv
+from selection.config import RegressionConfig
+from selection.execution import EnvPool
+from selection.regression import parse_pytest_ra, related_test_files, run_regression
+
+sys.path.insert(0, str(Path(__file__).parent))
+import jury_repo
+
+PYTEST = f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -rA -p no:cacheprovider {{files}}"
+
+RA_OUTPUT = """\
+..F.E                                                                    [100%]
+==================================== ERRORS ====================================
+=========================== short test summary info ============================
+PASSED tests/test_a.py::test_one
+PASSED tests/test_a.py::TestK::test_param[1-x y]
+FAILED tests/test_a.py::test_two - AssertionError: assert 1 == 2
+ERROR tests/test_b.py::test_fixture - RuntimeError: boom
+ERROR tests/test_c.py - ImportError: cannot import name 'x'
+SKIPPED [1] tests/test_a.py:40: not on this platform
+XFAIL tests/test_a.py::test_known - flaky
+PASSED tests/test_a.py::test_teardown_fails
+ERROR tests/test_a.py::test_teardown_fails - OSError
+1 failed, 3 passed, 1 skipped, 1 xfailed, 2 errors in 0.12s
+"""
+
+
+def test_parse_pytest_ra() -> None:
+    got = parse_pytest_ra(RA_OUTPUT)
+    assert got == {
+        "tests/test_a.py::test_one": "PASSED",
+        "tests/test_a.py::TestK::test_param[1-x y]": "PASSED",
+        "tests/test_a.py::test_two": "FAILED",
+        "tests/test_b.py::test_fixture": "ERROR",
+        "tests/test_c.py": "ERROR",
+        "tests/test_a.py::test_known": "XFAIL",
+        "tests/test_a.py::test_teardown_fails": "ERROR",
+    }
+
+
+def test_related_test_files_ranking(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    files = {
+        "src/pkg/core/parser.py": "X = 1\n",
+        "src/pkg/core/__init__.py": "",
+        "src/pkg/util.py": "Y = 1\n",
+        "tests/core/test_parser.py": "def test_a():\n    pass\n",
+        "tests/test_parser.py": "def test_b():\n    pass\n",
+        "tests/test_parser_edge.py": "def test_c():\n    pass\n",
+        "tests/test_api.py": "from pkg.core import parser\n\ndef test_d():\n    pass\n",
+        "tests/test_other.py": "import pkg.util\n\ndef test_e():\n    pass\n",
+        "tests/helpers.py": "import pkg.core.parser\n",
+    }
+    for rel, content in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(content)
+    jury_repo.git(repo, "init", "-q")
+    jury_repo.git(repo, "add", "-A")
+    jury_repo.git(repo, "commit", "-q", "-m", "base")
+    env = LocalEnv(LocalEnvConfig(repo=repo))
+    try:
+        got = related_test_files(env, ["src/pkg/core/parser.py", "README.md"], RegressionConfig())
+        assert got == [
+            "tests/core/test_parser.py",  # rank 0: same name, shares the `core` directory
+            "tests/test_parser.py",  # rank 1: same name
+            "tests/test_parser_edge.py",  # rank 2: prefix
+            "tests/test_api.py",  # rank 3: imports the module (helpers.py is not a test file)
+        ]
+        assert related_test_files(
+            env, ["src/pkg/core/parser.py"], RegressionConfig(max_files=2, importers=False)
+        ) == [
+            "tests/core/test_parser.py",
+            "tests/test_parser.py",
+        ]
+        assert related_test_files(env, ["src/pkg/util.py"], RegressionConfig()) == ["tests/test_other.py"]
+    finally:
+        env.close()
+
+
+def test_run_regression_counts_new_failures(tmp_path: Path) -> None:
+    repo, sha, patches = jury_repo.make_repo(tmp_path)
+    subjects = {k: patches[k] for k in ("good", "partial", "wrong")}
+    cfg = RegressionConfig(command=PYTEST, timeout=120)
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 2) as pool:
+        report = run_regression(pool, subjects, cfg, workers=2)
+    assert report.files == ["tests/test_textutil.py"]
+    assert report.passing == ["tests/test_textutil.py::test_basic", "tests/test_textutil.py::test_single"]
+    assert report.failures == {"good": [], "partial": [], "wrong": ["tests/test_textutil.py::test_basic"]}
+    assert report.count("wrong") == 1 and report.count("good") == 0 and report.count("nobody") is None
+    assert report.note == ""
+
+
+def test_run_regression_without_related_tests_says_so(tmp_path: Path) -> None:
+    repo, sha, _ = jury_repo.make_repo(tmp_path)
+    readme_patch = "diff --git a/NOTES.md b/NOTES.md\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.md\n@@ -0,0 +1 @@\n+hi\n"
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
+        report = run_regression(pool, {"a": readme_patch}, RegressionConfig(command=PYTEST))
+    assert report.files == [] and report.count("a") is None
+    assert "no repository tests related to NOTES.md" in report.note
