@@ -1,0 +1,89 @@
+"""Fixtures for the tools tests: real temporary git repositories checked out through LocalEnv."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from envs.config import LocalEnvConfig
+from envs.local import LocalEnv
+from tools.config import ToolsConfig
+from tools.protocol import Tool
+from tools.registry import get_tools
+
+GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
+
+SAMPLE = {
+    ".gitignore": "*.log\n",
+    "README.md": "# calc\n",
+    "pkg/__init__.py": "",
+    "pkg/calc.py": "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n",
+    "pkg/shapes.py": (
+        "from pkg.calc import add\n\n\nclass Square:\n    def __init__(self, side):\n        self.side = side\n\n"
+        "    def perimeter(self):\n        return add(add(self.side, self.side), add(self.side, self.side))\n"
+    ),
+    "docs/guide.txt": "Use add() to add.\n",
+}
+
+RepoFactory = Callable[[dict[str, str]], Path]
+
+
+def git(repo: Path, *args: str) -> str:
+    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
+    return run.stdout.strip()
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """Create a git repo from {path: content} (one commit); returns its path."""
+    count = 0
+
+    def make(files: dict[str, str]) -> Path:
+        nonlocal count
+        count += 1
+        repo = tmp_path / f"repo{count}"
+        repo.mkdir()
+        git(repo, "init", "-q")
+        for rel, content in files.items():
+            p = repo / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(content)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "base")
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ToolsConfig:
+    """Tool state and the repo-map cache under the test's tmp dir."""
+    return ToolsConfig(state_dir=str(tmp_path / "state"), repomap_cache_dir=str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def make_env(make_repo: RepoFactory) -> Iterator[Callable[..., LocalEnv]]:
+    made: list[LocalEnv] = []
+
+    def make(files: dict[str, str] | None = None) -> LocalEnv:
+        env = LocalEnv(LocalEnvConfig(repo=make_repo(SAMPLE if files is None else files), use_worktree=False))
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()
+
+
+@pytest.fixture
+def env(make_env: Callable[..., LocalEnv]) -> LocalEnv:
+    """A LocalEnv over a fresh copy of SAMPLE."""
+    return make_env()
+
+
+@pytest.fixture
+def tools(config: ToolsConfig) -> dict[str, Tool]:
+    return {t.name: t for t in get_tools(config=config)}
