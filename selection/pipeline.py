@@ -132,6 +132,28 @@ def select_instance(
     return run_instance(task, candidates, config, env_factory, verifier, progress=progress).decision
 
 
+class JurySelector:
+    """The `Selector` protocol over `select_instance`: `JurySelector(config, env_factory).select(task, cands)`."""
+
+    def __init__(
+        self,
+        config: SelectionConfig | None = None,
+        env_factory: EnvFactory | None = None,
+        verifier: Verifier | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.config = config or SelectionConfig()
+        self.name = self.config.selector
+        self.env_factory = env_factory
+        self.verifier = verifier
+        self.progress = progress
+
+    def select(self, task: Task, candidates: Sequence[Candidate]) -> Decision:
+        return select_instance(
+            task, candidates, self.config, self.env_factory, self.verifier, progress=self.progress
+        )
+
+
 def load_verifier(config: SelectionConfig) -> Verifier:
     """The verifier described by `config.verifier` (the shipped trained model by default)."""
     from selection.verifier.config import build_verifier

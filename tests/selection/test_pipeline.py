@@ -91,6 +91,16 @@ def test_no_exec_uses_execution_free_signals_only(jury_run, tmp_path: Path) -> N
     assert "no environment given: execution-free signals only" in d.reasons
 
 
+def test_jury_selector_satisfies_the_selector_protocol(jury_run) -> None:  # type: ignore[no-untyped-def]
+    from selection.pipeline import JurySelector
+    from selection.protocol import Selector
+
+    _, _, _, sha, patches = jury_run
+    sel = JurySelector(SelectionConfig(selector="majority", use_verifier=False))
+    assert isinstance(sel, Selector) and sel.name == "majority"
+    assert sel.select(jury_repo.task(sha), jury_repo.candidates(patches)).winner == "good"
+
+
 def test_select_many_writes_swebench_predictions(jury_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, _, _, sha, patches = jury_run
     cands = jury_repo.candidates(patches)
