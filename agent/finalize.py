@@ -17,7 +17,7 @@ def _as_dict(test: Any) -> dict[str, Any]:
 
 def finalize(ctx: Any, state: dict[str, Any]) -> dict[str, Any]:
     """Node body of `finish` (ctx: agent.loop.TrajContext): record outputs, return the state update."""
-    from tools import repro
+    from tools.repro import list_tests, reproduced_on_original
 
     status = state.get("status", "running")
     error = state.get("error") or None
@@ -28,10 +28,10 @@ def finalize(ctx: Any, state: dict[str, Any]) -> dict[str, Any]:
             sub = load_submission(state["submitted"])
             patch, tests = sub["patch"], [_as_dict(t) for t in sub["tests"]]
         elif ctx.config.autosubmit and status != "env_error":
-            tests = [_as_dict(t) for t in repro.list_tests(ctx.env)]
+            tests = [_as_dict(t) for t in list_tests(ctx.env)]
             patch = ctx.env.diff(exclude=[t["path"] for t in tests])
         if tests and status != "env_error":
-            reproduced = repro.reproduced_on_original(ctx.env)
+            reproduced = reproduced_on_original(ctx.env)
     except EnvError as exc:
         error = f"{error or ''}\nwhile collecting outputs: {type(exc).__name__}: {exc}".strip()
     ctx.recorder.set_totals(state)
