@@ -87,3 +87,9 @@ def env(make_env: Callable[..., LocalEnv]) -> LocalEnv:
 @pytest.fixture
 def tools(config: ToolsConfig) -> dict[str, Tool]:
     return {t.name: t for t in get_tools(config=config)}
+
+
+@pytest.fixture
+def sample_files() -> dict[str, str]:
+    """The sample project's files (add() subtracts: the bug the repro tests look for)."""
+    return dict(SAMPLE)
