@@ -27,6 +27,9 @@ def version() -> None:
 
 
 def _register() -> None:
+    from patchjury import cli_show
+
+    app.command("show")(cli_show.show_cmd)
     from patchjury import cli_images
 
     app.add_typer(cli_images.app, name="images")

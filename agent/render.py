@@ -1,0 +1,104 @@
+"""Render a trajectory record for humans with rich (used by `patchjury show`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+
+def _clip(text: str, limit: int) -> str:
+    if limit <= 0 or len(text) <= limit:
+        return text
+    return (
+        text[: limit // 2]
+        + f"\n[... {len(text) - limit} characters hidden; --full shows all ...]\n"
+        + text[-limit // 2 :]
+    )
+
+
+def _args(raw: str) -> str:
+    try:
+        return json.dumps(json.loads(raw), indent=1)
+    except (json.JSONDecodeError, TypeError):
+        return str(raw)
+
+
+def summary(record: dict[str, Any]) -> Table:
+    totals = record.get("totals", {})
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("instance", record.get("instance_id", "")),
+        ("trajectory", f"{record.get('traj_id', '')} (index {record.get('index', '?')})"),
+        ("model", f"{record.get('model', '')}  temperature {record.get('temperature', '')}"),
+        ("status", record.get("status", "")),
+        ("steps", str(totals.get("steps", 0))),
+        ("cost", f"${totals.get('cost', 0.0):.4f}"),
+        (
+            "tokens",
+            f"{totals.get('prompt_tokens', 0)} prompt + {totals.get('completion_tokens', 0)} completion",
+        ),
+        ("time", f"{totals.get('elapsed_s', 0.0):.1f}s active"),
+        ("reproduced", str(record.get("reproduced"))),
+        ("tests", ", ".join(t["path"] for t in record.get("tests", [])) or "-"),
+        ("resumes", str(len(record.get("resumes", [])))),
+    ]
+    for key, value in rows:
+        table.add_row(key, Text(str(value)))
+    return table
+
+
+def render_record(record: dict[str, Any], console: Console, full: bool = False, limit: int = 1500) -> None:
+    """Print the header, every message (tool calls and observations), errors and the final patch."""
+    limit = 0 if full else limit
+    console.print(Panel(summary(record), title="trajectory", border_style="cyan"))
+    steps = record.get("steps", [])
+    step_no = 0
+    for msg in record.get("messages", []):
+        role = msg.get("role")
+        if role == "system" and not full:
+            console.print(
+                Panel(Text(_clip(msg["content"], 300)), title="system (--full shows all)", border_style="dim")
+            )
+            continue
+        if role == "assistant":
+            step = steps[step_no] if step_no < len(steps) else {}
+            step_no += 1
+            parts: list[RenderableType] = []
+            if msg.get("content"):
+                parts.append(Text(_clip(msg["content"], limit)))
+            for call in msg.get("tool_calls") or []:
+                fn = call["function"]
+                parts.append(Text(f"-> {fn['name']}", style="bold yellow"))
+                parts.append(Syntax(_clip(_args(fn["arguments"]), limit), "json", word_wrap=True))
+            cost = f"${step.get('cost', 0.0):.4f}, {step.get('query_s', 0.0):.2f}s model, {step.get('act_s', 0.0):.2f}s tools"
+            console.print(
+                Panel(Group(*parts), title=f"step {step_no} (assistant)", subtitle=cost, border_style="green")
+            )
+        elif role == "tool":
+            console.print(
+                Panel(
+                    Text(_clip(msg["content"], limit)),
+                    title=f"observation: {msg.get('name', '')}",
+                    border_style="blue",
+                )
+            )
+        else:
+            console.print(
+                Panel(Text(_clip(msg.get("content") or "", limit)), title=str(role), border_style="magenta")
+            )
+    if record.get("error"):
+        console.print(Panel(Text(record["error"]), title="error", border_style="red"))
+    if record.get("patch"):
+        console.print(
+            Panel(Syntax(record["patch"], "diff", word_wrap=True), title="final patch", border_style="cyan")
+        )
+    for test in record.get("tests", []):
+        console.print(Panel(Syntax(test["content"], "python"), title=f"reproduction test {test['path']}"))

@@ -1,0 +1,30 @@
+"""`patchjury show TRAJ`: render a trajectory record (messages, tool calls, observations, patch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def show_cmd(
+    trajectory: Path = typer.Argument(
+        ..., help="A trajectory JSON (<run_dir>/trajectories/<instance>/tNNN.json)."
+    ),
+    full: bool = typer.Option(False, "--full", help="Show long messages and the system prompt in full."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of rendering."),
+) -> None:
+    """Render a saved agent trajectory for humans (replay it with a `type: replay` model)."""
+    import json
+
+    from rich.console import Console
+
+    from agent.render import render_record
+    from agent.trajectory import load_record
+
+    record = load_record(trajectory)
+    if as_json:
+        keys = ("instance_id", "traj_id", "model", "status", "totals", "reproduced", "error")
+        typer.echo(json.dumps({k: record.get(k) for k in keys}, indent=1))
+        return
+    render_record(record, Console(), full=full)
