@@ -25,7 +25,9 @@ from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
 from envs.gitsource import checkout_tarball
 from envs.output import HeadTailBuffer
 from envs.protocol import ExecResult
+from envs.runner import RunnerClient, RunnerDied, render_reply
 from envs.sweep import (
+    KEEPALIVE,
     RUN_ID,
     docker_client,
     managed_labels,
@@ -78,10 +80,9 @@ class DockerEnv(GitCheckoutEnv):
         try:
             container = self.client.containers.run(
                 config.image,
-                entrypoint=["sleep", "infinity"],
+                entrypoint=KEEPALIVE,
                 command=[],
                 detach=True,
-                init=True,
                 labels=managed_labels("env", config.run_id, config.labels),
                 mem_limit=config.memory,
                 memswap_limit=config.memory,
@@ -97,6 +98,8 @@ class DockerEnv(GitCheckoutEnv):
         except APIError as exc:
             raise EnvConfigError(f"cannot start a container from {config.image!r}: {exc}") from exc
         self.container_id: str = container.id or ""
+        self._runner: RunnerClient | None = None
+        self._use_runner = config.use_runner
         register(self.container_id, self.client)
         try:
             self._prepare()
@@ -139,6 +142,55 @@ class DockerEnv(GitCheckoutEnv):
 
     # -- primitives -------------------------------------------------------------------------------------------
     def _run(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
+        if self._use_runner:
+            for _attempt in range(2):
+                try:
+                    return self._run_via_runner(command, timeout, cwd, limit)
+                except RunnerDied as exc:
+                    self._drop_runner()
+                    if self._use_runner and exc.started:
+                        return ExecResult(
+                            exit_code=137,
+                            output="[the command was killed together with patchjury's command runner "
+                            "(did it kill all processes?); its output is lost]",
+                            duration=0.0,
+                        )
+        return self._run_exec(command, timeout, cwd, limit)
+
+    def _drop_runner(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        runner.close()
+        if runner.exit_code() == 99:  # no python3 in the image: plain exec from now on
+            self._use_runner = False
+
+    def _run_via_runner(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
+        if self._runner is None:
+            self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
+        start = time.monotonic()
+        pidfile = f"/tmp/.pj-exec-{uuid.uuid4().hex}.pid"
+        try:
+            reply = self._runner.request(command, cwd, timeout, limit, pidfile, timeout + 5 + GUARD_GRACE)
+        except TimeoutError:  # the runner is stuck: kill the command from outside, start a fresh runner
+            self._kill_group(pidfile)
+            self._runner.close()
+            self._runner = None
+            output = f"[command timed out after {timeout:g} s and was killed from outside]"
+            return ExecResult(exit_code=137, output=output, duration=time.monotonic() - start, timed_out=True)
+        output, truncated = render_reply(reply, limit)
+        timed_out = bool(reply.get("timed_out"))
+        if timed_out:
+            output += f"\n[command timed out after {timeout:g} s and was killed]"
+        return ExecResult(
+            exit_code=int(reply["rc"]),
+            output=output,
+            duration=time.monotonic() - start,
+            timed_out=timed_out,
+            truncated=truncated,
+        )
+
+    def _run_exec(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
         from docker.errors import APIError, NotFound
         from docker.utils.socket import frames_iter
 
@@ -258,5 +310,7 @@ class DockerEnv(GitCheckoutEnv):
             raise EnvFileError(f"cannot write {path}: {exc}") from exc
 
     def _release(self) -> None:
+        if getattr(self, "_runner", None) is not None:
+            self._drop_runner()
         if getattr(self, "container_id", ""):
             remove_container(self.client, self.container_id)

@@ -25,6 +25,7 @@ from envs.bootstrap import bootstrap
 from envs.errors import ImageBuildError
 from envs.gitsource import checkout_tarball, resolve_commit
 from envs.sweep import (
+    KEEPALIVE,
     LABEL_MANAGED,
     docker_client,
     managed_labels,
@@ -235,10 +236,9 @@ class _Build:
         try:
             container = self.client.containers.run(
                 self.base,
-                entrypoint=["sleep", "infinity"],
+                entrypoint=KEEPALIVE,
                 command=[],
                 detach=True,
-                init=True,
                 labels=managed_labels("build"),
                 network_mode=None if self.network else "none",
                 mounts=mounts,

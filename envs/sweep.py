@@ -27,6 +27,10 @@ LABEL_KIND = "dev.patchjury.kind"
 #: This process's run id (override with PATCHJURY_RUN_ID); every container we start carries it.
 RUN_ID = os.environ.get("PATCHJURY_RUN_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
+#: PID 1 of every container: survives `kill -9 -1` from inside (the kernel shields PID 1), reaps orphaned
+#: zombies (so timed-out commands never eat the pids limit) and exits on SIGTERM.
+KEEPALIVE = ["/bin/sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']
+
 ENGINE_HINT = "start dockerd / is the Docker daemon running? (`docker info` must work)"
 
 _client: DockerClient | None = None

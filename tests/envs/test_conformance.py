@@ -33,6 +33,11 @@ def _docker(repo: Path, request: pytest.FixtureRequest, **kw: Any) -> GitCheckou
     return env
 
 
+def _docker_exec(repo: Path, request: pytest.FixtureRequest, **kw: Any) -> GitCheckoutEnv:
+    """Docker without the in-container runner: every command is a plain `docker exec`."""
+    return _docker(repo, request, use_runner=False, **kw)
+
+
 def _gone(env: GitCheckoutEnv) -> bool:
     """True when everything the Env held was released."""
     if env.__class__.__name__ == "DockerEnv":
@@ -42,10 +47,16 @@ def _gone(env: GitCheckoutEnv) -> bool:
     return not Path(env.workdir).exists()
 
 
-BACKENDS = {"local": _local, "docker": _docker}
+BACKENDS = {"local": _local, "docker": _docker, "docker-exec": _docker_exec}
 
 
-@pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("docker-exec", marks=pytest.mark.docker),
+    ]
+)
 def new_env(request: pytest.FixtureRequest, sample_repo: Path) -> Iterator[Callable[..., GitCheckoutEnv]]:
     """Factory: new_env(**config overrides) -> a started Env on the sample repo; all closed at teardown."""
     made: list[GitCheckoutEnv] = []

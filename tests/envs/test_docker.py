@@ -116,3 +116,12 @@ def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: 
     proc.send_signal(sig)
     proc.wait(timeout=60)
     assert not _exists(cid)
+
+
+def test_runner_killed_by_a_command_is_replaced(base_image: str, sample_repo: Path) -> None:
+    with DockerEnv(DockerEnvConfig(image=base_image, source_repo=sample_repo)) as env:
+        assert env.execute("echo first").output == "first\n"
+        killed = env.execute("kill -9 -1; sleep 5")
+        assert killed.exit_code == 137 and "output is lost" in killed.output
+        assert env.execute("echo next").output == "next\n"
+        assert env.execute("sleep 30", timeout=1).timed_out
