@@ -36,9 +36,16 @@ def _register() -> None:
     from patchjury import cli_select
 
     app.command("select")(cli_select.select_cmd)
+    from patchjury import cli_demo, cli_solve
+
+    app.command("solve")(cli_solve.solve_cmd)
+    app.command("demo")(cli_demo.demo_cmd)
     from patchjury import cli_swebench
 
     app.add_typer(cli_swebench.app, name="swebench")
+    from patchjury import cli_swebench_run
+
+    cli_swebench.app.command("run")(cli_swebench_run.run_cmd)
 
 
 _register()

@@ -253,7 +253,13 @@ def run_pass_matrix(
 
             def work(subject: str) -> tuple[str, list[Cell], str | None]:
                 with pool.lease() as env:
-                    got, why = _run_subject(env, subject, patches[subject], tests, config, tick)
+                    try:
+                        got, why = _run_subject(env, subject, patches[subject], tests, config, tick)
+                    except EnvError as exc:
+                        raise ExecutionError(
+                            f"the environment failed while running tests on {subject}: {exc} "
+                            "(check the engine/image, or run with --no-exec)"
+                        ) from exc
                 return subject, got, why
 
             with ThreadPoolExecutor(max_workers=min(config.workers, len(order))) as ex:

@@ -139,3 +139,31 @@ def test_select_bad_input_is_one_clear_error(tmp_path: Path) -> None:
     )
     assert res.exit_code != 0
     assert "unknown --selector 'best'" in str(res.exception)
+
+
+def test_select_no_exec_with_the_shipped_verifier(tmp_path: Path) -> None:
+    _, cands, inst, _ = _files(tmp_path)
+    out = tmp_path / "preds.jsonl"
+    res = CliRunner().invoke(
+        app,
+        [
+            "select",
+            "--candidates",
+            str(cands),
+            "--instances",
+            str(inst),
+            "--out",
+            str(out),
+            "--no-exec",
+            "-q",
+            "--selector",
+            "r2e_hybrid",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    slug = next(r for r in map(json.loads, out.read_text().splitlines()) if r["instance_id"] == "slug-1")
+    scored = {cid: e["verifier_score"] for cid, e in slug["scores"].items()}
+    assert set(scored) == {"good", "good_dup", "partial", "wrong", "stale"}
+    assert all(0.0 <= v <= 1.0 for v in scored.values())
+    assert slug["winner"] in scored and slug["selector"] == "r2e_hybrid"
+    assert slug["reasons"][0].startswith("verifier stage: kept top k = max(3, 5 x 0.5) = 3 of 5")
