@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 OUTCOME_FILE = "outcome.json"
 
-OutcomeStatus = Literal["patch", "no_passing_candidate", "no_candidate"]
+OutcomeStatus = Literal["patch", "unverified", "no_passing_candidate", "no_candidate"]
 
 
 class RunOutcome(BaseModel):
@@ -27,7 +27,8 @@ class RunOutcome(BaseModel):
     status: OutcomeStatus
     """`patch`: the jury chose a candidate that passes its own reproduction test; `no_passing_candidate`:
     candidates exist but none passes its own test (a patch may still be chosen, for information);
-    `no_candidate`: no trajectory produced a non-empty patch."""
+    `unverified`: a patch was chosen but tests were not executed; `no_candidate`: no trajectory produced a
+    non-empty patch."""
     title: str
     """One-line summary of the fix (commit subject, PR title)."""
     commit_message: str

@@ -1,0 +1,73 @@
+"""`patchjury demo`: the whole pipeline, offline, on a small buggy repository it creates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def demo_cmd(
+    directory: Path | None = typer.Option(
+        None, "--dir", help="Where to create the demo repository (default: a new temporary directory)."
+    ),
+    n: int = typer.Option(4, "-n", "--trajectories", help="Trajectories (variants cycle every 4)."),
+    workers: int = typer.Option(2, "--workers", help="Trajectories running at once."),
+    latency: float = typer.Option(0.2, "--latency", help="Seconds the scripted model 'thinks' per step."),
+    config: list[str] = typer.Option([], "-c", "--config", help="Config overrides, e.g. env.type=local."),
+) -> None:
+    """Run patchjury end to end without an API key: a deterministic model stands in for the LLM.
+
+    Creates a small git repository with a bug, runs N trajectories in sandboxes (Docker if reachable),
+    lets the jury vote with every candidate's reproduction test and the trained verifier, commits the
+    winner on a branch patchjury/<slug> and shows the report.
+    """
+    import tempfile
+
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    from patchjury.cli_solve import print_outcome
+    from patchjury.demo_repo import ISSUE, create_demo_repo, script
+    from patchjury.settings import load_settings
+    from patchjury.solve import SolveRequest, solve
+
+    console = Console()
+    console.print(
+        Panel(
+            "[bold]OFFLINE DEMO[/]: a [bold]deterministic scripted model[/] stands in for the LLM (no API key, "
+            "no network). Its 4 variants act like 4 different samples: two right fixes, one wrong fix, one "
+            "half fix, each with its own reproduction test.\nEverything else is real: sandboxes, tools, "
+            "reproduction tests, execution voting, the trained verifier, the report and the branch.",
+            title="patchjury demo",
+            border_style="magenta",
+        )
+    )
+    root = Path(tempfile.mkdtemp(prefix="patchjury-demo-")) if directory is None else directory
+    root.mkdir(parents=True, exist_ok=True)
+    repo = create_demo_repo(root)
+    console.print(f"Created the buggy repository [bold]{repo}[/]. The issue:\n")
+    console.print(Panel(Markdown(ISSUE), border_style="cyan"))
+    base = {
+        "model": {
+            "type": "deterministic",
+            "name": "deterministic-demo",
+            "script": script(),
+            "latency_s": latency,
+        },
+        "agent": {"n_trajectories": n, "workers": workers, "step_limit": 20},
+    }
+    settings = load_settings(config, base=base)
+    outcome, run_dir = solve(
+        SolveRequest(repo, ISSUE, run_id="demo", apply=True, progress=True), settings, Console(stderr=True)
+    )
+    console.rule("report")
+    console.print(Markdown((run_dir / outcome.report_md).read_text()))
+    console.rule()
+    print_outcome(console, outcome, run_dir)
+    console.print(
+        f"\nLook around: [bold]cd {repo} && git log --oneline --all[/]; trajectories in {run_dir}/trajectories/.\n"
+        f"Next: patchjury solve --repo YOUR_REPO --issue-file ISSUE.md --model openai/gpt-4o   "
+        f"(remove the demo with: rm -rf {root})"
+    )

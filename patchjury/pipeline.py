@@ -1,0 +1,232 @@
+"""The core of every front door: one task -> N trajectories -> the jury -> files in a run directory.
+
+    result = run_task(task, env_config, settings, run_dir)
+
+`env_config()` returns a fresh envs.config EnvConfig (Docker or local) for each Env. Trajectories and the
+jury's test runs each get their own Env; a clock measures Env-minutes (container-minutes with Docker).
+`solve.py` (local repositories), `demo` and `swebench run` build on this.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
+from envs.protocol import Env
+from patchjury.records import Candidate, Task
+from patchjury.settings import EnvSettings, Settings
+
+EnvConfigFactory = Callable[[], EnvConfig]
+
+
+class EnvClock:
+    """Wraps Envs to sum the seconds each one was alive (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def wrap(self, env: Env) -> Env:
+        with self._lock:
+            self.count += 1
+        return _TimedEnv(env, self)
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += seconds
+
+
+class _TimedEnv:
+    """Delegates everything to the wrapped Env; records its lifetime on close."""
+
+    def __init__(self, inner: Env, clock: EnvClock) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._start = time.monotonic()
+        self._closed = False
+        self.workdir = inner.workdir
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def execute(self, command: str, timeout: float | None = None, cwd: str | None = None) -> Any:
+        return self._inner.execute(command, timeout=timeout, cwd=cwd)
+
+    def read_file(self, path: str) -> str:
+        return self._inner.read_file(path)
+
+    def write_file(self, path: str, content: str) -> None:
+        self._inner.write_file(path, content)
+
+    def diff(self, exclude: Sequence[str] = ()) -> str:
+        return self._inner.diff(exclude)
+
+    def reset(self) -> None:
+        self._inner.reset()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._clock.add(time.monotonic() - self._start)
+        self._inner.close()
+
+
+def docker_reachable() -> tuple[bool, str]:
+    from envs.errors import EngineUnavailableError
+    from envs.sweep import docker_client
+
+    try:
+        docker_client()
+    except EngineUnavailableError as exc:
+        return False, str(exc)
+    return True, ""
+
+
+@dataclass
+class EnvPlan:
+    """Which backend and image the run uses, and how to make one EnvConfig."""
+
+    kind: str
+    description: str
+    make: EnvConfigFactory
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) -> EnvPlan:
+    """Docker (when reachable, or required) with the repo copied in at `commit`; else a local checkout."""
+    warnings: list[str] = []
+    kind = env.type
+    if kind == "auto":
+        ok, why = docker_reachable()
+        kind = "docker" if ok else "local"
+        if not ok:
+            warnings.append(
+                f"Docker is not reachable ({why.split(';')[0]}): running in LOCAL checkouts, which are NOT "
+                "isolated (commands run as you). Start Docker for sandboxes."
+            )
+    if kind == "local":
+        if env.setup:
+            warnings.append(
+                "env.setup is ignored with the local backend: commands use your current Python environment"
+            )
+        local = LocalEnvConfig(
+            repo=repo,
+            commit=commit,
+            use_worktree=False,
+            default_timeout=env.default_timeout,
+            output_limit=env.output_limit,
+        )
+        return EnvPlan("local", f"local checkout of {commit[:12]} (not isolated)", lambda: local, warnings)
+    image, repo_inside = prepare_image(env, repo, commit)
+    docker = DockerEnvConfig(
+        image=image,
+        source_repo=None if repo_inside else repo,
+        commit=None if repo_inside else commit,
+        memory=env.memory,
+        cpus=env.cpus,
+        network=env.network,
+        default_timeout=env.default_timeout,
+        output_limit=env.output_limit,
+        labels={"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id},
+    )
+    return EnvPlan("docker", f"Docker image {image} (repo at {commit[:12]})", lambda: docker, warnings)
+
+
+def prepare_image(env: EnvSettings, repo: Path, commit: str) -> tuple[str, bool]:
+    """(image tag, whether the repo is inside it): the base image as is, or an environment image with the
+    repo at `commit` and its dependencies installed by `env.setup` (cached by content hash)."""
+    from envs.images import build_env_image, ensure_base_image
+
+    base = ensure_base_image(env.image)
+    if not env.setup:
+        return base, False
+    return build_env_image(base, repo, commit, [env.setup], workdir="/testbed", network=True), True
+
+
+@dataclass
+class TaskResult:
+    """Everything one task produced (files are already written under `run_dir`)."""
+
+    task: Task
+    run_dir: Path
+    candidates: list[Candidate]
+    run: Any
+    """selection.pipeline.InstanceRun (decision, signals, pass matrix, regression report)."""
+    explanation_md: str
+    chart: Path | None
+    env_seconds: float
+    duration: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def decision(self) -> Any:
+        return self.run.decision
+
+    @property
+    def cost(self) -> float:
+        return sum(c.cost for c in self.candidates)
+
+
+def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    with path.open("w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+
+
+def run_task(
+    task: Task,
+    env_config: EnvConfigFactory,
+    settings: Settings,
+    run_dir: Path,
+    *,
+    progress: bool | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> TaskResult:
+    """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation."""
+    from agent.runner import run_trajectories
+    from envs.registry import make_env
+    from selection.explain import render_chart, render_markdown
+    from selection.pipeline import run_instance
+
+    start = time.monotonic()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    clock = EnvClock()
+    agent_cfg = settings.agent.model_copy(update={"cost_limit": settings.trajectory_cost_limit()})
+    candidates = run_trajectories(
+        task,
+        lambda _i: clock.wrap(make_env(env_config())),
+        run_dir,
+        agent_cfg,
+        settings.model_list(),
+        progress=progress,
+        on_event=on_event,
+    )
+    _write_jsonl(run_dir / "candidates.jsonl", [c.model_dump(mode="json") for c in candidates])
+    run = run_instance(
+        task,
+        candidates,
+        settings.selection,
+        env_factory=lambda: clock.wrap(make_env(env_config())),
+        progress=bool(progress),
+    )
+    (run_dir / "decision.json").write_text(run.decision.model_dump_json(indent=2) + "\n")
+    if run.matrix is not None:
+        (run_dir / "pass_matrix.json").write_text(json.dumps(run.matrix.to_json(), indent=1) + "\n")
+    explanation = render_markdown(run.decision, run.matrix, run.regression)
+    (run_dir / "explanation.md").write_text(explanation)
+    chart: Path | None = run_dir / "jury.png"
+    notes = list(run.notes or [])
+    why_not = render_chart(run.decision, chart) if chart is not None else None
+    if why_not:
+        notes.append(why_not)
+        chart = None
+    return TaskResult(
+        task, run_dir, candidates, run, explanation, chart, clock.seconds, time.monotonic() - start, notes
+    )

@@ -1,0 +1,255 @@
+"""The run report: `report.md` for people and PR bodies, `report.html` (same content + the jury's chart).
+
+Also decides, from the pass matrix, whether each candidate passes its OWN reproduction test, which is what
+separates "propose this patch" from "say what was tried".
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patchjury.records import Candidate, Decision, Task
+from selection.execution import PassMatrix
+
+
+@dataclass(frozen=True)
+class OwnTest:
+    """Did a candidate's own reproduction test(s) pass on its own patch?"""
+
+    status: str
+    """`pass` (every own test exits 0 on the patch and at least one reproduces the issue on the original),
+    `fail`, `no_test`, `dropped` or `not_run` (tests were not executed)."""
+    detail: str = ""
+
+
+def own_test_verdicts(
+    candidates: Sequence[Candidate], decision: Decision, matrix: PassMatrix | None
+) -> dict[str, OwnTest]:
+    """Per candidate_id, from the pass matrix (clusters share the row of their representative)."""
+    evidence = {e.candidate_id: e for e in decision.evidence}
+    out: dict[str, OwnTest] = {}
+    for cand in candidates:
+        ev = evidence.get(cand.candidate_id)
+        if ev is not None and ev.dropped:
+            out[cand.candidate_id] = OwnTest("dropped", ev.dropped)
+            continue
+        if not cand.tests:
+            out[cand.candidate_id] = OwnTest("no_test", "wrote no reproduction test")
+            continue
+        if matrix is None:
+            out[cand.candidate_id] = OwnTest("not_run", "tests were not executed (execution disabled)")
+            continue
+        cluster = ev.cluster if ev is not None else -1
+        mates = {e.candidate_id for e in decision.evidence if e.cluster == cluster and cluster >= 0}
+        subject = next((s for s in matrix.subjects if s in mates), cand.candidate_id)
+        own = [t for t in matrix.tests if cand.candidate_id in t.authors]
+        if not own:
+            out[cand.candidate_id] = OwnTest("not_run", "its test was beyond the matrix's max_tests cap")
+            continue
+        cells = [matrix.cell(subject, t.test_id) for t in own]
+        bad = [
+            f"{t.path}: {c.status if c else 'not run'}"
+            for t, c in zip(own, cells, strict=True)
+            if not (c and c.passed)
+        ]
+        reproduces = [t for t in own if t.test_id in matrix.kept]
+        if bad:
+            out[cand.candidate_id] = OwnTest("fail", "; ".join(bad))
+        elif not reproduces:
+            out[cand.candidate_id] = OwnTest(
+                "fail", "its test passes but does not reproduce the issue on the original code"
+            )
+        else:
+            out[cand.candidate_id] = OwnTest(
+                "pass", f"{len(own)} own test(s) pass; {len(reproduces)} reproduce the issue"
+            )
+    return out
+
+
+@dataclass
+class TrajectoryRow:
+    candidate_id: str
+    model: str
+    status: str
+    steps: int
+    cost: float
+    tokens: int
+    seconds: float
+    files: list[str]
+    added: int
+    removed: int
+    own: OwnTest
+
+    @classmethod
+    def build(cls, cand: Candidate, record: dict[str, Any], own: OwnTest) -> TrajectoryRow:
+        totals = record.get("totals") or {}
+        files, added, removed = patch_stats(cand.model_patch)
+        return cls(
+            cand.candidate_id,
+            cand.model_name_or_path or str(record.get("model", "")),
+            cand.status,
+            int(totals.get("steps", 0)),
+            float(totals.get("cost", cand.cost)),
+            int(totals.get("prompt_tokens", 0)) + int(totals.get("completion_tokens", 0)),
+            float(totals.get("elapsed_s", 0.0)),
+            files,
+            added,
+            removed,
+            own,
+        )
+
+
+def patch_stats(patch: str) -> tuple[list[str], int, int]:
+    """Files touched, lines added, lines removed."""
+    files: list[str] = []
+    added = removed = 0
+    for line in patch.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:].strip()
+            if name != "/dev/null":
+                files.append(name[2:] if name.startswith("b/") else name)
+        elif line.startswith("--- "):
+            continue
+        elif line.startswith("+"):
+            added += 1
+        elif line.startswith("-"):
+            removed += 1
+    return files, added, removed
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows."""
+
+    task: Task
+    title: str
+    decision: Decision
+    rows: list[TrajectoryRow]
+    explanation_md: str
+    models: list[str]
+    env_description: str
+    cost: float
+    tokens: int
+    duration: float
+    container_minutes: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    """name -> path relative to the run directory."""
+
+    @property
+    def winner_row(self) -> TrajectoryRow | None:
+        return next((r for r in self.rows if r.candidate_id == self.decision.winner), None)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def headline(data: ReportData) -> str:
+    win = data.winner_row
+    if win is None:
+        return "No patch chosen: no trajectory produced a usable candidate."
+    if win.own.status == "pass":
+        return f"Chosen patch: **{win.candidate_id}**, which passes its own reproduction test ({win.own.detail})."
+    return (
+        f"The jury's pick is **{win.candidate_id}**, but it does not pass its own reproduction test "
+        f"({win.own.status}: {win.own.detail}); treat it as a lead, not a fix."
+    )
+
+
+def render_markdown(data: ReportData, patch: str) -> str:
+    d = data
+    lines = [f"## patchjury: {d.title}", "", headline(d), ""]
+    lines += [
+        f"- Trajectories: {len(d.rows)} ({sum(1 for r in d.rows if r.added + r.removed)} with a patch), "
+        f"model(s): {', '.join(d.models) or 'n/a'}",
+        f"- Jury: `{d.decision.method}`; environment: {d.env_description}",
+        f"- Cost: ${d.cost:.4f}, {d.tokens:,} tokens, {d.duration:.0f} s wall"
+        + (f", {d.container_minutes:.1f} container-minutes" if d.container_minutes else ""),
+    ]
+    lines += [f"- Warning: {_cell(w)}" for w in d.warnings]
+    lines += ["", "### Trajectories", ""]
+    lines += ["| trajectory | model | status | steps | cost | tokens | files | +/- | own test |"]
+    lines += ["|---|---|---|---|---|---|---|---|---|"]
+    for r in d.rows:
+        name = f"**{r.candidate_id}**" if r.candidate_id == d.decision.winner else r.candidate_id
+        own = r.own.status + (f" ({_cell(r.own.detail)})" if r.own.status != "pass" and r.own.detail else "")
+        lines.append(
+            f"| {name} | {_cell(r.model)} | {r.status} | {r.steps} | ${r.cost:.4f} | {r.tokens:,} | "
+            f"{_cell(', '.join(r.files)) or '-'} | +{r.added}/-{r.removed} | {own} |"
+        )
+    lines += ["", "### The jury", ""]
+    explanation = d.explanation_md.strip().splitlines()
+    if explanation and explanation[0].startswith("# "):
+        explanation = explanation[1:]
+    lines += [("#" + ln if ln.startswith("## ") else ln) for ln in explanation]
+    if patch.strip():
+        lines += ["", "### Chosen patch", "", "```diff", patch.rstrip("\n"), "```"]
+    if d.artifacts:
+        lines += ["", "### Files", ""]
+        lines += [f"- {name}: `{path}`" for name, path in d.artifacts.items()]
+    return "\n".join(lines) + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em}
+th{background:#f3f3f7}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
+code{background:#f6f8fa;padding:0 .2em}img{max-width:100%;border:1px solid #ddd}
+"""
+
+
+def render_html(markdown_text: str, chart_png: Path | None, title: str) -> str:
+    """Self-contained HTML (chart embedded as a data URI)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+    chart = ""
+    if chart_png is not None and chart_png.exists():
+        data = base64.b64encode(chart_png.read_bytes()).decode()
+        chart = f'<h3>Scores and votes</h3><img alt="jury chart" src="data:image/png;base64,{data}">'
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{chart}{body}</body></html>\n"
+    )
+
+
+def commit_message(data: ReportData) -> tuple[str, str]:
+    """(subject, full message) summarizing the fix for `git commit` / the PR title."""
+    subject = f"Fix: {data.title}".strip()
+    if len(subject) > 72:
+        subject = subject[:69].rstrip() + "..."
+    win = data.winner_row
+    body = [subject, ""]
+    if win is not None:
+        body.append(
+            f"Changes {', '.join(win.files) or 'no files'} (+{win.added}/-{win.removed}). "
+            f"Chosen by the patchjury jury ({data.decision.method}) from {len(data.rows)} trajectories."
+        )
+        body.append(f"Own reproduction test: {win.own.status} ({win.own.detail}).")
+    reasons = [r for r in data.decision.reasons if r.strip()][:5]
+    if reasons:
+        body += ["", "Why this candidate:"] + [f"- {r}" for r in reasons]
+    return subject, "\n".join(body).rstrip() + "\n"
+
+
+def summary_markdown(data: ReportData) -> str:
+    """Short 'what was tried' text for issue comments."""
+    counts: dict[str, int] = {}
+    for r in data.rows:
+        counts[r.own.status] = counts.get(r.own.status, 0) + 1
+    own = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    lines = [
+        f"- {len(data.rows)} trajectories with {', '.join(data.models) or 'the configured model'}; "
+        f"statuses: {', '.join(sorted({r.status for r in data.rows}))}",
+        f"- own reproduction tests: {own}",
+        f"- jury ({data.decision.method}): "
+        + (data.decision.reasons[0] if data.decision.reasons else "no reasons"),
+        f"- cost ${data.cost:.4f}, {data.tokens:,} tokens",
+    ]
+    return "\n".join(lines)

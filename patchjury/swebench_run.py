@@ -1,0 +1,281 @@
+"""`patchjury swebench run`: N trajectories + the jury per SWE-bench instance, in parallel, resumably.
+
+Layout of `--out DIR`:
+    preds.jsonl                       swebench predictions (instance_id, model_patch, model_name_or_path)
+    instances/<id>/                   run directory of one instance: trajectories/, candidates.jsonl,
+                                      decision.json, explanation.md, jury.png, result.json (costs, times)
+    summary.json, summary.md          cost and time per instance and for the run
+    eval/                             grading (with --eval): per-instance report.json, summary.json
+An instance with a result.json of status `done` is skipped on rerun unless `--redo-existing`; an
+interrupted instance resumes its unfinished trajectories from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from envs.config import DockerEnvConfig
+from envs.errors import EnvError
+from envs.swebench.instances import SWEInstance, load_instances, select_instances
+from patchjury.errors import UsageError
+from patchjury.pipeline import run_task
+from patchjury.report import own_test_verdicts, patch_stats
+from patchjury.settings import Settings, check_model_keys
+from patchjury.swebench_view import summary_markdown, totals
+
+RESULT = "result.json"
+
+
+class SWERunConfig(BaseModel):
+    """Which instances, where the outputs go, and how to run them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instances: str
+    """Instances file (.json/.jsonl(.gz)/.parquet) or a Hugging Face dataset `NAME[:SPLIT]`."""
+    instance_ids: list[str] = Field(default_factory=list)
+    """Only these instances."""
+    slice: str | None = None
+    """Python slice over the (filtered) instances, e.g. `0:10`."""
+    filter: str | None = None
+    """Regex an instance id must match."""
+    repo_cache: Path | None = None
+    """Directory of clones / bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE)."""
+    allow_clone: bool = True
+    """`git clone` repositories missing from the cache."""
+    recipes: Path | None = None
+    """Install recipes file (default: the bundled envs/swebench/recipes.yaml)."""
+    use_official_image: bool = False
+    """Pull the official image named in each instance instead of building locally."""
+    workers: int = Field(1, ge=1)
+    """Instances processed at once (each runs `agent.workers` trajectories at once)."""
+    out: Path = Path("swebench_runs")
+    """Output directory."""
+    redo_existing: bool = False
+    """Run instances again even when they have a finished result."""
+    eval: bool = False
+    """Grade each prediction as soon as it is ready (FAIL_TO_PASS / PASS_TO_PASS) and show resolved-so-far."""
+
+
+def instance_settings(settings: Settings, inst: SWEInstance) -> Settings:
+    """`{instance_id}` in a model's replay_path/script_path becomes the instance id (per-instance replays)."""
+    models = []
+    for m in settings.model_list():
+        update = {
+            k: getattr(m, k).replace("{instance_id}", inst.instance_id)
+            for k in ("replay_path", "script_path")
+            if getattr(m, k) and "{instance_id}" in getattr(m, k)
+        }
+        models.append(m.model_copy(update=update) if update else m)
+    return settings.model_copy(update={"models": models})
+
+
+def _docker_config(image: Any, settings: Settings, inst: SWEInstance) -> DockerEnvConfig:
+    recipe = image.recipe
+    return DockerEnvConfig(
+        image=image.tag,
+        workdir="/testbed",
+        network=settings.env.network,
+        env=recipe.resolved_env() if recipe is not None and not image.official else {},
+        memory=settings.env.memory,
+        cpus=settings.env.cpus,
+        default_timeout=settings.env.default_timeout,
+        output_limit=settings.env.output_limit,
+        labels={
+            "dev.patchjury.swebench.instance": inst.instance_id[:200],
+            "dev.patchjury.front": "swebench-run",
+        },
+    )
+
+
+def read_result(inst_dir: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((inst_dir / RESULT).read_text()))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def run_instance_dir(
+    inst: SWEInstance, cfg: SWERunConfig, settings: Settings, on_event: Callable[[Any], None] | None = None
+) -> dict[str, Any]:
+    """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
+    expected failures: they are recorded with the stage and reason)."""
+    from envs.swebench.build import prepare_instance_image
+
+    inst_dir = cfg.out / "instances" / inst.instance_id
+    inst_dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    result: dict[str, Any] = {"instance_id": inst.instance_id, "status": "error", "started_at": time.time()}
+    stage = "image"
+    try:
+        image = prepare_instance_image(
+            inst, cfg.use_official_image, cfg.recipes, cfg.repo_cache, cfg.allow_clone, log_dir=inst_dir
+        )
+        result["image"], result["image_seconds"] = image.tag, round(image.seconds, 2)
+        stage = "solve"
+        env_cfg = _docker_config(image, settings, inst)
+        task = inst.to_task(include_hints=settings.agent.show_hints)
+        run = run_task(
+            task,
+            lambda: env_cfg,
+            instance_settings(settings, inst),
+            inst_dir,
+            progress=False,
+            on_event=on_event,
+        )
+    except (EnvError, UsageError) as exc:
+        result.update(stage=stage, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one broken instance must not stop the benchmark; recorded in full
+        result.update(stage=stage, error=f"{type(exc).__name__}: {exc}")
+        (inst_dir / "error.log").write_text(traceback.format_exc())
+    else:
+        decision = run.decision
+        own = own_test_verdicts(run.candidates, decision, run.run.matrix)
+        files, added, removed = patch_stats(decision.model_patch or "")
+        tokens = 0
+        for cand in run.candidates:
+            try:
+                totals_ = json.loads(Path(str(cand.trajectory)).read_text()).get("totals", {})
+            except (OSError, json.JSONDecodeError):
+                totals_ = {}
+            tokens += int(totals_.get("prompt_tokens", 0)) + int(totals_.get("completion_tokens", 0))
+        result.update(
+            status="done",
+            winner=decision.winner,
+            selector=decision.method,
+            model_patch=decision.model_patch or "",
+            own_test=own[decision.winner].status if decision.winner in own else None,
+            n_trajectories=len(run.candidates),
+            n_candidates=sum(1 for c in run.candidates if c.model_patch.strip()),
+            statuses=sorted({c.status for c in run.candidates}),
+            files=files,
+            lines_changed=added + removed,
+            cost=round(run.cost, 6),
+            tokens=tokens,
+            container_minutes=round(run.env_seconds / 60, 3),
+        )
+    result["seconds"] = round(time.monotonic() - start, 2)
+    result["finished_at"] = time.time()
+    _write_json(inst_dir / RESULT, result)
+    return result
+
+
+def write_predictions(cfg: SWERunConfig, selected: list[SWEInstance], model_name: str) -> Path:
+    """preds.jsonl from every finished instance of the selection (dataset order), rewritten atomically."""
+    path = cfg.out / "preds.jsonl"
+    rows = []
+    for inst in selected:
+        res = read_result(cfg.out / "instances" / inst.instance_id)
+        if res and res.get("status") == "done":
+            rows.append(
+                {
+                    "instance_id": inst.instance_id,
+                    "model_patch": res.get("model_patch", ""),
+                    "model_name_or_path": model_name,
+                }
+            )
+    tmp = path.with_name(".preds.jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tmp.replace(path)
+    return path
+
+
+def _grade(inst: SWEInstance, cfg: SWERunConfig, result: dict[str, Any], model_name: str) -> str:
+    from envs.swebench.evaluate import EvalConfig, grade_one
+    from envs.swebench.predictions import Prediction
+
+    ecfg = EvalConfig(
+        predictions=cfg.out / "preds.jsonl",
+        instances=cfg.instances,
+        repo_cache=cfg.repo_cache,
+        allow_clone=cfg.allow_clone,
+        recipes=cfg.recipes,
+        use_official_image=cfg.use_official_image,
+        out=cfg.out / "eval",
+        redo=True,
+    )
+    if not (result.get("model_patch") or "").strip():
+        return "empty_patch"
+    pred = Prediction(
+        instance_id=inst.instance_id, model_patch=result["model_patch"], model_name_or_path=model_name
+    )
+    return grade_one(inst, pred, ecfg).status
+
+
+def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> dict[str, Any]:
+    """Run every selected instance (skipping finished ones); returns the run summary (also written to disk)."""
+    from patchjury.swebench_view import RunProgress
+
+    check_model_keys(settings.model_list())
+    selected = select_instances(load_instances(cfg.instances), cfg.instance_ids, cfg.slice, cfg.filter)
+    if not selected:
+        raise UsageError("the selection is empty: check --instance-ids / --slice / --filter")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    (cfg.out / "instances").mkdir(exist_ok=True)
+    model_name = settings.selection.model_name
+    todo = []
+    for inst in selected:
+        res = read_result(cfg.out / "instances" / inst.instance_id)
+        if res and res.get("status") == "done" and not cfg.redo_existing:
+            continue
+        todo.append(inst)
+    lock = threading.Lock()
+    start = time.monotonic()
+    with RunProgress(
+        len(selected), len(selected) - len(todo), settings.agent.n_trajectories, cfg.eval, progress
+    ) as view:
+
+        def work(inst: SWEInstance) -> dict[str, Any]:
+            view.started(inst.instance_id)
+            res = run_instance_dir(inst, cfg, settings, on_event=view.on_event)
+            with lock:
+                write_predictions(cfg, selected, model_name)
+            if cfg.eval and res["status"] == "done":
+                res["eval"] = _grade(inst, cfg, res, model_name)
+                _write_json(cfg.out / "instances" / inst.instance_id / RESULT, res)
+            return res
+
+        with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="swebench-run") as pool:
+            futures = [pool.submit(work, inst) for inst in todo]
+            for fut in as_completed(futures):
+                view.finished(fut.result())
+    write_predictions(cfg, selected, model_name)
+    results = [
+        read_result(cfg.out / "instances" / i.instance_id)
+        or {"instance_id": i.instance_id, "status": "missing"}
+        for i in selected
+    ]
+    summary = {
+        "instances": results,
+        "totals": totals(results),
+        "wall_seconds": round(time.monotonic() - start, 2),
+        "skipped_existing": len(selected) - len(todo),
+        "predictions": str(cfg.out / "preds.jsonl"),
+    }
+    if cfg.eval:
+        from envs.swebench.evaluate import EvalConfig, summarize
+        from envs.swebench.predictions import load_predictions
+
+        ecfg = EvalConfig(predictions=cfg.out / "preds.jsonl", instances=cfg.instances, out=cfg.out / "eval")
+        preds = load_predictions(ecfg.predictions) if any(r.get("status") == "done" for r in results) else {}
+        summary["eval"] = summarize(ecfg, selected, preds)
+        (cfg.out / "eval").mkdir(exist_ok=True)
+        _write_json(cfg.out / "eval" / "summary.json", summary["eval"])
+    _write_json(cfg.out / "summary.json", summary)
+    (cfg.out / "summary.md").write_text(summary_markdown(summary))
+    return summary
