@@ -322,3 +322,45 @@ def test_action_yml_never_interpolates_expressions_in_run_scripts() -> None:
     for job in example["jobs"].values():
         for step in job["steps"]:
             assert "${{" not in step.get("run", "")
+
+
+def test_action_with_the_real_solve_command(
+    tmp_path: Path, fake_github: FakeGitHub, workspace: tuple[Path, Path]
+) -> None:
+    """The contract between the action and `patchjury solve`: flags, outcome.json, report, branch."""
+    from patchjury.demo_repo import PRICING, TESTS, script
+
+    work, remote = workspace
+    (work / "calc.py").unlink()
+    (work / "shop").mkdir()
+    (work / "shop" / "__init__.py").write_text("")
+    (work / "shop" / "pricing.py").write_text(PRICING)
+    (work / "tests").mkdir()
+    (work / "tests" / "test_pricing.py").write_text(TESTS)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "shop")
+    git(work, "push", "-q", "origin", "HEAD:main")
+    script_file = tmp_path / "script.yaml"
+    script_file.write_text(yaml.safe_dump({"steps": script()}))
+    env = action_env(tmp_path, fake_github, work, "issues", labeled_event(), "patch")
+    del env["PATCHJURY_SOLVE_COMMAND"]  # the real `python -m patchjury.cli solve`
+    env.update(
+        PATCHJURY_MODEL="",
+        PATCHJURY_TRAJECTORIES="2",
+        PATCHJURY_CONFIG="\n".join(
+            [
+                "model.type=deterministic",
+                f"model.script_path={script_file}",
+                "env.type=local",
+                "agent.workers=2",
+            ]
+        ),
+    )
+    assert main(env) == 0
+    (pr,) = fake_github.calls("POST", "/repos/octo/widgets/pulls")
+    assert pr.body["draft"] is True and pr.body["head"] == "patchjury/issue-3-add-subtracts"
+    assert "passes its own reproduction test" in pr.body["body"] and "### The jury" in pr.body["body"]
+    assert pr.body["title"].startswith("Fix: add() subtracts!")
+    pushed = git(remote, "show", "patchjury/issue-3-add-subtracts")
+    assert "+    return price - price * percent / 100" in pushed
+    assert git(work, "status", "--porcelain") == ""
