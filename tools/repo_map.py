@@ -14,7 +14,8 @@ from tools.base import BaseTool
 from tools.config import ToolsConfig
 from tools.protocol import Observation
 from tools.repomap import repo_tags
-from tools.repomap_rank import build_map, find_focus, tokens
+from tools.repomap_focus import find_focus
+from tools.repomap_rank import build_map, tokens
 from tools.state import state_dir
 
 
@@ -46,7 +47,8 @@ def repo_map_text(
     budget = max_tokens or config.repomap_tokens
     tags, info = repo_tags(env, config)
     focus = find_focus(tags, focus_text, focus_files)
-    named = sorted(focus.files)[:8] + sorted(focus.idents)[:8]
+    named = sorted(focus.files, key=lambda p: -focus.files[p])[:6]
+    named += sorted(focus.idents, key=lambda n: -focus.idents[n])[:8]
     header = (
         f"Repository map: the most relevant Python definitions (line, signature), ranked toward "
         f"{', '.join(named) if named else 'the most referenced code'}. Other languages are not mapped.\n"

@@ -8,6 +8,7 @@ Only Python files are mapped; other languages are skipped.
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import json
 import os
@@ -16,6 +17,8 @@ import re
 import tarfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from tools.errors import ToolExecutionError
 from tools.state import state_dir
 
 #: Bump when the extraction changes, so old cache files are ignored.
-VERSION = 2
+VERSION = 3
 QUERY_PATH = Path(__file__).parent / "queries" / "python-tags.scm"
 _MEMORY: dict[str, dict[str, FileTags]] = {}
 _MEMORY_LOCK = threading.Lock()
@@ -92,9 +95,9 @@ class TagExtractor:
                 parent = _enclosing(node)
                 if parent is None:  # nested inside a function: not part of the map
                     continue
-                body = node.child_by_field_name("body")
-                end = body.start_byte if body is not None else node.end_byte
-                header = data[node.start_byte : end].decode("utf-8", errors="replace")
+                colon = [c for c in node.children if c.type == ":"]
+                end = colon[-1].start_byte if colon else node.end_byte
+                header = _strip_comments(data[node.start_byte : end].decode("utf-8", errors="replace"))
                 signature = re.sub(r"\s+", " ", header).strip().rstrip(":").strip()
                 signature = re.sub(r"([(\[]) ", r"\1", re.sub(r",? ([)\]])", r"\1", signature))
                 if len(signature) > 200:
@@ -118,6 +121,17 @@ class TagExtractor:
             refs[node.text.decode("utf-8", errors="replace")] += 1
         defs.sort(key=lambda d: d.line)
         return FileTags(defs=defs, refs=dict(refs))
+
+
+def _strip_comments(header: str) -> str:
+    """Drop `# ...` comments from a definition header (lines whose '#' follows no quote)."""
+    out = []
+    for line in header.splitlines():
+        cut = line.find("#")
+        if cut != -1 and "'" not in line[:cut] and '"' not in line[:cut]:
+            line = line[:cut]
+        out.append(line)
+    return "\n".join(out)
 
 
 def _enclosing(node: Any) -> str | None:
@@ -220,6 +234,18 @@ def _load_cache(path: Path) -> dict[str, FileTags] | None:
     return tags
 
 
+@contextmanager
+def _build_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock (flock) on `<cache>.lock`, across threads and processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _remember(key: str, tags: dict[str, FileTags]) -> None:
     with _MEMORY_LOCK:
         _MEMORY[key] = tags
@@ -245,10 +271,14 @@ def repo_tags(env: Env, config: ToolsConfig) -> tuple[dict[str, FileTags], dict[
     hit = base is not None
     extractor: TagExtractor | None = None
     if base is None:
-        extractor = TagExtractor()
-        sources = read_commit_sources(env, config, commit)
-        base = {p: extractor.extract(src) for p, src in sources.items()}
-        _save_cache(path, commit, base)
+        with _build_lock(path):  # N trajectories starting together: one builds, the others wait and load
+            base = _load_cache(path)
+            hit = base is not None
+            if base is None:
+                extractor = TagExtractor()
+                sources = read_commit_sources(env, config, commit)
+                base = {p: extractor.extract(src) for p, src in sources.items()}
+                _save_cache(path, commit, base)
     tags = dict(base)
     for p in deleted:
         tags.pop(p, None)

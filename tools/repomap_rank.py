@@ -1,96 +1,49 @@
 """Repository map, part 2: rank definitions with personalized PageRank and render them to a token budget.
 
-Graph: one node per file; an edge r -> d for every identifier r references that d defines, weighted by
-sqrt(reference count) (x10 for identifiers the focus text names, x0.1 for private names and names defined in
-many files). PageRank is personalized toward files the focus names (by path, module path or file name) and files
-defining named identifiers. Each definition's score is the rank flowing into it along its edges plus a share of
-its file's rank; the top definitions that fit the budget are rendered grouped by file, files in rank order.
+Graph: one node per file; an edge r -> d for every identifier r references that d defines (r != d), weighted
+by sqrt(reference count), times up to 10 for identifiers the focus names, x0.1 for private names and for names
+defined in more than 5 files. PageRank is personalized toward the focus files and the files defining focus
+identifiers. A definition's score is the rank flowing into it along its edges plus a share of its file's rank
+(a large share in a focus file), boosted when the focus names it. The top definitions that fit the budget are rendered grouped by file: focus
+files first, then the others by rank. Vectorized with numpy (sympy: ~1,100 files, ~21,000 definitions).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from tools.repomap import Definition, FileTags
+from tools.repomap_focus import Focus
 
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-PATHLIKE = re.compile(r"[A-Za-z0-9_./\\-]+")
 MENTION_BOOST = 10.0
 
 
-@dataclass
-class Focus:
-    """What the ranking is personalized toward."""
-
-    files: set[str]
-    idents: set[str]
-
-
-def find_focus(tags: dict[str, FileTags], text: str, files: Iterable[str] = ()) -> Focus:
-    """Files and defined identifiers that `text` (an issue, a query) or `files` name."""
-    paths = set(tags)
-    focus_files: set[str] = set()
-    wanted = [f.strip().lstrip("./") for f in files if f.strip()]
-    tokens = {t.strip(".,:;'\"`()[]{}<>") for t in PATHLIKE.findall(text.replace("\\", "/"))}
-    for path in paths:
-        module = path[:-3].replace("/", ".")
-        if module.endswith(".__init__"):
-            module = module[: -len(".__init__")]
-        base = path.rsplit("/", 1)[-1]
-        if any(_names_file(token, path, module, base) for token in [*wanted, *tokens] if token):
-            focus_files.add(path)
-    defined = {d.name for t in tags.values() for d in t.defs}
-    idents = {w for w in WORD.findall(text) if w in defined and len(w) > 2}
-    return Focus(files=_longest_modules(focus_files), idents=idents)
-
-
-def _names_file(token: str, path: str, module: str, base: str) -> bool:
-    """Whether `token` names the file `path` (as a path, a path suffix, its file name, or a dotted module path)."""
-    if token == path or path.endswith("/" + token) or token.endswith("/" + path):
-        return True
-    if token == base and base != "__init__.py":
-        return True
-    # `pkg.mod.Class.method` names pkg/mod.py (and pkg/__init__.py, dropped later by _longest_modules).
-    return "." in token and not token.endswith(".py") and (token == module or token.startswith(module + "."))
-
-
-def _longest_modules(found: set[str]) -> set[str]:
-    """Drop a package __init__.py when a module inside it was matched too (pkg.mod matches pkg/__init__.py)."""
-    out = set(found)
-    for path in found:
-        if path.endswith("__init__.py"):
-            pkg = path[: -len("__init__.py")]
-            if any(p != path and p.startswith(pkg) for p in found):
-                out.discard(path)
-    return out
-
-
 def pagerank(
-    n: int, edges: dict[tuple[int, int], float], personal: np.ndarray, alpha: float = 0.85, iters: int = 100
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    weight: np.ndarray,
+    personal: np.ndarray,
+    alpha: float = 0.85,
+    iters: int = 100,
 ) -> np.ndarray:
-    """Personalized PageRank by power iteration; dangling mass goes back to the personalization vector."""
+    """Personalized PageRank by power iteration over weighted edges; dangling mass returns to `personal`."""
     if n == 0:
         return np.zeros(0)
-    src = np.fromiter((s for s, _ in edges), dtype=np.int64, count=len(edges))
-    dst = np.fromiter((d for _, d in edges), dtype=np.int64, count=len(edges))
-    w = np.fromiter(edges.values(), dtype=float, count=len(edges))
-    out_w = np.bincount(src, weights=w, minlength=n) if len(edges) else np.zeros(n)
-    norm = np.divide(w, out_w[src], out=np.zeros_like(w), where=out_w[src] > 0)
+    out_w = np.bincount(src, weights=weight, minlength=n)
+    norm = weight / np.where(out_w[src] > 0, out_w[src], 1.0)
     dangling = out_w == 0
     rank = personal.copy()
     for _ in range(iters):
-        flow = np.bincount(dst, weights=rank[src] * norm, minlength=n) if len(edges) else np.zeros(n)
+        flow = np.bincount(dst, weights=rank[src] * norm, minlength=n)
         new = alpha * flow + (alpha * rank[dangling].sum() + (1 - alpha)) * personal
-        if np.abs(new - rank).sum() < 1e-10:
-            rank = new
-            break
+        done = np.abs(new - rank).sum() < 1e-10
         rank = new
+        if done:
+            break
     return rank
 
 
@@ -99,55 +52,78 @@ def rank_definitions(
 ) -> tuple[list[str], list[tuple[float, str, Definition]]]:
     """(files: the focus files, then the rest by rank; definitions as (score, path, def) best first)."""
     files = sorted(tags)
-    index = {p: i for i, p in enumerate(files)}
-    definers: dict[str, list[str]] = defaultdict(list)
-    for path in files:
+    n_files = len(files)
+    names: dict[str, int] = {}
+    def_f: list[int] = []
+    def_n: list[int] = []
+    for fi, path in enumerate(files):
         for name in {d.name for d in tags[path].defs}:
-            definers[name].append(path)
-    edges: dict[tuple[int, int], float] = defaultdict(float)
-    by_name: dict[tuple[int, int], list[tuple[str, float]]] = defaultdict(list)
-    for ref_path in files:
-        for name, count in tags[ref_path].refs.items():
-            targets = definers.get(name)
-            if not targets:
-                continue
-            mul = MENTION_BOOST if name in focus.idents else 1.0
-            if name.startswith("_"):
-                mul *= 0.1
-            if len(targets) > 5:
-                mul *= 0.1
-            for def_path in targets:
-                if def_path == ref_path:
-                    continue
-                weight = mul * math.sqrt(count)
-                key = (index[ref_path], index[def_path])
-                edges[key] += weight
-                by_name[key].append((name, weight))
-    personal = np.zeros(len(files))
-    for path in focus.files:
-        personal[index[path]] += 1.0
-    for name in focus.idents:
-        for path in definers.get(name, []):
-            personal[index[path]] += 1.0 / len(definers[name])
-    personal = (
-        personal / personal.sum() if personal.sum() > 0 else np.full(len(files), 1.0 / max(len(files), 1))
-    )
-    rank = pagerank(len(files), dict(edges), personal)
-    out_w = np.zeros(len(files))
-    for (s, _), w in edges.items():
-        out_w[s] += w
-    scores: dict[tuple[str, str], float] = defaultdict(float)
-    for (s, t), names in by_name.items():
-        for name, weight in names:
-            scores[(files[t], name)] += rank[s] * weight / out_w[s]
+            def_f.append(fi)
+            def_n.append(names.setdefault(name, len(names)))
+    n_names = len(names)
+    definers = np.bincount(np.array(def_n, dtype=np.int64), minlength=n_names)
+    mul = np.ones(n_names)
+    for name, ni in names.items():
+        if name.startswith("_"):
+            mul[ni] *= 0.1
+        if definers[ni] > 5:
+            mul[ni] *= 0.1
+        if name in focus.idents:
+            mul[ni] *= 1 + (MENTION_BOOST - 1) * focus.idents[name]
+    ref_f: list[int] = []
+    ref_n: list[int] = []
+    ref_c: list[int] = []
+    for fi, path in enumerate(files):
+        for name, count in tags[path].refs.items():
+            idx = names.get(name)
+            if idx is not None:
+                ref_f.append(fi)
+                ref_n.append(idx)
+                ref_c.append(count)
+    rf, rn = np.array(ref_f, dtype=np.int64), np.array(ref_n, dtype=np.int64)
+    rw = mul[rn] * np.sqrt(np.array(ref_c, dtype=float))
+    # Join each reference with every file defining the name: one edge per (ref entry, definer).
+    order = np.argsort(np.array(def_n, dtype=np.int64), kind="stable")
+    sorted_def_f = np.array(def_f, dtype=np.int64)[order]
+    start = np.concatenate(([0], np.cumsum(definers)[:-1])).astype(np.int64)
+    cnt = definers[rn]
+    first = np.cumsum(cnt) - cnt
+    pos = np.repeat(start[rn] - first, cnt) + np.arange(int(cnt.sum()), dtype=np.int64)
+    src, dst = np.repeat(rf, cnt), sorted_def_f[pos]
+    weight, edge_name = np.repeat(rw, cnt), np.repeat(rn, cnt)
+    keep = src != dst
+    src, dst, weight, edge_name = src[keep], dst[keep], weight[keep], edge_name[keep]
+
+    index = {p: i for i, p in enumerate(files)}
+    personal = np.zeros(n_files)
+    for path, w in focus.files.items():
+        personal[index[path]] += w
+    for name, w in focus.idents.items():
+        ni = names[name]
+        for fi in sorted_def_f[start[ni] : start[ni] + definers[ni]]:
+            personal[fi] += w / definers[ni]
+    total = personal.sum()
+    personal = personal / total if total > 0 else np.full(n_files, 1.0 / max(n_files, 1))
+    rank = pagerank(n_files, src, dst, weight, personal)
+
+    out_w = np.bincount(src, weights=weight, minlength=n_files)
+    flow = rank[src] * weight / np.where(out_w[src] > 0, out_w[src], 1.0)
+    keys, inverse = np.unique(dst * max(n_names, 1) + edge_name, return_inverse=True)
+    scores = dict(zip(keys.tolist(), np.bincount(inverse, weights=flow).tolist(), strict=True))
     ranked: list[tuple[float, str, Definition]] = []
-    for path in files:
+    for fi, path in enumerate(files):
         defs = tags[path].defs
+        file_rank = float(rank[fi])
+        share = 0.5 * file_rank / max(len(defs), 1)
+        if path in focus.files:  # a named file: its definitions carry much of its rank
+            share += focus.files[path] * file_rank / math.sqrt(max(len(defs), 1))
         for d in defs:
-            score = scores.get((path, d.name), 0.0) + 0.5 * rank[index[path]] / max(len(defs), 1)
-            if d.name in focus.idents:
-                score *= MENTION_BOOST
-            ranked.append((float(score), path, d))
+            ni = names[d.name]
+            score = scores.get(fi * max(n_names, 1) + ni, 0.0) + share
+            if d.name in focus.idents:  # a named definition: boosted, and carries its file's rank
+                w = focus.idents[d.name] / math.sqrt(definers[ni])
+                score = score * (1 + (MENTION_BOOST - 1) * w) + w * file_rank
+            ranked.append((score, path, d))
     ranked.sort(key=lambda x: (-x[0], x[1], x[2].line))
     by_rank = [files[i] for i in np.argsort(-rank, kind="stable")]
     file_order = [p for p in by_rank if p in focus.files] + [p for p in by_rank if p not in focus.files]
@@ -162,7 +138,7 @@ def tokens(text: str) -> int:
 def render(
     file_order: list[str], chosen: list[tuple[str, Definition]], tags: dict[str, FileTags], always: set[str]
 ) -> str:
-    """Chosen definitions grouped by file (files in rank order), methods under their class."""
+    """Chosen definitions grouped by file (files in the given order), methods under their class."""
     per_file: dict[str, set[int]] = defaultdict(set)
     for path, d in chosen:
         per_file[path].add(d.line)
@@ -194,15 +170,12 @@ def build_map(tags: dict[str, FileTags], focus: Focus, max_tokens: int) -> tuple
     file_order, ranked = rank_definitions(tags, focus)
     always = set(focus.files)
     pairs = [(p, d) for _, p, d in ranked]
-    lo, hi, best = 0, len(pairs), ""
+    lo, hi, best, shown = 0, len(pairs), "", 0
     while lo <= hi:
         mid = (lo + hi) // 2
         text = render(file_order, pairs[:mid], tags, always)
         if tokens(text) <= max_tokens:
-            best, lo = text, mid + 1
+            best, shown, lo = text, mid, mid + 1
         else:
             hi = mid - 1
-    shown = max(lo - 1, 0)
-    if not best and always:
-        best = render(file_order, [], tags, set())  # even the named files' headers do not fit
     return best, {"definitions": len(pairs), "shown": shown, "file_order": file_order[:20]}

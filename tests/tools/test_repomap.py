@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pytest
+
+from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
 from tools.config import ToolsConfig
 from tools.protocol import Tool
 from tools.repo_map import repo_map_text, set_focus_text
 from tools.repomap import TagExtractor
+from tools.repomap_focus import find_focus
 from tools.repomap_rank import tokens
 
 # A small project: parser <- core -> storage, plus unrelated modules (web, cli, metrics, legacy).
@@ -106,3 +112,36 @@ def test_repo_map_tool_uses_stored_issue_text(
     assert "Other languages are not mapped" in obs.text
     focus = tools["repo_map"].run(env, {"files": ["app/cli.py"], "max_tokens": 300})
     assert set(_file_order(focus.text)[:2]) == {"app/cli.py", "app/storage.py"}  # both focus files lead
+
+
+def test_focus_weighs_code_like_mentions_over_plain_words() -> None:
+    extractor = TagExtractor()
+    tags = {p: extractor.extract(src) for p, src in PROJECT.items() if p.endswith(".py")}
+    focus = find_focus(
+        tags,
+        "Calling `save_result` twice breaks; save_result() should reset. See the `storage` module and core.\n"
+        'Traceback:\n  File "/site-packages/app/web.py", line 5, in handle_request',
+    )
+    assert focus.idents["save_result"] == pytest.approx(0.8)  # code-like, mentioned twice
+    assert focus.idents["reset"] == pytest.approx(0.25 * 0.6)  # a plain English word, once
+    assert focus.files == {"app/web.py": 1.0, "app/storage.py": 0.5}  # traceback path; `storage` stem
+    assert "app/core.py" not in focus.files  # "core" alone is too generic to name a file
+
+
+def test_signatures_drop_trailing_comments() -> None:
+    tags = TagExtractor().extract("class A(B):  # why\n    def f(self, x='#'):  # note\n        pass\n")
+    assert [d.signature for d in tags.defs] == ["class A(B)", "def f(self, x='#')"]
+
+
+def test_concurrent_first_calls_build_the_cache_once(
+    make_repo: Callable[[dict[str, str]], Path], config: ToolsConfig
+) -> None:
+    repo = make_repo(PROJECT)
+    envs = [LocalEnv(LocalEnvConfig(repo=repo, use_worktree=False)) for _ in range(3)]  # three checkouts
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            infos = list(pool.map(lambda e: repo_map_text(e, "app/core.py", config=config)[1], envs))
+    finally:
+        for env in envs:
+            env.close()
+    assert sorted(i["cache_hit"] for i in infos) == [False, True, True]  # one built it, two waited and loaded
