@@ -1,0 +1,306 @@
+"""Validate the SWE-bench harness on real instances: gold patches resolve, empty and no-op patches do not.
+
+For the chosen instances (default: VALIDATION_IDS below, from ../shared/data/swebench) it writes three
+prediction files into --out (never into the repo): `gold` (the instance's own patch), `empty` (no patch: the
+official harness grades it "empty patch" without running tests) and `noop` (a patch that only adds an unrelated
+file, so the tests really run on the unmodified code and FAIL_TO_PASS must fail). Each set is graded with
+`envs.swebench.evaluate` (the code behind `patchjury swebench eval`), locally built images from
+envs/swebench/recipes.yaml and repositories from --repo-cache. Then it writes a Markdown table (instance, repo,
+version, Python, outcomes, build and test times) plus the reason for every gold failure to --doc.
+
+    .venv/bin/python scripts/validate_swebench.py --repo-cache /work/repo-cache --out /tmp/pj-validate
+    .venv/bin/python scripts/validate_swebench.py --repo-cache ... --out ... --render-only   # table only
+
+Runs are resumable (graded instances are skipped); --redo grades again. Keep --workers low on small machines:
+every new instance builds an image (pip installs) before its tests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from envs.swebench.errors import RecipeMissing  # noqa: E402
+from envs.swebench.evaluate import EvalConfig, evaluate  # noqa: E402
+from envs.swebench.recipes import get_recipe  # noqa: E402
+
+DATA_FILES = ("lite_dev", "lite_test", "verified_test")
+KINDS = ("gold", "noop", "empty")
+NOOP_PATCH = (
+    "diff --git a/PATCHJURY_NOOP.txt b/PATCHJURY_NOOP.txt\nnew file mode 100644\n"
+    "--- /dev/null\n+++ b/PATCHJURY_NOOP.txt\n@@ -0,0 +1 @@\n+no-op prediction (validation)\n"
+)
+
+#: Instances validated by default: several repositories and versions, all buildable on 2 cores.
+VALIDATION_IDS = [
+    # sympy/sympy (Python 3.9)
+    "sympy__sympy-12419",
+    "sympy__sympy-13031",
+    "sympy__sympy-15345",
+    "sympy__sympy-18189",
+    "sympy__sympy-20154",
+    "sympy__sympy-24066",
+    # pytest-dev/pytest (Python 3.9)
+    "pytest-dev__pytest-5227",
+    "pytest-dev__pytest-5692",
+    "pytest-dev__pytest-7373",
+    "pytest-dev__pytest-7432",
+    "pytest-dev__pytest-7490",
+    "pytest-dev__pytest-8365",
+    "pytest-dev__pytest-11143",
+    # marshmallow-code/marshmallow (Python 3.9)
+    "marshmallow-code__marshmallow-1343",
+    "marshmallow-code__marshmallow-1359",
+    # pylint-dev/astroid (Python 3.9)
+    "pylint-dev__astroid-1196",
+    "pylint-dev__astroid-1268",
+    "pylint-dev__astroid-1333",
+    "pylint-dev__astroid-1866",
+    "pylint-dev__astroid-1978",
+    # pallets/flask (2.0 on Python 3.9, 2.3 on 3.11)
+    "pallets__flask-4045",
+    "pallets__flask-4992",
+    "pallets__flask-5014",
+    "pallets__flask-5063",
+    # pylint-dev/pylint (Python 3.9)
+    "pylint-dev__pylint-5859",
+    "pylint-dev__pylint-7080",
+    "pylint-dev__pylint-7993",
+    # psf/requests (Python 3.9)
+    "psf__requests-2317",
+    "psf__requests-3362",
+    "psf__requests-5414",
+    "psf__requests-6028",
+    # sphinx-doc/sphinx (Python 3.9)
+    "sphinx-doc__sphinx-8595",
+    "sphinx-doc__sphinx-8721",
+    "sphinx-doc__sphinx-10325",
+    # mwaskom/seaborn (Python 3.9)
+    "mwaskom__seaborn-3010",
+    "mwaskom__seaborn-3190",
+    # pydata/xarray (Python 3.9)
+    "pydata__xarray-4248",
+    "pydata__xarray-4094",
+]
+
+#: Why gold fails (or is not graded) on an instance, found by reading its test log. Instances that fail
+#: without an entry here are listed as "unexplained" in the document.
+KNOWN_CAUSES: dict[str, str] = {}
+
+
+def load_rows(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """instance_id -> row (first file wins), with `_source` naming the data files it appears in."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name in DATA_FILES:
+        path = data_dir / f"{name}.jsonl.gz"
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                iid = row["instance_id"]
+                if iid in rows:
+                    rows[iid]["_source"].append(name)
+                else:
+                    rows[iid] = {**row, "_source": [name]}
+    return rows
+
+
+def write_inputs(out: Path, rows: dict[str, dict[str, Any]], ids: list[str]) -> Path:
+    """instances.jsonl and one predictions file per kind, in `out`; returns the instances file."""
+    out.mkdir(parents=True, exist_ok=True)
+    instances = out / "instances.jsonl"
+    with instances.open("w") as fh:
+        for iid in ids:
+            fh.write(json.dumps({k: v for k, v in rows[iid].items() if k != "_source"}) + "\n")
+    for kind in KINDS:
+        with (out / f"{kind}.jsonl").open("w") as fh:
+            for iid in ids:
+                patch = {"gold": rows[iid]["patch"], "noop": NOOP_PATCH, "empty": ""}[kind]
+                fh.write(
+                    json.dumps({"instance_id": iid, "model_patch": patch, "model_name_or_path": kind}) + "\n"
+                )
+    return instances
+
+
+def read_result(out: Path, kind: str, iid: str) -> dict[str, Any]:
+    """The report (or error record) of one graded prediction; {} when not graded yet."""
+    folder = out / kind / iid
+    report = folder / "report.json"
+    if report.is_file():
+        return dict(json.loads(report.read_text())[iid])
+    error = folder / "error.json"
+    if error.is_file():
+        err = json.loads(error.read_text())
+        return {"status": "error", "reason": err.get("reason", ""), "stage": err.get("stage", "")}
+    return {}
+
+
+def _counts(res: dict[str, Any], key: str) -> str:
+    st = res.get("tests_status", {}).get(key)
+    if not st:
+        return ""
+    ok, bad = len(st["success"]), len(st["failure"])
+    return f"{ok}/{ok + bad}"
+
+
+def describe(res: dict[str, Any]) -> str:
+    """One table cell: status plus FAIL_TO_PASS / PASS_TO_PASS pass counts."""
+    if not res:
+        return "not run"
+    status = str(res.get("status", "?"))
+    if status == "error":
+        return f"error ({res.get('stage', '')})"
+    f2p, p2p = _counts(res, "FAIL_TO_PASS"), _counts(res, "PASS_TO_PASS")
+    return f"{status} (F2P {f2p}, P2P {p2p})" if f2p else status
+
+
+def python_of(repo: str, version: str, recipes: Path | None) -> str:
+    try:
+        return get_recipe(repo, version, recipes).python
+    except RecipeMissing:
+        return "-"
+
+
+def _secs(res: dict[str, Any], key: str) -> str:
+    value = res.get("times", {}).get(key)
+    return f"{value:.0f}" if isinstance(value, int | float) else "-"
+
+
+def build_secs(*results: dict[str, Any]) -> str:
+    """Image build time: the longest image step among the runs (the first run builds, later ones reuse)."""
+    values = [
+        r["times"]["image_s"] for r in results if isinstance(r.get("times", {}).get("image_s"), int | float)
+    ]
+    return f"{max(values):.0f}" if values else "-"
+
+
+def render(out: Path, rows: dict[str, dict[str, Any]], ids: list[str], recipes: Path | None) -> str:
+    """The Markdown document: summary per repository, the table, and every gold failure with its reason."""
+    table = [
+        "| instance | repo | version | Python | gold | no-op patch | empty patch | build s | test s (gold / no-op) | ok |",
+        "|---|---|---|---|---|---|---|---:|---:|---|",
+    ]
+    per_repo: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    failures: list[str] = []
+    for iid in ids:
+        row = rows[iid]
+        gold, noop, empty = (read_result(out, k, iid) for k in KINDS)
+        ok_gold = bool(gold.get("resolved"))
+        ok_rest = (
+            not noop.get("resolved") and noop.get("status") == "unresolved" and not empty.get("resolved")
+        )
+        ok = ok_gold and ok_rest
+        counts = per_repo[row["repo"]]
+        counts[0] += 1
+        counts[1] += ok_gold
+        counts[2] += ok_rest
+        counts[3] += ok
+        table.append(
+            f"| {iid} | {row['repo']} | {row['version']} | {python_of(row['repo'], row['version'], recipes)} "
+            f"| {describe(gold)} | {describe(noop)} | {describe(empty)} | {build_secs(gold, noop)} "
+            f"| {_secs(gold, 'test_s')} / {_secs(noop, 'test_s')} | {'yes' if ok else 'NO'} |"
+        )
+        if not ok_gold:
+            cause = KNOWN_CAUSES.get(iid, f"unexplained; harness reason: {gold.get('reason', 'not graded')}")
+            failures.append(f"- **{iid}** (gold {describe(gold)}): {cause}")
+        elif not ok_rest:
+            failures.append(
+                f"- **{iid}**: the no-op or empty patch did not fail as expected ({describe(noop)})"
+            )
+    summary = [
+        "| repo | instances | gold resolved | no-op/empty not resolved | both |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for repo in sorted(per_repo):
+        n, g, e, b = per_repo[repo]
+        summary.append(f"| {repo} | {n} | {g} | {e} | {b} |")
+    tot = [sum(v[i] for v in per_repo.values()) for i in range(4)]
+    summary.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {tot[3]} |")
+    return "\n".join(
+        [
+            "# SWE-bench harness validation on real instances",
+            "",
+            f"Generated by `scripts/validate_swebench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+            "Each instance was graded three times by `patchjury swebench eval` (envs/swebench), in a locally built",
+            "image (recipe from envs/swebench/recipes.yaml; Debian bullseye = Python 3.9, bookworm = 3.11):",
+            "",
+            "- **gold**: the instance's reference patch; must be `resolved` (all FAIL_TO_PASS and PASS_TO_PASS pass).",
+            "- **no-op patch**: a patch that only adds an unrelated file, so the tests run on the unmodified code;",
+            "  must be `unresolved` (FAIL_TO_PASS fail). This is the check that the tests really discriminate.",
+            "- **empty patch**: no patch at all; graded `empty_patch` without running tests, as the official harness does.",
+            "",
+            "F2P / P2P give passing / required tests. *build s* is the wall time to build the instance's image",
+            "(repository at base_commit + pip installs; about 0 when the image was cached from an earlier run);",
+            "*test s* is the test command's wall time in the grading container (1 CPU).",
+            "",
+            "## Summary per repository",
+            "",
+            *summary,
+            "",
+            "## Instances",
+            "",
+            *table,
+            "",
+            "## Gold failures and other deviations",
+            "",
+            *(failures or ["None: every gold patch resolved and every no-op / empty patch did not."]),
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "swebench")
+    ap.add_argument("--repo-cache", type=Path, required=True, help="dir of owner__name clones/mirrors")
+    ap.add_argument("--out", type=Path, required=True, help="work dir for predictions and reports")
+    ap.add_argument("--recipes", type=Path, default=None, help="recipes YAML (default: the bundled one)")
+    ap.add_argument("--instance-ids", nargs="*", default=None, help="default: VALIDATION_IDS")
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "swebench-validation.md")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--redo", action="store_true", help="grade again instances already graded")
+    ap.add_argument("--render-only", action="store_true", help="only (re)write the document")
+    args = ap.parse_args(argv)
+    rows = load_rows(args.data)
+    ids = args.instance_ids or VALIDATION_IDS
+    documented = list(dict.fromkeys([*VALIDATION_IDS, *ids]))  # the table always covers the default set
+    unknown = [i for i in documented if i not in rows]
+    if unknown:
+        ap.error(f"unknown instance ids {unknown}; pick ids from {args.data}")
+    out = args.out.resolve()
+    instances = write_inputs(out, rows, documented)
+    if not args.render_only:
+        for kind in KINDS:  # gold first: it builds the images the other two reuse
+            config = EvalConfig(
+                predictions=out / f"{kind}.jsonl",
+                instances=str(instances),
+                instance_ids=ids,
+                repo_cache=args.repo_cache,
+                allow_clone=False,
+                recipes=args.recipes,
+                workers=args.workers,
+                out=out / kind,
+                redo=args.redo,
+            )
+            summary = evaluate(config, progress=True)
+            print(
+                f"{kind}: resolved {summary['resolved_instances']}/{summary['submitted_instances']}, "
+                f"errors {summary['error_instances']}",
+                flush=True,
+            )
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.write_text(render(out, rows, documented, args.recipes))
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
