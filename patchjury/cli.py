@@ -33,6 +33,9 @@ def _register() -> None:
     from patchjury import cli_images
 
     app.add_typer(cli_images.app, name="images")
+    from patchjury import cli_verifier
+
+    app.add_typer(cli_verifier.app, name="verifier")
     from patchjury import cli_select
 
     app.command("select")(cli_select.select_cmd)

@@ -1,0 +1,65 @@
+"""`patchjury verifier ...`: train the execution-free verifier on your labeled runs, export SFT data for a judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Train the execution-free verifier or export judge fine-tuning data.", no_args_is_help=True
+)
+
+
+@app.command()
+def train(
+    candidates: Path = typer.Option(
+        ..., help="Labeled candidates JSONL(.gz): instance_id, model_patch, resolved."
+    ),
+    instances: list[Path] = typer.Option(
+        ..., help="SWE-bench-format instances JSONL(.gz) with problem statements."
+    ),
+    out: Path = typer.Option(..., help="Directory for verifier-v1.json and MODEL_CARD.md."),
+    extra: list[Path] = typer.Option([], help="Extra labeled candidates, used on the training side only."),
+    kind: list[str] = typer.Option(["logreg", "gbdt"], help="Model kinds to try (chosen by grouped CV)."),
+    folds: int = typer.Option(5, help="Grouped (by instance) cross-validation folds."),
+    repeats: int = typer.Option(3, help="CV repeats with different instance shuffles."),
+    augment: int = typer.Option(4, help="Random sub-pools per pool added to training."),
+) -> None:
+    """Train by grouped CV, print AUROC and selection accuracy, write the artifact and model card.
+
+    Use it with `selection.verifier.model_path: OUT/verifier-v1.json` in the config.
+    """
+    from selection.verifier.training_run import run_training
+
+    bad = [k for k in kind if k not in ("logreg", "gbdt")]
+    if bad:
+        raise typer.BadParameter(f"unknown kind {bad[0]!r}; choose logreg or gbdt", param_hint="--kind")
+    run_training(candidates, instances, out, kind, extra, folds, repeats, augment, log=typer.echo)
+
+
+@app.command("export-sft")
+def export_sft(
+    candidates: Path = typer.Option(
+        ..., help="Labeled candidates JSONL(.gz) (resolved true/false, trajectories optional)."
+    ),
+    instances: list[Path] = typer.Option(
+        ..., help="SWE-bench-format instances JSONL(.gz) with problem statements."
+    ),
+    out: Path = typer.Option(..., help="Output chat-format JSONL."),
+    max_steps: int = typer.Option(40, help="Trajectory steps kept per example (the last ones)."),
+    max_chars: int = typer.Option(60000, help="Prompt length cap in characters."),
+    keep_empty: bool = typer.Option(False, help="Also export candidates with an empty patch."),
+) -> None:
+    """Write chat-format lines (system, user, assistant YES or NO) for fine-tuning a YES/NO judge."""
+    from selection.candidates import load_candidates
+    from selection.verifier.config import VerifierConfig
+    from selection.verifier.sft import export_sft as run
+    from selection.verifier.training_run import load_all_tasks
+
+    cfg = VerifierConfig(type="judge", max_steps=max_steps, max_chars=max_chars)
+    counts = run(load_candidates(candidates), load_all_tasks(instances), out, cfg, skip_empty=not keep_empty)
+    typer.echo(
+        f"wrote {counts['written']} examples to {out} ({counts['yes']} YES, {counts['no']} NO; "
+        f"{counts['skipped_empty']} empty patches skipped)"
+    )

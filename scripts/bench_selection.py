@@ -1,0 +1,164 @@
+"""Best@K of candidate selectors on a labeled pool (execution-free methods), with grouped cross-validation.
+
+    .venv/bin/python scripts/bench_selection.py \
+        --candidates ../shared/data/candidates/lite_candidates_train.jsonl.gz \
+        --instances ../shared/data/swebench/lite_test.jsonl.gz --png docs/selection-bestk.png --md /tmp/bestk.md
+
+For K = 1..N, every K-subset of each instance's pool is enumerated (or `--draws` random subsets when there are more
+than `--max-exact`); ties count as the mean correctness of the tied set; instances with fewer than K candidates use
+their whole pool. Verifier scores come from models trained on the other folds' instances only (grouped K-fold), and
+pool features are recomputed on each subset. Execution-based methods need each candidate's tests run in the
+instance's environment (`patchjury select`); pools without tests get "n/a" for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+METHODS = ["oracle", "random", "majority vote", "verifier only", "ours (verifier-weighted cluster vote)"]
+
+
+def best_single_system(groups: dict, labels: dict) -> tuple[str, float, int] | None:
+    """Reference point for the report only (uses provenance for bookkeeping, never for selecting)."""
+    per: dict[str, list[bool]] = defaultdict(list)
+    for iid, cands in groups.items():
+        for cand, y in zip(cands, labels[iid], strict=True):
+            extra = cand.model_extra or {}
+            name = extra.get("system") or cand.model_name_or_path
+            if name:
+                per[f"{name}/{extra.get('run', '')}".rstrip("/")].append(bool(y))
+    if not per:
+        return None
+    name, ys = max(per.items(), key=lambda kv: np.mean(kv[1]))
+    return name, float(np.mean(ys)), len(ys)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
+    ap.add_argument("--instances", nargs="+", default=[str(DATA / "swebench" / "lite_test.jsonl.gz")])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--augment", type=int, default=4)
+    ap.add_argument("--kind", default="logreg", choices=["logreg", "gbdt"])
+    ap.add_argument("--C", type=float, default=1.0, help="logreg regularization (the shipped model's value)")
+    ap.add_argument("--draws", type=int, default=300)
+    ap.add_argument("--max-exact", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--png", default="")
+    ap.add_argument("--md", default="")
+    args = ap.parse_args()
+
+    from rich.progress import track
+
+    from selection.bestk import (
+        best_at_k,
+        cluster_sum_value,
+        majority_value,
+        oracle_value,
+        pick_value,
+        random_value,
+    )
+    from selection.candidates import group_by_instance, load_candidates
+    from selection.verifier.train import build_pools, fold_models
+    from selection.verifier.training_run import load_all_tasks
+
+    t0 = time.time()
+    cands = load_candidates(args.candidates)
+    groups = group_by_instance(cands)
+    pools = build_pools(groups, load_all_tasks(args.instances))
+    labels = {p.instance_id: p.labels for p in pools}
+    has_tests = any(c.tests for c in cands)
+    params = (
+        {"C": args.C}
+        if args.kind == "logreg"
+        else {"n_estimators": 100, "max_depth": 2, "learning_rate": 0.05}
+    )
+    models = fold_models(pools, args.kind, params, args.folds, args.augment, args.seed)
+    rng = np.random.default_rng(args.seed)
+    max_n = max(len(p.labels) for p in pools)
+    curves: dict[str, list[float]] = {m: [] for m in METHODS}
+    for k in track(range(1, max_n + 1), description="Best@K", console=None):
+        per: dict[str, list[float]] = {m: [] for m in METHODS}
+        for p in pools:
+            model, feat, y = models[p.instance_id], p.featurizer, p.labels
+            keys_all = feat.cluster_keys()
+            cache: dict[bytes, np.ndarray] = {}
+
+            def scores(s: np.ndarray, model=model, feat=feat, cache=cache) -> np.ndarray:
+                key = s.tobytes()
+                if key not in cache:
+                    cache[key] = model.predict_proba(feat.features(s))
+                return cache[key]
+
+            fns = {
+                "oracle": lambda s, y=y: oracle_value(y[s]),
+                "random": lambda s, y=y: random_value(y[s]),
+                "majority vote": lambda s, y=y, ka=keys_all: majority_value([ka[i] for i in s], y[s]),
+                "verifier only": lambda s, y=y, feat=feat, sc=scores: pick_value(sc(s), y[s], feat.valid[s]),
+                "ours (verifier-weighted cluster vote)": lambda s, y=y, ka=keys_all, sc=scores: (
+                    cluster_sum_value([ka[i] for i in s], sc(s), y[s])
+                ),
+            }
+            for m, fn in fns.items():
+                per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
+        for m in METHODS:
+            curves[m].append(float(np.mean(per[m])))
+    ref = best_single_system(groups, labels)
+    elapsed = time.time() - t0
+
+    head = "| method | " + " | ".join(f"K={k}" for k in range(1, max_n + 1)) + " |"
+    sep = "|---|" + "---|" * max_n
+    lines = [head, sep]
+    for m in METHODS:
+        lines.append(f"| {m} | " + " | ".join(f"{100 * v:.1f}" for v in curves[m]) + " |")
+    na = "n/a (pool has no tests)" if not has_tests else "n/a (needs `patchjury select` with environments)"
+    lines.append(f"| execution only | {na} |" + " |" * (max_n - 1))
+    lines.append(f"| R2E-Gym hybrid | {na} |" + " |" * (max_n - 1))
+    table = "\n".join(lines)
+    notes = [
+        f"{len(cands)} candidates, {len(pools)} instances, pool sizes {min(len(p.labels) for p in pools)}-{max_n}; "
+        f"verifier `{args.kind}` {params}, {args.folds}-fold grouped CV, augment {args.augment}; {elapsed:.0f} s.",
+    ]
+    if ref:
+        notes.append(
+            f"Best single system (reference, from provenance, not a selector input): {ref[0]} "
+            f"{100 * ref[1]:.1f}% of its {ref[2]} instances."
+        )
+    text = table + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text)
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+        ks = list(range(1, max_n + 1))
+        for m in METHODS:
+            ax.plot(ks, [100 * v for v in curves[m]], marker="o", ms=3, label=m)
+        if ref:
+            ax.axhline(
+                100 * ref[1], ls="--", c="grey", lw=1, label=f"best single system ({100 * ref[1]:.1f}%)"
+            )
+        ax.set_xlabel("K (candidates per instance)")
+        ax.set_ylabel("resolved (%)")
+        ax.set_title(f"Best@K on {Path(args.candidates).name} ({len(pools)} instances)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        fig.savefig(args.png)
+        print(f"wrote {args.png}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""End-to-end training run: load pools, pick a model by grouped CV, fit on everything, write artifact + card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from patchjury.records import Task
+from selection.candidates import group_by_instance, load_candidates, load_tasks
+from selection.verifier.model import VerifierModel
+from selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
+
+GRID: dict[str, list[dict[str, Any]]] = {
+    "logreg": [{"C": 0.01}, {"C": 0.1}, {"C": 1.0}],
+    "gbdt": [{"n_estimators": 100, "max_depth": 2, "learning_rate": 0.05}],
+}
+
+
+@dataclass
+class TrainingResult:
+    model: VerifierModel
+    chosen: CVReport
+    reports: list[CVReport]
+    extra_reports: list[CVReport]
+    n_candidates: int
+    n_instances: int
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def load_all_tasks(paths: Sequence[str | Path]) -> dict[str, Task]:
+    tasks: dict[str, Task] = {}
+    for p in paths:
+        tasks.update(load_tasks(p))
+    return tasks
+
+
+def extra_pools(paths: Sequence[str | Path], tasks: dict[str, Task], log: Any) -> list[Pool]:
+    """Extra labeled data (training side only); instances without a problem statement are skipped and counted."""
+    pools: list[Pool] = []
+    for p in paths:
+        groups = group_by_instance(load_candidates(p))
+        known = {k: v for k, v in groups.items() if k in tasks}
+        log(
+            f"extra data {p}: {sum(map(len, known.values()))} candidates on {len(known)} instances used; "
+            f"{len(groups) - len(known)} instances skipped (no problem statement in the instances files)"
+        )
+        pools.extend(build_pools(known, tasks))
+    return pools
+
+
+def run_training(
+    candidates: str | Path,
+    instances: Sequence[str | Path],
+    out_dir: str | Path,
+    kinds: Sequence[str] = ("logreg", "gbdt"),
+    extra: Sequence[str | Path] = (),
+    folds: int = 5,
+    repeats: int = 3,
+    augment: int = 4,
+    seed: int = 0,
+    log: Any = print,
+) -> TrainingResult:
+    """Grouped-CV model choice (by selection accuracy, then AUROC), final fit on all pools, artifact + card."""
+    cands = load_candidates(candidates)
+    groups = group_by_instance(cands)
+    tasks = load_all_tasks(instances)
+    pools = build_pools(groups, tasks)
+    folds = max(2, min(folds, len(pools)))
+    log(
+        f"{len(cands)} candidates on {len(pools)} instances; {folds}-fold CV grouped by instance x {repeats} repeats"
+    )
+    reports = []
+    for kind in kinds:
+        for params in GRID[kind]:
+            rep = cross_validate(pools, kind, params, folds, repeats, augment, seed)
+            log(
+                f"  {kind} {params}: AUROC {rep.auroc:.3f}  selection accuracy {rep.selection_accuracy:.3f}  "
+                f"verifier-weighted cluster vote {rep.cluster_vote_accuracy:.3f}"
+            )
+            reports.append(rep)
+    chosen = max(reports, key=lambda r: (round(r.selection_accuracy, 4), r.auroc))
+    xpools = extra_pools(extra, tasks, log) if extra else []
+    extra_reports = []
+    if xpools:
+        rep = cross_validate(pools, chosen.kind, chosen.params, folds, repeats, augment, seed, extra=xpools)
+        log(
+            f"  with extra data: AUROC {rep.auroc:.3f}  selection accuracy {rep.selection_accuracy:.3f}  "
+            f"(validation folds are the main pools only)"
+        )
+        extra_reports.append(rep)
+    X, y, w = design(pools, augment, np.random.default_rng(seed))
+    meta = {
+        "version": 1,
+        "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "training_data": {
+            "candidates": Path(candidates).name,
+            "sha256_16": _sha(Path(candidates)),
+            "instances": [Path(p).name for p in instances],
+            "n_candidates": len(cands),
+            "n_instances": len(pools),
+            "n_resolved": int(sum(p.labels.sum() for p in pools)),
+        },
+        "augment": augment,
+        "cv": [r.summary() for r in reports],
+        "cv_chosen": chosen.summary(),
+        "cv_with_extra": [r.summary() for r in extra_reports],
+    }
+    model = fit(chosen.kind, X, y, w, chosen.params, seed)
+    model.meta = meta
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "verifier-v1.json")
+    (out / "MODEL_CARD.md").write_text(model_card(model, reports, chosen, extra_reports, extra))
+    log(
+        f"chose {chosen.kind} {chosen.params}; wrote {out / 'verifier-v1.json'} "
+        f"({(out / 'verifier-v1.json').stat().st_size} bytes) and {out / 'MODEL_CARD.md'}"
+    )
+    return TrainingResult(model, chosen, reports, extra_reports, len(cands), len(pools))
+
+
+def model_card(
+    model: VerifierModel,
+    reports: list[CVReport],
+    chosen: CVReport,
+    extra_reports: list[CVReport],
+    extra: Sequence[str | Path],
+) -> str:
+    td = model.meta["training_data"]
+    rows = "\n".join(
+        f"| {r.kind} | {r.params} | {r.auroc:.3f} | {r.selection_accuracy:.3f} | {r.cluster_vote_accuracy:.3f} |"
+        for r in reports
+    )
+    xrows = "\n".join(
+        f"| {r.kind} + extra ({', '.join(Path(p).name for p in extra)}) | {r.params} | {r.auroc:.3f} | "
+        f"{r.selection_accuracy:.3f} | {r.cluster_vote_accuracy:.3f} |"
+        for r in extra_reports
+    )
+    weights = ""
+    if model.kind == "logreg":
+        coef = sorted(zip(model.feature_names, model.params["coef"], strict=True), key=lambda t: -abs(t[1]))
+        weights = (
+            "\n## Standardized weights (largest first)\n\n| feature | weight |\n|---|---|\n"
+            + "\n".join(f"| {n} | {w:+.3f} |" for n, w in coef)
+            + "\n"
+        )
+    return f"""# patchjury execution-free verifier, v{model.meta["version"]}
+
+Model: `{model.kind}` {chosen.params}, trained {model.meta["trained_at"]} by `scripts/train_verifier.py`
+(or `patchjury verifier train`). Artifact: `verifier-v1.json` (JSON, numpy inference, no pickle).
+
+## Training data
+- `{td["candidates"]}` (sha256 prefix `{td["sha256_16"]}`): {td["n_candidates"]} candidates, {td["n_instances"]}
+  instances, {td["n_resolved"]} resolved. Problem statements from {", ".join(td["instances"])}.
+- Each pool is also featurized on {model.meta["augment"]} random sub-pools (sub-pool copies of a pool weigh 1 in
+  total), so pool features match small-K use.
+- Labels: the candidates' `resolved` field (systems' published evaluation reports).
+
+## Features ({len(model.feature_names)})
+{", ".join(f"`{n}`" for n in model.feature_names)}
+
+Never used: the producing system's name/run/model and other provenance fields (system, run, model, label_source,
+source, model_name_or_path), cost, the label, or any gold field of the instance (patch, test_patch, FAIL_TO_PASS,
+PASS_TO_PASS, eval_script). A test (tests/selection/test_verifier_features.py) checks this. Hunk-header text is not
+used either: which diff tool wrote the patch is a fingerprint of the producing system.
+
+## Cross-validation (grouped by instance, {chosen.folds} folds x {chosen.repeats} repeats, out-of-fold scores)
+Selection accuracy: per instance, the top-scored candidate's label (ties: mean of the tied set), over the full pool.
+Cluster vote: the normalized-patch cluster with the largest sum of verifier scores.
+
+| model | params | AUROC | selection accuracy | verifier-weighted cluster vote |
+|---|---|---|---|---|
+{rows}
+{xrows}
+
+Chosen by selection accuracy (then AUROC).
+Reference points on the lite pool: best single system 40.3% of its instances, oracle 51.4%, random 25.6%.
+{weights}
+## Caveats
+- The trajectory features (`has_trajectory`, `log_steps`, `status_submitted`, `reproduced*`, `log_n_tests`) are
+  constant in this training data (no trajectories or tests come with the published pools), so this model gives them
+  no weight; retrain on your own labeled runs (`patchjury verifier train`) to use them.
+- Some content features (e.g. `raw_touches_tests`: the patch also edits existing tests) are legitimate patch
+  properties but, in this pool, are far more common in one system's patches; part of their weight reflects that.
+"""

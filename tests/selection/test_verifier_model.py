@@ -1,0 +1,146 @@
+"""The shipped artifact, sklearn export round trip, and training end to end on a small real subset."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from patchjury.records import Candidate, Task
+from selection.protocol import Verifier
+from selection.verifier.config import VerifierConfig, build_verifier
+from selection.verifier.features import FEATURE_NAMES
+from selection.verifier.model import VerifierModel
+from selection.verifier.sklearn_verifier import default_artifact_path, load_default_verifier
+from selection.verifier.train import design, fit
+from selection.verifier.training_run import run_training
+
+
+def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
+    path = default_artifact_path()
+    assert path.stat().st_size < 200_000
+    assert (path.parent / "MODEL_CARD.md").is_file()
+    verifier = load_default_verifier()
+    assert isinstance(verifier, Verifier)
+    assert verifier.model.feature_names == FEATURE_NAMES
+    task = Task(instance_id="i", problem_statement="`foo` returns None for empty lists")
+    diff = (
+        "--- a/p/m.py\n+++ b/p/m.py\n@@ -1,2 +1,2 @@\n def foo(x):\n-    return None\n+    return x or []\n"
+    )
+    pool = [Candidate(instance_id="i", model_patch=diff), Candidate(instance_id="i", model_patch="")]
+    scores = [verifier.score(task, c, pool) for c in pool]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores[0] > scores[1]  # an empty patch never beats a real one
+    assert isinstance(build_verifier(VerifierConfig()), type(verifier))
+
+
+def test_json_export_matches_sklearn_for_both_kinds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, len(FEATURE_NAMES)))
+    y = (X[:, 1] + 0.5 * X[:, 30] + rng.normal(size=200) > 0).astype(bool)
+    w = np.ones(200)
+    for kind, params in (("logreg", {"C": 1.0}), ("gbdt", {"n_estimators": 20, "max_depth": 2})):
+        model = fit(kind, X, y, w, params)  # fit() itself asserts agreement with sklearn on 50 rows
+        model.save(tmp_path / f"{kind}.json")
+        again = VerifierModel.load(tmp_path / f"{kind}.json")
+        assert np.allclose(again.predict_proba(X), model.predict_proba(X))
+
+
+def _subset(shared: Path, tmp_path: Path, n_instances: int) -> Path:
+    with gzip.open(shared / "candidates" / "lite_candidates_train.jsonl.gz", "rt") as fh:
+        rows = [json.loads(line) for line in fh]
+    keep = sorted({r["instance_id"] for r in rows})[:n_instances]
+    out = tmp_path / "small.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows if r["instance_id"] in keep))
+    return out
+
+
+def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path) -> None:
+    small = _subset(shared_data, tmp_path, 24)
+    inst = shared_data / "swebench" / "lite_test.jsonl.gz"
+    logs: list[str] = []
+    result = run_training(
+        small, [inst], tmp_path / "art", kinds=["logreg"], folds=3, repeats=1, augment=1, log=logs.append
+    )
+    assert result.n_instances == 24 and 0.0 <= result.chosen.selection_accuracy <= 1.0
+    assert 0.0 <= result.chosen.auroc <= 1.0
+    assert any("AUROC" in line for line in logs)
+    model = VerifierModel.load(tmp_path / "art" / "verifier-v1.json")
+    assert model.meta["training_data"]["n_instances"] == 24
+    card = (tmp_path / "art" / "MODEL_CARD.md").read_text()
+    assert "grouped by instance" in card and "AUROC" in card
+
+
+def test_cli_train_and_export_sft(shared_data: Path, tmp_path: Path) -> None:
+    from patchjury.cli import app
+
+    small = _subset(shared_data, tmp_path, 9)
+    inst = str(shared_data / "swebench" / "lite_test.jsonl.gz")
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "verifier",
+            "train",
+            "--candidates",
+            str(small),
+            "--instances",
+            inst,
+            "--out",
+            str(tmp_path / "m"),
+            "--kind",
+            "logreg",
+            "--folds",
+            "3",
+            "--repeats",
+            "1",
+            "--augment",
+            "0",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "selection accuracy" in res.output and (tmp_path / "m" / "verifier-v1.json").is_file()
+    out = tmp_path / "sft.jsonl"
+    res = runner.invoke(
+        app, ["verifier", "export-sft", "--candidates", str(small), "--instances", inst, "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines and "wrote" in res.output
+    first = lines[0]
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+    assert (
+        first["messages"][-1]["content"] in ("YES", "NO")
+        and first["label"] == first["messages"][-1]["content"]
+    )
+
+
+def test_training_refuses_unlabeled_data(tmp_path: Path, shared_data: Path) -> None:
+    from selection.errors import CandidateFormatError
+
+    path = tmp_path / "u.jsonl"
+    path.write_text(json.dumps({"instance_id": "astropy__astropy-12907", "model_patch": ""}) + "\n")
+    with pytest.raises(CandidateFormatError, match="resolved"):
+        run_training(
+            path, [shared_data / "swebench" / "lite_test.jsonl.gz"], tmp_path / "o", kinds=["logreg"]
+        )
+
+
+def test_design_weights_each_pool_once() -> None:
+    from selection.verifier.features import PoolFeaturizer
+    from selection.verifier.train import Pool
+
+    task = Task(instance_id="i", problem_statement="x")
+    cands = [
+        Candidate(instance_id="i", model_patch=f"--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-a\n+b{i}\n")
+        for i in range(4)
+    ]
+    pool = Pool("i", PoolFeaturizer(task, cands), np.array([True, False, False, False]))
+    X, y, w = design([pool], augment=3, rng=np.random.default_rng(1))
+    assert X.shape[1] == len(FEATURE_NAMES) and len(X) == len(y) == len(w)
+    # each copy's rows weigh 1/(1+augment): total weight = average copy size
+    assert w.sum() == pytest.approx(len(y) / 4)
