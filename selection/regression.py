@@ -4,10 +4,12 @@ Heuristic for "related" (documented in docs/selection.md), over the repository's
 (`git ls-files`, names `test_*.py` / `*_test.py`), for every edited non-test Python file `a/b/mod.py`
 (module `mod`; for `a/b/__init__.py` the module is `b`):
 
-  rank 0  `test_mod.py` or `mod_test.py` in a directory sharing a path component with the edited file
-  rank 1  `test_mod.py` / `mod_test.py` anywhere
-  rank 2  `test_mod_*.py` / `test_*_mod.py` anywhere
-  rank 3  (if `importers`) test files whose source imports the module (`import a.b.mod`,
+  rank 0  `test_mod.py` / `mod_test.py`: of all such files, those closest to the edited file, i.e. sharing
+          the most directory names (other than tests/test/testing) with its path and package
+          (`sympy/physics/units/util.py` -> `sympy/physics/units/tests/test_util.py`, not
+          `sympy/calculus/tests/test_util.py`)
+  rank 1  `test_mod_*.py` / `test_*_mod.py`, closest ones likewise
+  rank 2  (if `importers`) test files whose source imports the module (`import a.b.mod`,
           `from a.b.mod import`, `from a.b import mod`), found with `git grep`
 
 The best `max_files` files (by rank, then path) run with the configured command on the original code;
@@ -32,6 +34,7 @@ from selection.execution import ORIGINAL, EnvPool
 _RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")
 _TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 PASSING = {"PASSED", "XFAIL", "XPASS"}
+_TEST_DIRS = {"tests", "test", "testing"}
 
 
 def parse_pytest_ra(output: str) -> dict[str, str]:
@@ -87,15 +90,28 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         if mod is None:
             continue
         short, dotted = mod
-        src_dirs = set(PurePosixPath(src).parent.parts)
-        for t in tests:
-            name = PurePosixPath(t).name
-            if name in (f"test_{short}.py", f"{short}_test.py"):
-                offer(t, 0 if src_dirs & (set(PurePosixPath(t).parent.parts) - {"tests", "test"}) else 1)
-            elif name.startswith(f"test_{short}_") or (
-                name.startswith("test_") and name.endswith(f"_{short}.py")
-            ):
-                offer(t, 2)
+        src_dirs = set(dotted.split(".")[:-1]) | set(PurePosixPath(src).parent.parts)
+        named = [t for t in tests if PurePosixPath(t).name in (f"test_{short}.py", f"{short}_test.py")]
+        prefixed = [
+            t
+            for t in tests
+            if t not in named
+            and (
+                PurePosixPath(t).name.startswith(f"test_{short}_")
+                or (
+                    PurePosixPath(t).name.startswith("test_")
+                    and PurePosixPath(t).name.endswith(f"_{short}.py")
+                )
+            )
+        ]
+        for rank, group in ((0, named), (1, prefixed)):
+            if not group:
+                continue
+            near = {t: len(src_dirs & (set(PurePosixPath(t).parent.parts) - _TEST_DIRS)) for t in group}
+            best = max(near.values())
+            for t in group:
+                if near[t] == best:
+                    offer(t, rank)
         if config.importers and tests:
             parent, _, leaf = dotted.rpartition(".")
             pats = [rf"^\s*(import|from)\s+{re.escape(dotted)}(\s|\.|,|$)"]
@@ -105,7 +121,7 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
             grep = env.execute(f"git grep -l -E {args} -- '*.py'", timeout=120)
             for t in grep.output.splitlines():
                 if t.strip() in tests:
-                    offer(t.strip(), 3)
+                    offer(t.strip(), 2)
     return sorted(ranks, key=lambda t: (ranks[t], t))[: config.max_files]
 
 

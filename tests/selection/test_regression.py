@@ -68,18 +68,17 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
     env = LocalEnv(LocalEnvConfig(repo=repo))
     try:
         got = related_test_files(env, ["src/pkg/core/parser.py", "README.md"], RegressionConfig())
-        assert got == [
-            "tests/core/test_parser.py",  # rank 0: same name, shares the `core` directory
-            "tests/test_parser.py",  # rank 1: same name
-            "tests/test_parser_edge.py",  # rank 2: prefix
-            "tests/test_api.py",  # rank 3: imports the module (helpers.py is not a test file)
-        ]
+        assert (
+            got
+            == [
+                "tests/core/test_parser.py",  # rank 0: same name, closest (shares `core`); tests/test_parser.py is farther
+                "tests/test_parser_edge.py",  # rank 1: prefix
+                "tests/test_api.py",  # rank 2: imports the module (helpers.py is not a test file)
+            ]
+        )
         assert related_test_files(
-            env, ["src/pkg/core/parser.py"], RegressionConfig(max_files=2, importers=False)
-        ) == [
-            "tests/core/test_parser.py",
-            "tests/test_parser.py",
-        ]
+            env, ["src/pkg/core/parser.py"], RegressionConfig(max_files=1, importers=False)
+        ) == ["tests/core/test_parser.py"]
         assert related_test_files(env, ["src/pkg/util.py"], RegressionConfig()) == ["tests/test_other.py"]
     finally:
         env.close()
