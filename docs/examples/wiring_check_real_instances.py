@@ -75,9 +75,8 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=3)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = {
-        r["instance_id"]: r for r in map(json.loads, gzip.open(DATA, "rt")) if r["instance_id"] in INSTANCES
-    }
+    with gzip.open(DATA, "rt") as fh:
+        rows = {r["instance_id"]: r for r in map(json.loads, fh) if r["instance_id"] in INSTANCES}
     cache = args.out / "repo-cache"
     cache.mkdir(exist_ok=True)
     scripts = args.out / "scripts"
