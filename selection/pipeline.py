@@ -43,6 +43,8 @@ def _exec_signals(
         for cid in reps[rep]:
             signals[cid].dropped = why if why.startswith("patch does not apply") else f"does not apply: {why}"
     applying = matrix.applying()
+    if not matrix.kept:
+        return  # no test reproduces the issue: execution says nothing about the fix (not "zero votes")
     rows = {s: matrix.row(s) for s in applying}
     weights = {s: len(reps[s]) for s in applying}
     named = {

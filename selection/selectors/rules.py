@@ -128,7 +128,7 @@ class Staged:
                 )
                 + ", ".join(s.candidate_id for s in pool)
             )
-        if len(pool) > 1:
+        if len(pool) > 1 and len({s.cluster_size for s in pool}) > 1:
             pool = keep_best(pool, lambda s: float(s.cluster_size))
             reasons.append(
                 f"largest cluster ({pool[0].cluster_size} identical patches): "

@@ -77,6 +77,27 @@ def test_matrix_and_regression_are_kept_for_explanations(jury_run) -> None:  # t
     assert run.regression is not None and run.regression.files == ["tests/test_textutil.py"]
 
 
+def test_without_tests_execution_only_checks_that_patches_apply(jury_run) -> None:  # type: ignore[no-untyped-def]
+    _, _, repo, sha, patches = jury_run
+    cands = [c.model_copy(update={"tests": []}) for c in jury_repo.candidates(patches)]
+    cfg = SelectionConfig(selector="staged", regression={"enabled": False})
+
+    def factory() -> Env:
+        return LocalEnv(LocalEnvConfig(repo=repo, commit=sha))
+
+    run = run_instance(
+        jury_repo.task(sha), cands, cfg, factory, jury_repo.TableVerifier(SCORES), progress=False
+    )
+    ev = {e.candidate_id: e for e in run.decision.evidence}
+    assert ev["stale"].dropped is not None and "does not apply" in ev["stale"].dropped
+    assert all(e.repro_pass is None and e.votes is None for e in ev.values())  # not measured, not zero
+    assert run.decision.winner == "good"  # largest cluster among the applying ones
+    assert (
+        "no candidate came with reproduction tests: only patch application was checked"
+        in run.decision.reasons
+    )
+
+
 def test_no_exec_uses_execution_free_signals_only(jury_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, _, _, sha, patches = jury_run
     cands = jury_repo.candidates(patches)
