@@ -10,9 +10,11 @@ Environments for execution (the pass matrix and regression tests), per instance:
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,6 +108,12 @@ def _writer(explain_dir: Path, charts: bool, notes: list[str]) -> Callable[[Inst
         name = _safe_name(d.instance_id)
         explain_dir.mkdir(parents=True, exist_ok=True)
         (explain_dir / f"{name}.md").write_text(render_markdown(d, run.matrix, run.regression))
+        if run.matrix is not None:
+            data = {
+                "matrix": run.matrix.to_json(),
+                "regression": asdict(run.regression) if run.regression else None,
+            }
+            (explain_dir / f"{name}.matrix.json").write_text(json.dumps(data, indent=1))
         if charts:
             note = render_chart(d, explain_dir / f"{name}.png")
             if note and note not in notes:

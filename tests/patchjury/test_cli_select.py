@@ -118,6 +118,15 @@ def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
     md = (tmp_path / "why" / "slug-1.md").read_text()
     assert "## Pass matrix" in md and "| good/repro_collapse.py | yes | yes | FAIL(2) | pass |" in md
     assert (tmp_path / "why" / "slug-1.png").stat().st_size > 1000
+    saved = json.loads((tmp_path / "why" / "slug-1.matrix.json").read_text())
+    assert saved["matrix"]["kept"] == ["good/repro_collapse.py", "partial/repro_strip.py"]
+    cell = next(
+        c
+        for c in saved["matrix"]["cells"]
+        if c["subject"] == "original" and c["test_id"] == "good/repro_collapse.py"
+    )
+    assert cell["status"] == "fail" and cell["exit_code"] == 2 and cell["duration"] > 0
+    assert saved["regression"]["failures"]["wrong"] == ["tests/test_textutil.py::test_basic"]
 
 
 def test_select_bad_input_is_one_clear_error(tmp_path: Path) -> None:
