@@ -92,6 +92,9 @@ class EditTool(BaseTool):
         if not old_str:
             raise ToolArgumentError("old_str is empty; give the exact text to replace (or use insert)")
         count = old.count(old_str)
+        if count == 0 and "\r\n" in old and "\n" in old_str and "\r" not in old_str:
+            old_str, new_str = old_str.replace("\n", "\r\n"), new_str.replace("\n", "\r\n")  # CRLF file
+            count = old.count(old_str)
         if count == 0:
             raise ToolArgumentError(self._no_match(shown, old, old_str))
         if count > 1:

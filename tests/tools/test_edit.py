@@ -123,3 +123,13 @@ def test_syntax_error_is_flagged_but_kept(env: LocalEnv, tools: dict[str, Tool])
     )
     assert not obs.error and "syntax error at line 5" in obs.text
     assert "def sub(a, b)\n" in env.read_file("pkg/calc.py")
+
+
+def test_str_replace_in_a_crlf_file_keeps_crlf(env: LocalEnv, tools: dict[str, Tool]) -> None:
+    env.write_file("win.py", "a = 1\r\nb = 2\r\n")
+    obs = tools["edit"].run(
+        env,
+        {"command": "str_replace", "path": "win.py", "old_str": "a = 1\nb = 2", "new_str": "a = 1\nb = 3"},
+    )
+    assert not obs.error
+    assert env.read_file("win.py") == "a = 1\r\nb = 3\r\n"
