@@ -38,6 +38,8 @@ class TrajState(TypedDict, total=False):
     elapsed_s: float
     format_errors: int
     pending: list[dict[str, Any]]
+    last: dict[str, Any]
+    """The last assistant message and its step entry until `act` saves them with the observations."""
     status: str
     error: str
     workspace: str
@@ -117,7 +119,8 @@ def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         ]
     usage = resp["usage"]
     step = state["step"] + 1
-    ctx.recorder.add_query(message, {"step": step, "query_s": round(dt, 4), "cost": resp["cost"], **usage})
+    entry = {"step": step, "query_s": round(dt, 4), "cost": resp["cost"], **usage}
+    ctx.recorder.add_query(message, entry)  # saved by `act` (one write per step); kept in state meanwhile
     return {
         "step": step,
         "n_messages": state["n_messages"] + 1,
@@ -126,6 +129,7 @@ def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         "completion_tokens": state["completion_tokens"] + usage["completion_tokens"],
         "elapsed_s": state["elapsed_s"] + dt,
         "pending": calls,
+        "last": {"message": message, "step": entry},
     }
 
 
@@ -179,7 +183,9 @@ def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         update["workspace"] = snapshot(ctx.env, ctx.blobs, state["step"], state.get("workspace", ""))
     dt = time.perf_counter() - t0
     ctx.recorder.add_observations(msgs, records, dt)
-    update.update(n_messages=state["n_messages"] + len(msgs), elapsed_s=state["elapsed_s"] + dt, pending=[])
+    update.update(
+        n_messages=state["n_messages"] + len(msgs), elapsed_s=state["elapsed_s"] + dt, pending=[], last={}
+    )
     ctx.emit("step", {**state, **update}, " ".join(c["name"] for c in calls) or "(no call)")
     return update
 
@@ -221,6 +227,7 @@ def initial_state(index: int) -> TrajState:
         elapsed_s=0.0,
         format_errors=0,
         pending=[],
+        last={},
         status="running",
         error="",
         workspace="",

@@ -101,7 +101,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
     model = model_for(index, ctx.models, cfg)
     resuming = bool(values and snap.next and path.exists())
     if resuming:
-        recorder = Recorder.resume(path, values["n_messages"], values["step"])
+        recorder = Recorder.resume(path, values["n_messages"], values["step"], values.get("last"))
     else:
         recorder = Recorder.new(
             path,

@@ -39,10 +39,13 @@ def blob_dir(run_dir: Path, instance_id: str, index: int) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text)
+        try:
+            tmp.write_text(text)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text)
         os.replace(tmp, path)
     except OSError as exc:
         raise TrajectoryFileError(
@@ -93,9 +96,15 @@ class Recorder:
         return cls(path, data)
 
     @classmethod
-    def resume(cls, path: Path, n_messages: int, n_steps: int) -> Recorder:
-        """Reopen a record at the last checkpoint; anything recorded after it is kept under `resumes`."""
+    def resume(
+        cls, path: Path, n_messages: int, n_steps: int, last: dict[str, Any] | None = None
+    ) -> Recorder:
+        """Reopen a record at the last checkpoint; anything recorded after it is kept under `resumes`.
+        `last` (from the state) restores an assistant message checkpointed but not yet written."""
         data = load_record(path)
+        if last and len(data["messages"]) == n_messages - 1 and len(data["steps"]) == n_steps - 1:
+            data["messages"].append(last["message"])
+            data["steps"].append(last["step"])
         extra_msgs, extra_steps = data["messages"][n_messages:], data["steps"][n_steps:]
         data["messages"], data["steps"] = data["messages"][:n_messages], data["steps"][:n_steps]
         data["resumes"].append(
@@ -115,12 +124,12 @@ class Recorder:
 
     def save(self) -> None:
         self.data["updated_at"] = time.time()
-        write_atomic(self.path, json.dumps(self.data, indent=1, default=str))
+        write_atomic(self.path, json.dumps(self.data, separators=(",", ":"), default=str))  # C encoder: fast
 
     def add_query(self, message: dict[str, Any], step: dict[str, Any]) -> None:
+        """Append the assistant message (written with the observations by `add_observations`)."""
         self.data["messages"].append(message)
         self.data["steps"].append(step)
-        self.save()
 
     def add_observations(
         self, messages: list[dict[str, Any]], observations: list[dict[str, Any]], act_s: float

@@ -18,6 +18,7 @@ assistant messages), so a resumed trajectory continues where it stopped.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,17 @@ def load_script(config: ModelConfig) -> list[dict[str, Any]]:
     return data
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> jinja2.Template:
+    return _ENV.from_string(text)
+
+
 def _render(value: Any, ctx: dict[str, Any]) -> Any:
     if isinstance(value, str):
+        if "{" not in value:
+            return value
         try:
-            return _ENV.from_string(value).render(**ctx)
+            return _template(value).render(**ctx)
         except jinja2.TemplateError as exc:
             raise AgentConfigError(f"deterministic script template {value[:60]!r}: {exc}") from exc
     if isinstance(value, list):

@@ -1,0 +1,110 @@
+"""Benchmark the agent framework (no LLM, no real commands).
+
+1. Per-step framework overhead: one trajectory of S steps with a zero-latency scripted model and an
+   in-memory Env whose commands take no time, through the real loop (LangGraph graph, SQLite
+   checkpoints, trajectory record rewritten every step, tools.registry.run_tool, workspace snapshots).
+   overhead/step = wall / steps. Target <= 20 ms.
+2. Parallel scaling: 32 trajectories x 20 steps, a scripted model with 0.5 s latency per call, 32 workers.
+   ideal = 20 x 0.5 s = 10 s. Target: wall <= 1.1 x ideal.
+
+    .venv/bin/python scripts/bench_agent.py [--repeat 5] [--steps 20 50] [--parallel 32] [--latency 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.config import AgentConfig, ModelConfig
+from agent.runner import run_trajectories
+from envs.errors import EnvFileError
+from envs.protocol import ExecResult
+from patchjury.records import Task
+
+
+class MemoryEnv:
+    """An Env whose commands cost nothing: isolates the framework's own time."""
+
+    def __init__(self) -> None:
+        self.workdir = "/bench"
+        self.files: dict[str, str] = {}
+        self.commands = 0
+
+    def execute(self, command: str, timeout: float | None = None, cwd: str | None = None) -> ExecResult:
+        self.commands += 1
+        return ExecResult(exit_code=0, output="ok\n", duration=0.0)
+
+    def read_file(self, path: str) -> str:
+        if path not in self.files:
+            raise EnvFileError(f"{path}: no such file")
+        return self.files[path]
+
+    def write_file(self, path: str, content: str) -> None:
+        self.files[path] = content
+
+    def diff(self, exclude: object = ()) -> str:
+        return "".join(f"+++ b/{p}\n{c}" for p, c in sorted(self.files.items()) if not p.startswith("/"))
+
+    def reset(self) -> None:
+        self.files.clear()
+
+    def close(self) -> None:
+        return
+
+
+def script(steps: int) -> list[dict[str, object]]:
+    return [{"content": f"step {k}", "tool": "run", "args": {"command": f"echo {k}"}} for k in range(steps)]
+
+
+def run(n: int, steps: int, latency: float, workers: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="pj-bench-") as tmp:
+        task = Task(instance_id="bench", problem_statement="benchmark")
+        cfg = AgentConfig(
+            n_trajectories=n, workers=workers, step_limit=steps, tools=["run", "submit"], autosubmit=False
+        )
+        model = ModelConfig(type="deterministic", name="bench", script=script(steps), latency_s=latency)
+        t0 = time.perf_counter()
+        cands = run_trajectories(task, lambda i: MemoryEnv(), Path(tmp), cfg, model, progress=False)
+        wall = time.perf_counter() - t0
+        assert all(c.status == "step_limit" for c in cands), [c.status for c in cands]
+        return wall, n * steps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--steps", type=int, nargs="+", default=[20, 50])
+    ap.add_argument("--parallel", type=int, default=32)
+    ap.add_argument("--parallel-steps", type=int, default=20)
+    ap.add_argument("--latency", type=float, default=0.5)
+    ap.add_argument("--parallel-repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    run(1, 3, 0.0, 1)  # warm up imports (langgraph, tools)
+    print("== per-step framework overhead (1 trajectory, zero-latency model, zero-cost Env)")
+    for steps in args.steps:
+        per_step = [run(1, steps, 0.0, 1)[0] / steps * 1000 for _ in range(args.repeat)]
+        print(
+            f"  {steps:3d} steps: median {statistics.median(per_step):6.2f} ms/step "
+            f"(min {min(per_step):.2f}, max {max(per_step):.2f}; target <= 20 ms)"
+        )
+
+    n, steps, lat = args.parallel, args.parallel_steps, args.latency
+    ideal = steps * lat
+    print(f"== {n} trajectories x {steps} steps, model latency {lat}s, {n} workers (ideal {ideal:.1f}s)")
+    walls = [run(n, steps, lat, n)[0] for _ in range(args.parallel_repeat)]
+    med = statistics.median(walls)
+    print(
+        f"  wall median {med:.2f}s (runs: {', '.join(f'{w:.2f}' for w in walls)}), "
+        f"ratio to ideal {med / ideal:.3f} (target <= 1.1)"
+    )
+
+
+if __name__ == "__main__":
+    main()
