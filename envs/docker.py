@@ -9,16 +9,14 @@ Every container is labelled (dev.patchjury.*) and removed on close, at exit, on 
 from __future__ import annotations
 
 import base64
-import io
-import json
 import posixpath
 import shlex
-import tarfile
 import threading
 import time
 import uuid
 from typing import Any
 
+from envs import archive
 from envs.base import GitCheckoutEnv
 from envs.config import DockerEnvConfig
 from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
@@ -241,73 +239,37 @@ class DockerEnv(GitCheckoutEnv):
         script = f'p=$(cat {pidfile} 2>/dev/null) && kill -KILL -- -"$p" "$p"; rm -f {pidfile}'
         self.api.exec_start(self.api.exec_create(self.container_id, ["bash", "-c", script])["Id"])
 
-    def _stat(self, path: str) -> dict[str, Any] | None:
-        """Docker's stat of a path in the container (None when missing)."""
-        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{self.container_id}/archive"
-        res = self.api.head(url, params={"path": path})
-        if res.status_code == 404:
+    def _file_op(self, req: dict[str, Any]) -> dict[str, Any] | None:
+        """A read/write through the runner; None when the runner is unavailable (use the archive API)."""
+        if not self._use_runner:
             return None
-        if res.status_code != 200:
-            raise EnvFileError(f"cannot stat {path} in the container (HTTP {res.status_code})")
-        header = res.headers.get("X-Docker-Container-Path-Stat", "")
-        stat: dict[str, Any] = json.loads(base64.b64decode(header)) if header else {}
-        return stat
+        try:
+            if self._runner is None:
+                self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
+            return self._runner.call(req, 300)
+        except (RunnerDied, TimeoutError):
+            self._drop_runner()
+        return None
 
     def _read_bytes(self, path: str) -> bytes:
-        from docker.errors import APIError, NotFound
-
-        for _ in range(8):  # follow symlinks
-            try:
-                bits, stat = self.api.get_archive(self.container_id, path)
-                data = b"".join(bits)
-            except NotFound as exc:
-                raise EnvFileError(f"cannot read {path}: no such file in the container") from exc
-            except APIError as exc:
-                raise EnvFileError(f"cannot read {path}: {exc}") from exc
-            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-                member = tar.next()
-                if member is None:
-                    raise EnvFileError(f"cannot read {path}: empty archive")
-                if member.issym():
-                    target = stat.get("linkTarget") or member.linkname
-                    path = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-                    continue
-                if not member.isfile():
-                    raise EnvFileError(f"cannot read {path}: not a regular file")
-                fh = tar.extractfile(member)
-                return fh.read() if fh is not None else b""
-        raise EnvFileError(f"cannot read {path}: too many symlinks")
+        reply = self._file_op({"op": "read", "path": path})
+        if reply is None:
+            return archive.read_bytes(self.api, self.container_id, path)
+        if "error" in reply:
+            raise EnvFileError(f"cannot read {path}: {reply['error']}")
+        return base64.b64decode(reply["data"])
 
     def _write_bytes(self, path: str, data: bytes) -> None:
-        from docker.errors import APIError, NotFound
+        reply = self._file_op({"op": "write", "path": path, "data": base64.b64encode(data).decode()})
+        if reply is None:
+            archive.write_bytes(self.api, self.container_id, path, data, self._mkdir)
+        elif "error" in reply:
+            raise EnvFileError(f"cannot write {path}: {reply['error']}")
 
-        stat = self._stat(path)
-        mode = 0o644
-        if stat is not None:
-            raw = int(stat.get("mode", 0))
-            if raw & (1 << 31):
-                raise EnvFileError(f"cannot write {path}: it is a directory")
-            if raw & (1 << 27) and stat.get("linkTarget"):
-                path = posixpath.normpath(posixpath.join(posixpath.dirname(path), stat["linkTarget"]))
-            mode = raw & 0o7777 or 0o644
-        info = tarfile.TarInfo(posixpath.basename(path))
-        info.size = len(data)
-        info.mode = mode
-        info.mtime = int(time.time())
-        blob = io.BytesIO()
-        with tarfile.open(fileobj=blob, mode="w") as tar:
-            tar.addfile(info, io.BytesIO(data))
-        parent = posixpath.dirname(path) or "/"
-        try:
-            try:
-                self.api.put_archive(self.container_id, parent, blob.getvalue())
-            except NotFound:
-                made = self._run(f"mkdir -p -- {shlex.quote(parent)}", 60, "/", 2000)
-                if made.exit_code != 0:
-                    raise EnvFileError(f"cannot write {path}: {made.output.strip()}") from None
-                self.api.put_archive(self.container_id, parent, blob.getvalue())
-        except APIError as exc:
-            raise EnvFileError(f"cannot write {path}: {exc}") from exc
+    def _mkdir(self, path: str) -> None:
+        made = self._run_exec(f"mkdir -p -- {shlex.quote(path)}", 60, "/", 2000)
+        if made.exit_code != 0:
+            raise EnvFileError(f"cannot create {path}: {made.output.strip()}")
 
     def _release(self) -> None:
         if getattr(self, "_runner", None) is not None:

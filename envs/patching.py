@@ -97,23 +97,35 @@ def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResul
     env.write_file(tmp, patch)
     q = shlex.quote(tmp)
     log: list[str] = []
+    removed = False
     try:
+        # Fast path (one command): git apply, removing the patch file when it worked.
+        first = env.execute(f"{GIT_APPLY} {q} && rm -f {q}", timeout=300)
+        log.append(f"$ {GIT_APPLY} <patch>\n{first.output}")
+        if first.exit_code == 0:
+            removed = True
+            return ApplyResult(
+                applied=True, method=GIT_APPLY, output=first.output, files=files, excluded_files=excluded
+            )
         snap = env.execute("git stash create 2>/dev/null || true", timeout=120).output.strip()
         snap = snap.splitlines()[-1] if snap else "HEAD"
-        for method in METHODS:
-            if method == PATCH_FUZZ:
-                dry = env.execute(f"patch --dry-run --batch --fuzz=5 -p1 -i {q}", timeout=300)
-                if dry.exit_code != 0:
-                    log.append(f"$ patch --dry-run --batch --fuzz=5 -p1 -i <patch>\n{dry.output}")
-                    continue
-            res = env.execute(f"{method} {q}", timeout=300)
-            log.append(f"$ {method} <patch>\n{res.output}")
+        res = env.execute(f"{GIT_APPLY_3WAY} {q}", timeout=300)
+        log.append(f"$ {GIT_APPLY_3WAY} <patch>\n{res.output}")
+        if res.exit_code == 0:
+            return ApplyResult(
+                applied=True, method=GIT_APPLY_3WAY, output=res.output, files=files, excluded_files=excluded
+            )
+        _restore(env, snap, files)
+        dry = env.execute(f"patch --dry-run --batch --fuzz=5 -p1 -i {q}", timeout=300)
+        if dry.exit_code != 0:
+            log.append(f"$ patch --dry-run --batch --fuzz=5 -p1 -i <patch>\n{dry.output}")
+        else:
+            res = env.execute(f"{PATCH_FUZZ} {q}", timeout=300)
+            log.append(f"$ {PATCH_FUZZ} <patch>\n{res.output}")
             if res.exit_code == 0:
                 return ApplyResult(
-                    applied=True, method=method, output=res.output, files=files, excluded_files=excluded
+                    applied=True, method=PATCH_FUZZ, output=res.output, files=files, excluded_files=excluded
                 )
-            if method == GIT_APPLY_3WAY:
-                _restore(env, snap, files)
         return ApplyResult(
             applied=False,
             reason="patch does not apply (git apply, git apply --3way and patch --fuzz=5 all failed)",
@@ -122,7 +134,8 @@ def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResul
             excluded_files=excluded,
         )
     finally:
-        env.execute(f"rm -f {q}", timeout=60)
+        if not removed:
+            env.execute(f"rm -f {q}", timeout=60)
 
 
 def _restore(env: Env, snap: str, files: list[str]) -> None:

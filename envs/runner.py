@@ -2,9 +2,11 @@
 engine, a request to this runner ~5 ms. DockerEnv uses it when the image has python3 and falls back to plain
 exec otherwise (or after the runner dies, e.g. an agent ran `pkill -9 -f .`).
 
-Protocol over the exec's stdin/stdout: one JSON request per line
-`{"id", "cmd", "cwd", "timeout", "limit", "pidfile"}`, one JSON reply per line
-`{"id", "rc", "head", "tail", "total", "timed_out"}` (head/tail base64, each at most 4*limit bytes).
+Protocol over the exec's stdin/stdout: one JSON request per line, one JSON reply per line.
+Run: `{"id", "cmd", "cwd", "timeout", "limit", "pidfile"}` -> `{"id", "rc", "head", "tail", "total", "timed_out"}`
+(head/tail base64, each at most 4*limit bytes). Files: `{"id", "op": "read", "path"}` -> `{"id", "data"}`;
+`{"id", "op": "write", "path", "data"}` -> `{"id"}` (parents created, an existing file keeps its mode, writes
+follow symlinks, files belong to the container user); failures -> `{"id", "error"}`.
 Each command runs `bash -c` in its own session; on timeout its group gets SIGTERM, then SIGKILL 5 s later
 (what `timeout -k 5` does); when it ends, leftover processes of its group are killed.
 """
@@ -100,7 +102,22 @@ while True:
     if not line:
         break
     req = json.loads(line.decode())
-    reply = serve(req)
+    op = req.get("op", "run")
+    try:
+        if op == "read":
+            with open(req["path"], "rb") as fh:
+                reply = {"data": base64.b64encode(fh.read()).decode()}
+        elif op == "write":
+            parent = os.path.dirname(req["path"])
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            with open(req["path"], "wb") as fh:
+                fh.write(base64.b64decode(req["data"]))
+            reply = {}
+        else:
+            reply = serve(req)
+    except (OSError, ValueError) as exc:
+        reply = {"error": "{}: {}".format(type(exc).__name__, exc)}
     reply["id"] = req["id"]
     out.write(json.dumps(reply).encode() + b"\n")
     out.flush()
@@ -166,20 +183,17 @@ class RunnerClient:
         self, cmd: str, cwd: str, timeout: float, limit: int, pidfile: str, wait: float
     ) -> dict[str, Any]:
         """Run one command; returns the reply, or raises RunnerDied / TimeoutError (no reply within `wait`)."""
+        req = {"cmd": cmd, "cwd": cwd, "timeout": timeout, "limit": limit, "pidfile": pidfile}
+        return self.call(req, wait)
+
+    def call(self, req: dict[str, Any], wait: float) -> dict[str, Any]:
+        """Send one request (any op) and wait up to `wait` seconds for its reply."""
         with self._lock:
             if not self.alive:
                 raise RunnerDied("the command runner is not running", started=False)
             self._next += 1
-            req = {
-                "id": self._next,
-                "cmd": cmd,
-                "cwd": cwd,
-                "timeout": timeout,
-                "limit": limit,
-                "pidfile": pidfile,
-            }
             try:
-                self._raw.sendall(json.dumps(req).encode() + b"\n")
+                self._raw.sendall(json.dumps({**req, "id": self._next}).encode() + b"\n")
             except OSError as exc:
                 self.alive = False
                 raise RunnerDied(f"cannot reach the command runner: {exc}", started=False) from exc
