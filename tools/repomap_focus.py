@@ -93,8 +93,11 @@ def _names_file(token: str, path: str, module: str, base: str) -> bool:
         return True
     if token == base and base != "__init__.py":
         return True
-    # `pkg.mod.Class.method` names pkg/mod.py (and pkg/__init__.py, dropped later by _longest_modules).
-    return "." in token and not token.endswith(".py") and (token == module or token.startswith(module + "."))
+    if "." not in token or token.endswith(".py"):
+        return False
+    # `pkg.mod.Class.method` names pkg/mod.py (and pkg/__init__.py, dropped later by _longest_modules);
+    # a dotted tail such as `ascii.rst` names astropy/io/ascii/rst.py.
+    return token == module or token.startswith(module + ".") or module.endswith("." + token)
 
 
 def _longest_modules(found: dict[str, float]) -> dict[str, float]:

@@ -13,7 +13,7 @@ from envs.local import LocalEnv
 from tools.config import ToolsConfig
 from tools.protocol import Tool
 from tools.repo_map import repo_map_text, set_focus_text
-from tools.repomap import TagExtractor
+from tools.repomap import FileTags, TagExtractor
 from tools.repomap_focus import find_focus
 from tools.repomap_rank import tokens
 
@@ -145,3 +145,15 @@ def test_concurrent_first_calls_build_the_cache_once(
         for env in envs:
             env.close()
     assert sorted(i["cache_hit"] for i in infos) == [False, True, True]  # one built it, two waited and loaded
+
+
+def test_dotted_module_tail_names_a_file() -> None:
+    extractor = TagExtractor()
+    tags = {p: extractor.extract(src) for p, src in PROJECT.items() if p.endswith(".py")}
+    assert find_focus(tags, "see app.parser.tokenize").files == {"app/parser.py": 1.0}
+    nested = {
+        "lib/io/ascii/rst.py": FileTags(),
+        "lib/io/ascii/__init__.py": FileTags(),
+        "lib/rst.py": FileTags(),
+    }
+    assert find_focus(nested, 'tbl.write(out, format="ascii.rst")').files == {"lib/io/ascii/rst.py": 1.0}
