@@ -4,11 +4,11 @@ Heuristic for "related" (documented in docs/selection.md), over the repository's
 (`git ls-files`, names `test_*.py` / `*_test.py`), for every edited non-test Python file `a/b/mod.py`
 (module `mod`; for `a/b/__init__.py` the module is `b`):
 
-  rank 0  `test_mod.py` / `mod_test.py`: of all such files, those closest to the edited file, i.e. sharing
-          the most directory names (other than tests/test/testing) with its path and package
-          (`sympy/physics/units/util.py` -> `sympy/physics/units/tests/test_util.py`, not
-          `sympy/calculus/tests/test_util.py`)
-  rank 1  `test_mod_*.py` / `test_*_mod.py`, closest ones likewise
+  rank 0  `test_mod.py` / `mod_test.py` whose directories (other than tests/test/testing) all appear in the
+          edited file's path or package, the closest (most shared directories) only:
+          `sympy/physics/units/util.py` -> `sympy/physics/units/tests/test_util.py`, never
+          `sympy/calculus/tests/test_util.py`; `requests/models.py` -> `tests/test_models.py`
+  rank 1  `test_mod_*.py` / `test_*_mod.py`, same rule
   rank 2  (if `importers`) test files whose source imports the module (`import a.b.mod`,
           `from a.b.mod import`, `from a.b import mod`), found with `git grep`
 
@@ -107,10 +107,11 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         for rank, group in ((0, named), (1, prefixed)):
             if not group:
                 continue
-            near = {t: len(src_dirs & (set(PurePosixPath(t).parent.parts) - _TEST_DIRS)) for t in group}
-            best = max(near.values())
-            for t in group:
-                if near[t] == best:
+            dirs = {t: set(PurePosixPath(t).parent.parts) - _TEST_DIRS for t in group}
+            near = {t: len(d) for t, d in dirs.items() if d <= src_dirs}  # no directory foreign to the source
+            best = max(near.values(), default=-1)
+            for t, n in near.items():
+                if n == best:
                     offer(t, rank)
         if config.importers and tests:
             parent, _, leaf = dotted.rpartition(".")

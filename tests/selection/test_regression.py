@@ -54,6 +54,7 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
         "src/pkg/util.py": "Y = 1\n",
         "tests/core/test_parser.py": "def test_a():\n    pass\n",
         "tests/test_parser.py": "def test_b():\n    pass\n",
+        "src/pkg/other/tests/test_parser.py": "def test_f():\n    pass\n",  # another package's parser: unrelated
         "tests/test_parser_edge.py": "def test_c():\n    pass\n",
         "tests/test_api.py": "from pkg.core import parser\n\ndef test_d():\n    pass\n",
         "tests/test_other.py": "import pkg.util\n\ndef test_e():\n    pass\n",
