@@ -10,6 +10,7 @@ jury's test runs each get their own Env; a clock measures Env-minutes (container
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -214,7 +215,7 @@ def run_task(
         candidates,
         settings.selection,
         env_factory=lambda: clock.wrap(make_env(env_config())),
-        progress=bool(progress),
+        progress=sys.stderr.isatty() if progress is None else progress,
     )
     (run_dir / "decision.json").write_text(run.decision.model_dump_json(indent=2) + "\n")
     if run.matrix is not None:

@@ -105,15 +105,14 @@ class TrajectoryRow:
 
 
 def patch_stats(patch: str) -> tuple[list[str], int, int]:
-    """Files touched, lines added, lines removed."""
+    """Files touched (added, changed or deleted), lines added, lines removed."""
     files: list[str] = []
     added = removed = 0
     for line in patch.splitlines():
-        if line.startswith("+++ "):
-            name = line[4:].strip()
-            if name != "/dev/null":
-                files.append(name[2:] if name.startswith("b/") else name)
-        elif line.startswith("--- "):
+        if line.startswith("diff --git "):
+            name = line.split(" b/", 1)[-1] if " b/" in line else line[len("diff --git ") :]
+            files.append(name.strip())
+        elif line.startswith(("+++ ", "--- ")):
             continue
         elif line.startswith("+"):
             added += 1

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.docker
-def test_swebench_run_two_instances_resume_and_eval(tmp_path: Path, base_image: str) -> None:
-    cache, instances, recipes, replays, ids = _setup(tmp_path)
+@pytest.fixture
+def built_images(tmp_path: Path) -> Iterator[Path]:
+    """Removes the environment images this test's run built (their repos are unique to the test)."""
     out = tmp_path / "out"
+    yield out
+    tags = set()
+    for result in out.glob("instances/*/result.json"):
+        tags.add(json.loads(result.read_text()).get("image"))
+    for tag in sorted(t for t in tags if t and t.startswith("patchjury/env:pjfront__")):
+        subprocess.run(["docker", "rmi", tag], capture_output=True, check=True)
+
+
+@pytest.mark.docker
+def test_swebench_run_two_instances_resume_and_eval(
+    tmp_path: Path, base_image: str, built_images: Path
+) -> None:
+    cache, instances, recipes, replays, ids = _setup(tmp_path)
+    out = built_images
     common = [
         "--instances", str(instances), "--repo-cache", str(cache), "--no-clone", "--recipes", str(recipes),
         "--out", str(out), "-n", "2", "--traj-workers", "2", "--workers", "2", "--quiet",
