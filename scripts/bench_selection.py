@@ -46,12 +46,17 @@ def main() -> None:
     ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
     ap.add_argument("--instances", nargs="+", default=[str(DATA / "swebench" / "lite_test.jsonl.gz")])
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--augment", type=int, default=4)
-    ap.add_argument("--kind", default="logreg", choices=["logreg", "gbdt"])
-    ap.add_argument("--C", type=float, default=1.0, help="logreg regularization (the shipped model's value)")
+    ap.add_argument(
+        "--artifact",
+        default=str(ROOT / "selection" / "verifier" / "artifacts" / "verifier-v1.json"),
+        help="the fold models reuse this artifact's model kind, parameters and augmentation (not its weights)",
+    )
     ap.add_argument("--draws", type=int, default=300)
     ap.add_argument("--max-exact", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="fold splits averaged (different instance shuffles)"
+    )
     ap.add_argument("--png", default="")
     ap.add_argument("--md", default="")
     args = ap.parse_args()
@@ -67,6 +72,7 @@ def main() -> None:
         random_value,
     )
     from selection.candidates import group_by_instance, load_candidates
+    from selection.verifier.model import VerifierModel
     from selection.verifier.train import build_pools, fold_models
     from selection.verifier.training_run import load_all_tasks
 
@@ -76,41 +82,46 @@ def main() -> None:
     pools = build_pools(groups, load_all_tasks(args.instances))
     labels = {p.instance_id: p.labels for p in pools}
     has_tests = any(c.tests for c in cands)
-    params = (
-        {"C": args.C}
-        if args.kind == "logreg"
-        else {"n_estimators": 100, "max_depth": 2, "learning_rate": 0.05}
-    )
-    models = fold_models(pools, args.kind, params, args.folds, args.augment, args.seed)
+    shipped = VerifierModel.load(args.artifact)
+    kind, params = shipped.kind, dict(shipped.meta["cv_chosen"]["params"])
+    augment = int(shipped.meta.get("augment", 0))
     rng = np.random.default_rng(args.seed)
     max_n = max(len(p.labels) for p in pools)
-    curves: dict[str, list[float]] = {m: [] for m in METHODS}
-    for k in track(range(1, max_n + 1), description="Best@K", console=None):
-        per: dict[str, list[float]] = {m: [] for m in METHODS}
-        for p in pools:
-            model, feat, y = models[p.instance_id], p.featurizer, p.labels
-            keys_all = feat.cluster_keys()
-            cache: dict[bytes, np.ndarray] = {}
+    runs: list[dict[str, list[float]]] = []
+    for r in range(args.repeats):
+        models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
+        curves_r: dict[str, list[float]] = {m: [] for m in METHODS}
+        for k in track(range(1, max_n + 1), description=f"Best@K (split {r + 1}/{args.repeats})"):
+            per: dict[str, list[float]] = {m: [] for m in METHODS}
+            for p in pools:
+                model, feat, y = models[p.instance_id], p.featurizer, p.labels
+                keys_all = feat.cluster_keys()
+                cache: dict[bytes, np.ndarray] = {}
 
-            def scores(s: np.ndarray, model=model, feat=feat, cache=cache) -> np.ndarray:
-                key = s.tobytes()
-                if key not in cache:
-                    cache[key] = model.predict_proba(feat.features(s))
-                return cache[key]
+                def scores(s: np.ndarray, model=model, feat=feat, cache=cache) -> np.ndarray:
+                    key = s.tobytes()
+                    if key not in cache:
+                        cache[key] = model.predict_proba(feat.features(s))
+                    return cache[key]
 
-            fns = {
-                "oracle": lambda s, y=y: oracle_value(y[s]),
-                "random": lambda s, y=y: random_value(y[s]),
-                "majority vote": lambda s, y=y, ka=keys_all: majority_value([ka[i] for i in s], y[s]),
-                "verifier only": lambda s, y=y, feat=feat, sc=scores: pick_value(sc(s), y[s], feat.valid[s]),
-                "ours (verifier-weighted cluster vote)": lambda s, y=y, ka=keys_all, sc=scores: (
-                    cluster_sum_value([ka[i] for i in s], sc(s), y[s])
-                ),
-            }
-            for m, fn in fns.items():
-                per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
-        for m in METHODS:
-            curves[m].append(float(np.mean(per[m])))
+                fns = {
+                    "oracle": lambda s, y=y: oracle_value(y[s]),
+                    "random": lambda s, y=y: random_value(y[s]),
+                    "majority vote": lambda s, y=y, ka=keys_all: majority_value([ka[i] for i in s], y[s]),
+                    "verifier only": lambda s, y=y, feat=feat, sc=scores: pick_value(
+                        sc(s), y[s], feat.valid[s]
+                    ),
+                    "ours (verifier-weighted cluster vote)": lambda s, y=y, ka=keys_all, sc=scores: (
+                        cluster_sum_value([ka[i] for i in s], sc(s), y[s])
+                    ),
+                }
+                for m, fn in fns.items():
+                    per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
+            for m in METHODS:
+                curves_r[m].append(float(np.mean(per[m])))
+        runs.append(curves_r)
+    curves = {m: [float(np.mean([run[m][i] for run in runs])) for i in range(max_n)] for m in METHODS}
+    spread = {m: (min(run[m][-1] for run in runs), max(run[m][-1] for run in runs)) for m in METHODS}
     ref = best_single_system(groups, labels)
     elapsed = time.time() - t0
 
@@ -125,7 +136,10 @@ def main() -> None:
     table = "\n".join(lines)
     notes = [
         f"{len(cands)} candidates, {len(pools)} instances, pool sizes {min(len(p.labels) for p in pools)}-{max_n}; "
-        f"verifier `{args.kind}` {params}, {args.folds}-fold grouped CV, augment {args.augment}; {elapsed:.0f} s.",
+        f"verifier `{kind}` {params} (as shipped), out-of-fold: {args.folds}-fold grouped CV, augment {augment}; "
+        f"{elapsed:.0f} s. Values are means over {args.repeats} fold splits; at K={max_n} the verifier rows ranged "
+        + ", ".join(f"{m} {100 * lo:.1f}-{100 * hi:.1f}" for m, (lo, hi) in spread.items() if "verifier" in m)
+        + ".",
     ]
     if ref:
         notes.append(

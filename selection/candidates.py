@@ -124,27 +124,7 @@ def group_by_instance(candidates: Sequence[Candidate]) -> dict[str, list[Candida
 
 
 def load_tasks(path: str | Path) -> dict[str, Task]:
-    """instance_id -> Task from a SWE-bench instances JSONL(.gz); only non-gold fields are read."""
-    path = Path(path)
-    tasks: dict[str, Task] = {}
-    for lineno, line in _open_text(path):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CandidateFormatError(
-                f"{path}:{lineno}: invalid JSON ({exc.msg}); fix or remove the line"
-            ) from exc
-        if not isinstance(row, dict) or not row.get("instance_id") or "problem_statement" not in row:
-            raise CandidateFormatError(
-                f"{path}:{lineno}: an instance needs 'instance_id' and 'problem_statement' (SWE-bench format)"
-            )
-        tasks[row["instance_id"]] = Task(
-            instance_id=row["instance_id"],
-            problem_statement=row["problem_statement"] or "",
-            repo=row.get("repo") or "",
-            base_commit=row.get("base_commit") or "",
-            hints_text=row.get("hints_text") or "",
-        )
-    return tasks
+    """instance_id -> Task (no gold fields) from a SWE-bench instances file (envs.swebench.instances formats)."""
+    from envs.swebench.instances import load_instances
+
+    return {inst.instance_id: inst.to_task(include_hints=True) for inst in load_instances(path)}

@@ -80,10 +80,21 @@ def build_pools(groups: dict[str, list[Candidate]], tasks: dict[str, Task]) -> l
     ]
 
 
+def informative(pools: Sequence[Pool]) -> list[Pool]:
+    """Pools with both resolved and unresolved candidates: the only ones where a pick can matter."""
+    return [p for p in pools if 0 < int(p.labels.sum()) < len(p.labels)]
+
+
 def design(
-    pools: Sequence[Pool], augment: int, rng: np.random.Generator
+    pools: Sequence[Pool], augment: int, rng: np.random.Generator, mixed_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X, y, weight): full pools plus `augment` random sub-pools each; each pool's copies weigh 1 in total."""
+    """(X, y, weight): full pools plus `augment` random sub-pools each; each pool's copies weigh 1 in total.
+
+    `mixed_only` keeps only pools with both labels: within-pool discrimination is what selection needs, while
+    all-resolved and all-unresolved pools only teach instance difficulty.
+    """
+    if mixed_only and informative(pools):
+        pools = informative(pools)
     xs, ys, ws = [], [], []
     for pool in pools:
         n = len(pool.labels)
@@ -161,7 +172,7 @@ def cross_validate(
             train = [p for p in pools if p.instance_id not in held] + [
                 p for p in extra if p.instance_id not in held
             ]
-            X, y, w = design(train, augment, rng)
+            X, y, w = design(train, augment, rng, params.get("pools") == "mixed")
             model = fit(kind, X, y, w, params, seed=seed + r)
             for p in pools:
                 if p.instance_id in held:
@@ -203,7 +214,7 @@ def fold_models(
         train = [p for p in pools if p.instance_id not in held] + [
             p for p in extra if p.instance_id not in held
         ]
-        X, y, w = design(train, augment, rng)
+        X, y, w = design(train, augment, rng, params.get("pools") == "mixed")
         model = fit(kind, X, y, w, params, seed=seed)
         out.update(dict.fromkeys(held, model))
     return out

@@ -85,6 +85,7 @@ def test_load_tasks_reads_no_gold(tmp_path: Path) -> None:
                 "instance_id": "a",
                 "problem_statement": "bug",
                 "repo": "o/r",
+                "base_commit": "abc",
                 "patch": "GOLD",
                 "test_patch": "GOLD",
             }

@@ -144,3 +144,22 @@ def test_design_weights_each_pool_once() -> None:
     assert X.shape[1] == len(FEATURE_NAMES) and len(X) == len(y) == len(w)
     # each copy's rows weigh 1/(1+augment): total weight = average copy size
     assert w.sum() == pytest.approx(len(y) / 4)
+
+
+def test_mixed_only_design_keeps_pools_with_both_labels() -> None:
+    from selection.verifier.features import PoolFeaturizer
+    from selection.verifier.train import Pool, informative
+
+    task = Task(instance_id="i", problem_statement="x")
+    cands = [
+        Candidate(instance_id="i", model_patch=f"--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-a\n+b{i}\n")
+        for i in range(3)
+    ]
+    feat = PoolFeaturizer(task, cands)
+    mixed = Pool("m", feat, np.array([True, False, False]))
+    all_bad = Pool("z", feat, np.array([False, False, False]))
+    assert informative([mixed, all_bad]) == [mixed]
+    X, y, _ = design([mixed, all_bad], augment=0, rng=np.random.default_rng(0), mixed_only=True)
+    assert len(X) == 3 and y.tolist() == [True, False, False]
+    X, _, _ = design([mixed, all_bad], augment=0, rng=np.random.default_rng(0))
+    assert len(X) == 6
