@@ -112,6 +112,20 @@ def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) 
                 f"Docker is not reachable ({why.split(';')[0]}): running in LOCAL checkouts, which are NOT "
                 "isolated (commands run as you). Start Docker for sandboxes."
             )
+    image, repo_inside = "", False
+    if kind == "docker":
+        from envs.errors import ImageBuildError
+
+        try:
+            image, repo_inside = prepare_image(env, repo, commit)
+        except ImageBuildError as exc:
+            if env.type != "auto" or env.setup:
+                raise  # an explicit Docker request, or the user's setup command failed: say so
+            kind = "local"
+            warnings.append(
+                f"Docker is reachable but no sandbox image could be prepared ({exc}): running in LOCAL "
+                "checkouts, which are NOT isolated. Fix the image (e.g. `patchjury images bootstrap`) for sandboxes."
+            )
     if kind == "local":
         if env.setup:
             warnings.append(
@@ -125,7 +139,6 @@ def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) 
             output_limit=env.output_limit,
         )
         return EnvPlan("local", f"local checkout of {commit[:12]} (not isolated)", lambda: local, warnings)
-    image, repo_inside = prepare_image(env, repo, commit)
     docker = DockerEnvConfig(
         image=image,
         source_repo=None if repo_inside else repo,
