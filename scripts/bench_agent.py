@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -62,18 +63,19 @@ def script(steps: int) -> list[dict[str, object]]:
     return [{"content": f"step {k}", "tool": "run", "args": {"command": f"echo {k}"}} for k in range(steps)]
 
 
-def run(n: int, steps: int, latency: float, workers: int) -> tuple[float, int]:
+def run(n: int, steps: int, latency: float, workers: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of one run."""
     with tempfile.TemporaryDirectory(prefix="pj-bench-") as tmp:
         task = Task(instance_id="bench", problem_statement="benchmark")
         cfg = AgentConfig(
             n_trajectories=n, workers=workers, step_limit=steps, tools=["run", "submit"], autosubmit=False
         )
         model = ModelConfig(type="deterministic", name="bench", script=script(steps), latency_s=latency)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cands = run_trajectories(task, lambda i: MemoryEnv(), Path(tmp), cfg, model, progress=False)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert all(c.status == "step_limit" for c in cands), [c.status for c in cands]
-        return wall, n * steps
+        return wall, cpu
 
 
 def main() -> None:
@@ -87,19 +89,26 @@ def main() -> None:
     args = ap.parse_args()
 
     run(1, 3, 0.0, 1)  # warm up imports (langgraph, tools)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("== per-step framework overhead (1 trajectory, zero-latency model, zero-cost Env)")
     for steps in args.steps:
-        per_step = [run(1, steps, 0.0, 1)[0] / steps * 1000 for _ in range(args.repeat)]
+        runs = [run(1, steps, 0.0, 1) for _ in range(args.repeat)]
+        wall = [w / steps * 1000 for w, _ in runs]
+        cpu = [c / steps * 1000 for _, c in runs]
         print(
-            f"  {steps:3d} steps: median {statistics.median(per_step):6.2f} ms/step "
-            f"(min {min(per_step):.2f}, max {max(per_step):.2f}; target <= 20 ms)"
+            f"  {steps:3d} steps: wall median {statistics.median(wall):6.2f} ms/step (min {min(wall):.2f}, "
+            f"max {max(wall):.2f}); CPU median {statistics.median(cpu):6.2f} ms/step; target <= 20 ms"
         )
 
     n, steps, lat = args.parallel, args.parallel_steps, args.latency
     ideal = steps * lat
     print(f"== {n} trajectories x {steps} steps, model latency {lat}s, {n} workers (ideal {ideal:.1f}s)")
-    walls = [run(n, steps, lat, n)[0] for _ in range(args.parallel_repeat)]
+    runs = [run(n, steps, lat, n) for _ in range(args.parallel_repeat)]
+    walls = [w for w, _ in runs]
     med = statistics.median(walls)
+    print(
+        f"  CPU {statistics.median(c for _, c in runs):.2f}s per run ({statistics.median(c for _, c in runs) / (n * steps) * 1000:.2f} ms/step)"
+    )
     print(
         f"  wall median {med:.2f}s (runs: {', '.join(f'{w:.2f}' for w in walls)}), "
         f"ratio to ideal {med / ideal:.3f} (target <= 1.1)"

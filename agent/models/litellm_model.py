@@ -110,6 +110,8 @@ class LitellmModel:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
     ) -> dict[str, Any]:
         litellm = import_litellm()
+        import openai
+
         transient = _transient(litellm)
         kwargs = self._kwargs(messages, tools)
         delay = self.config.backoff_s
@@ -131,9 +133,7 @@ class LitellmModel:
                 )
                 time.sleep(delay * (1 + 0.25 * random.random()))
                 delay = min(delay * 2, 60.0)
-            except litellm.exceptions.APIError as exc:
-                raise ModelError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-            except (litellm.exceptions.OpenAIError, ValueError) as exc:
+            except (openai.OpenAIError, ValueError) as exc:  # bad request, auth, context window: not retried
                 raise ModelError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         self._calls += 1
         return self._parse(resp, litellm)

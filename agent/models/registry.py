@@ -35,3 +35,18 @@ def model_for(index: int, models: list[ModelConfig], agent: AgentConfig) -> Mode
         temperature=agent.temperature_for(index), top_p=agent.top_p, seed=agent.seed_for(index), index=index
     )
     return make_model(models[index % len(models)], sampling)
+
+
+def model_configs_from_names(names: list[str], **common: object) -> list[ModelConfig]:
+    """`--model` values -> configs: `deterministic:<script.yaml>`, `replay:<trajectory.json>`, or a litellm
+    model name (`openai/gpt-4o-mini`). `common` (e.g. api_base, api_key_env, timeout) applies to litellm ones."""
+    out = []
+    for name in names:
+        kind, sep, rest = name.partition(":")
+        if sep and kind == "deterministic":
+            out.append(ModelConfig(type="deterministic", name=f"deterministic:{rest}", script_path=rest))
+        elif sep and kind == "replay":
+            out.append(ModelConfig(type="replay", replay_path=rest))
+        else:
+            out.append(ModelConfig.model_validate({"type": "litellm", "name": name, **common}))
+    return out

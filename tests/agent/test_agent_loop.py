@@ -146,10 +146,22 @@ def test_a_failing_trajectory_is_recorded_and_the_others_go_on(
 ) -> None:
     flaky = det([{"tool": "view", "args": {"path": "calc.py"}}, {"fail": "API down"}])
 
+    live: list[str] = []
+    peak: list[int] = [0]
+
+    class CountingEnv(LocalEnv):
+        def close(self) -> None:
+            if self.workdir in live:
+                live.remove(self.workdir)
+            super().close()
+
     def factory(index: int) -> LocalEnv:
         if index == 2:
             raise EnvConfigError("no such image: simulated")
-        return LocalEnv(LocalEnvConfig(repo=buggy_repo))
+        env = CountingEnv(LocalEnvConfig(repo=buggy_repo))
+        live.append(env.workdir)
+        peak[0] = max(peak[0], len(live))
+        return env
 
     cfg = agent_config(n_trajectories=4, workers=2)
     models = [flaky, det(fixing_script())]  # round robin: 0, 2 flaky; 1, 3 fixing
@@ -157,6 +169,7 @@ def test_a_failing_trajectory_is_recorded_and_the_others_go_on(
     assert [c.status for c in cands] == ["model_error", "submitted", "env_error", "submitted"]
     assert "API down" in load_record(str(cands[0].trajectory))["error"]
     assert "simulated" in load_record(str(cands[2].trajectory))["error"]
+    assert peak[0] <= 2 and not live  # bounded by workers; every Env closed
 
 
 def test_finished_trajectories_are_skipped_on_rerun(buggy_repo: Path, task: Task, tmp_path: Path) -> None:

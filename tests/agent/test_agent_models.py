@@ -109,6 +109,16 @@ def test_litellm_native_tools_retry_and_unknown_cost(caplog: pytest.LogCaptureFi
         assert len(server.requests) == 2 and server.requests[1]["tools"][0]["function"]["name"] == "run"
 
 
+def test_litellm_client_errors_are_not_retried() -> None:
+    with FakeOpenAIServer([{"status": 400, "error": "context too long"}]) as server:
+        cfg = ModelConfig(
+            name="openai/x", api_base=server.base_url, retries=3, backoff_s=0.01, extra={"api_key": "k"}
+        )
+        with pytest.raises(ModelError, match="BadRequestError"):
+            make_model(cfg).query(HELLO, TOOLS)
+        assert len(server.requests) == 1
+
+
 def test_litellm_gives_up_after_retries_with_model_error() -> None:
     with FakeOpenAIServer([{"status": 500, "error": "down"}]) as server:
         cfg = ModelConfig(
@@ -135,3 +145,14 @@ def test_missing_api_key_env_is_a_config_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("PJ_TEST_NO_SUCH_KEY", raising=False)
     with pytest.raises(AgentConfigError, match="PJ_TEST_NO_SUCH_KEY"):
         make_model(ModelConfig(name="openai/x", api_key_env="PJ_TEST_NO_SUCH_KEY"))
+
+
+def test_model_configs_from_cli_names() -> None:
+    from agent.models.registry import model_configs_from_names
+
+    a, b, c = model_configs_from_names(
+        ["openai/gpt-4o-mini", "deterministic:demo.yaml", "replay:t.json"], api_base="http://127.0.0.1:1/v1"
+    )
+    assert (a.type, a.name, a.api_base) == ("litellm", "openai/gpt-4o-mini", "http://127.0.0.1:1/v1")
+    assert (b.type, b.script_path) == ("deterministic", "demo.yaml")
+    assert (c.type, c.replay_path) == ("replay", "t.json")
