@@ -22,8 +22,8 @@ from tools.config import ToolsConfig
 from tools.errors import ToolExecutionError, ToolStateError
 from tools.state import read_json, state_dir, write_json
 
-STASH_MESSAGE = "patchjury-original-run"
-GIT_ID = "-c user.name=patchjury -c user.email=patchjury@localhost"
+#: Never part of the saved changes (build junk that a repo without a .gitignore would carry along).
+IGNORED_SPECS = [":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.pyc"]
 EXIT_RE = re.compile(r"__PJ_EXIT__=(-?\d+) restored=(\d)")
 
 
@@ -139,17 +139,23 @@ def _pyc_prefix(env: Env, config: ToolsConfig, which: str) -> str:
     return f"{state_dir(env, config)}/pyc-{which}"
 
 
-def recover_stash_script(workdir: str) -> str:
-    """Shell lines that pop a stash left behind by an interrupted original-code run."""
+def _state_q(env: Env, config: ToolsConfig) -> str:
+    return q(state_dir(env, config))
+
+
+def recover_script(env: Env, config: ToolsConfig) -> str:
+    """Shell lines re-applying the agent's changes if an original-code run was interrupted mid-way."""
     return (
-        f"cd {q(workdir)} || exit 97; "
-        f"if git stash list -1 --format=%s 2>/dev/null | grep -q {STASH_MESSAGE}; then git {GIT_ID} stash pop -q; fi; "
+        f"cd {q(env.workdir)} || exit 97; S={_state_q(env, config)}; "
+        'if [ -f "$S/orig.pending" ]; then '
+        'if git apply --binary --check "$S/orig.patch" 2>/dev/null; then git apply --binary "$S/orig.patch" || exit 94; fi; '
+        'rm -f "$S/orig.pending"; fi; '
     )
 
 
-def recover_stash(env: Env, config: ToolsConfig) -> None:
-    """Restore the agent's changes if an original-code run was interrupted after stashing them."""
-    run_checked(env, recover_stash_script(env.workdir) + "true", config, "restoring stashed changes")
+def recover_changes(env: Env, config: ToolsConfig) -> None:
+    """Restore the agent's changes if an original-code run was interrupted after setting them aside."""
+    run_checked(env, recover_script(env, config) + "true", config, "restoring changes set aside")
 
 
 def run_current(env: Env, config: ToolsConfig, path: str, command: str) -> TestRun:
@@ -157,7 +163,7 @@ def run_current(env: Env, config: ToolsConfig, path: str, command: str) -> TestR
     prefix = _pyc_prefix(env, config, "cur")
     root = posixpath.normpath(env.workdir)
     script = (
-        recover_stash_script(root) + f"P={q(prefix)}; W={q(root)}; "
+        recover_script(env, config) + f"P={q(prefix)}; W={q(root)}; "
         "{ git diff --name-only HEAD -- '*.py'; git ls-files -o --exclude-standard -- '*.py'; } 2>/dev/null "
         '| while IFS= read -r f; do rm -f "$P$W/${f%.py}".*.pyc; done; '
         f'PYTHONPYCACHEPREFIX="$P" timeout -k 5 {config.test_timeout:g} bash -c {q(command)} < /dev/null; '
@@ -169,23 +175,34 @@ def run_current(env: Env, config: ToolsConfig, path: str, command: str) -> TestR
 def run_original(
     env: Env, config: ToolsConfig, path: str, command: str, keep: list[str], base: str
 ) -> TestRun:
-    """Run a test on the original code: stash every change except the tests `keep`, run, restore."""
+    """Run a test on the original code: every change except the tests `keep` is saved as a binary patch
+    against the base commit, reverse-applied, the test runs, and the patch is applied again.
+
+    All of it stays in this checkout (no shared stash), so parallel worktrees of one repository are safe;
+    an interrupted run is repaired by the next run_test or submit (recover_script).
+    """
     prefix = _pyc_prefix(env, config, "orig")
-    excludes = " ".join(q(f":(exclude){p}") for p in keep)
+    specs = [f":(exclude){p}" for p in keep] + IGNORED_SPECS
+    excludes = " ".join(q(x) for x in specs)
+    b = q(base)
     script = (
-        recover_stash_script(env.workdir)
-        + f'[ "$(git rev-parse HEAD)" = {q(base)} ] || {{ echo "__PJ_HEAD_MOVED__=$(git rev-parse HEAD)"; exit 96; }}; '
-        "before=$(git rev-parse -q --verify refs/stash); "
-        f"git {GIT_ID} stash push -q -u -m {STASH_MESSAGE} -- . {excludes} || {{ echo __PJ_STASH_FAILED__; exit 95; }}; "
-        "after=$(git rev-parse -q --verify refs/stash); "
-        '[ "$before" = "$after" ] && echo __PJ_NO_CHANGES__; '
+        recover_script(env, config)
+        + 'mkdir -p "$S"; export GIT_INDEX_FILE="$S/orig-index"; rm -f "$GIT_INDEX_FILE"; '
+        'cp "$(GIT_INDEX_FILE= git rev-parse --git-path index)" "$GIT_INDEX_FILE" 2>/dev/null; '
+        f"git add -A -- . {excludes} && git diff --cached --binary --no-color --no-ext-diff --no-renames "
+        f'{b} -- . {excludes} > "$S/orig.patch" || {{ echo __PJ_SAVE_FAILED__; exit 95; }}; '
+        'unset GIT_INDEX_FILE; rm -f "$S/orig-index"; changed=0; '
+        'if [ -s "$S/orig.patch" ]; then touch "$S/orig.pending"; '
+        'git apply -R --binary "$S/orig.patch" || { rm -f "$S/orig.pending"; echo __PJ_REVERT_FAILED__; exit 95; }; '
+        "changed=1; else echo __PJ_NO_CHANGES__; fi; "
         f"PYTHONPYCACHEPREFIX={q(prefix)} timeout -k 5 {config.test_timeout:g} bash -c {q(command)} < /dev/null; "
         "code=$?; restored=1; "
-        'if [ "$before" != "$after" ]; then '
-        f"git checkout -q -- . {excludes} 2>/dev/null; "
-        f"if ! git {GIT_ID} stash pop -q 2>/dev/null; then "
-        "git ls-tree -r -z --name-only 'refs/stash^3' 2>/dev/null | xargs -0 -r rm -f --; "
-        f"git checkout -q -- . {excludes} 2>/dev/null; git {GIT_ID} stash pop -q || restored=0; fi; fi; "
+        'if [ $changed = 1 ]; then if ! git apply --binary "$S/orig.patch" 2>/dev/null; then '
+        # The test changed files the patch touches: put those back to the base commit, then apply again.
+        'git apply --numstat "$S/orig.patch" | cut -f3- | while IFS= read -r p; do '
+        f'if git cat-file -e {b}:"$p" 2>/dev/null; then git checkout -q {b} -- "$p"; else rm -f -- "$p"; fi; done; '
+        'git apply --binary "$S/orig.patch" || restored=0; fi; '
+        '[ $restored = 1 ] && rm -f "$S/orig.pending"; fi; '
         'echo; echo "__PJ_EXIT__=$code restored=$restored"'
     )
     return _finish(env, config, script, path)
@@ -194,13 +211,6 @@ def run_original(
 def _finish(env: Env, config: ToolsConfig, script: str, path: str) -> TestRun:
     result = env.execute(script, timeout=config.test_timeout + config.git_timeout)
     out = result.output
-    if result.exit_code == 96:
-        moved = out.rsplit("__PJ_HEAD_MOVED__=", 1)[-1].strip()
-        raise ToolExecutionError(
-            f"HEAD moved from the base commit to {moved[:12]} (a commit was made), so the original code cannot "
-            "be checked out safely. Undo the commit but keep the changes with `git reset --soft "
-            f"{getattr(env, 'base_commit', 'BASE')}`, then run the test again"
-        )
     if result.exit_code == 95:
         raise ToolExecutionError(f"could not set the changes aside to run the original code: {out[-1500:]}")
     matches = list(EXIT_RE.finditer(out))
@@ -211,8 +221,9 @@ def _finish(env: Env, config: ToolsConfig, script: str, path: str) -> TestRun:
         )
     if match.group(2) != "1":
         raise ToolExecutionError(
-            "the original-code run could not restore your changes automatically; they are kept in `git stash`: "
-            f"run `git stash pop` and resolve the conflict. Output: {out[-1500:]}"
+            "the original-code run could not re-apply your changes automatically; they are saved as a patch in "
+            f"{state_dir(env, config)}/orig.patch: apply it with `git apply --binary <that file>` after restoring "
+            f"the files it touches. Output: {out[-1500:]}"
         )
     code = int(match.group(1))
     body = out[: match.start()].replace("__PJ_NO_CHANGES__\n", "").rstrip("\n")

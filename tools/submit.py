@@ -9,7 +9,7 @@ from envs.protocol import Env
 from tools.base import BaseTool
 from tools.errors import ToolArgumentError
 from tools.protocol import Observation
-from tools.repro import list_tests, recover_stash, reproduced_on_original
+from tools.repro import list_tests, recover_changes, reproduced_on_original
 
 DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.MULTILINE)
 
@@ -24,7 +24,7 @@ class SubmitTool(BaseTool):
     schema = {"type": "object", "properties": {}, "additionalProperties": False}
 
     def _run(self, env: Env, args: dict[str, Any]) -> Observation:
-        recover_stash(env, self.config)
+        recover_changes(env, self.config)
         tests = list_tests(env, self.config)
         if self.config.require_test_to_submit and not tests:
             raise ToolArgumentError(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
 from patchjury.records import TestFile
 from tools.config import ToolsConfig
 from tools.protocol import Tool
 from tools.registry import get_tools
 from tools.repro import list_tests, reproduced_on_original
+from tools.state import state_dir
 
 #: A repro test for the sample's bug (add subtracts): exit 2 while the bug is there, 0 once fixed.
 REPRO = "import sys\n\nfrom pkg.calc import add\n\nsys.exit(0 if add(2, 3) == 5 else 2)\n"
@@ -56,9 +61,15 @@ def test_run_test_distinguishes_reproduced_and_resolved(
         "exit_original": 2,
         "reproduced": True,
     }
-    # The original-code run restored the fix and left no stash behind.
+    # The original-code run put the fix back and left nothing pending.
     assert "return a + b" in env.read_file("pkg/calc.py")
-    assert env.execute("git stash list").output.strip() == ""
+    assert env.execute(f"ls {state_dir(env, config)}").output.split().count("orig.pending") == 0
+    assert env.execute("git status --porcelain").output.split() == [
+        "M",
+        "pkg/calc.py",
+        "??",
+        "reproduce_issue.py",
+    ]
     assert reproduced_on_original(env, config) is True
 
 
@@ -150,3 +161,56 @@ def test_deleted_test_is_not_listed_nor_excluded(
     tools["write_test"].run(env, {"content": REPRO, "path": "t2.py"})
     env.execute("rm t1.py")
     assert [t.path for t in list_tests(env, config)] == ["t2.py"]
+
+
+def test_original_run_works_after_the_agent_committed(env: LocalEnv, tools: dict[str, Tool]) -> None:
+    tools["write_test"].run(env, {"content": REPRO})
+    tools["edit"].run(env, FIX)
+    env.execute("git -c user.name=a -c user.email=a@b commit -qam fix")
+    obs = tools["run_test"].run(env, {"on_original": True})
+    assert obs.data["results"]["reproduce_issue.py"] == {
+        "exit_current": 0,
+        "exit_original": 2,
+        "reproduced": True,
+    }
+    assert "+    return a + b" in tools["submit"].run(env, {}).data["patch"]
+
+
+def test_interrupted_original_run_is_repaired_before_submit(
+    env: LocalEnv, tools: dict[str, Tool], config: ToolsConfig
+) -> None:
+    """A run killed after reverting the changes (state: saved patch + pending marker) loses nothing."""
+    tools["write_test"].run(env, {"content": REPRO})
+    tools["edit"].run(env, FIX)
+    tools["edit"].run(env, {"command": "create", "path": "pkg/new.py", "file_text": "NEW = 1\n"})
+    state = state_dir(env, config)
+    saved = env.execute(
+        f"mkdir -p {state} && git add -N pkg/new.py && git diff --binary {env.base_commit} -- pkg > {state}/orig.patch "
+        f"&& git apply -R --binary {state}/orig.patch && touch {state}/orig.pending && git status --porcelain"
+    )
+    assert saved.exit_code == 0 and "pkg/calc.py" not in saved.output  # the changes are gone from the tree
+    obs = tools["submit"].run(env, {})
+    assert obs.submitted and obs.data["files"] == ["pkg/calc.py", "pkg/new.py"]
+    assert "return a + b" in env.read_file("pkg/calc.py")
+
+
+def test_parallel_worktrees_of_one_repo_keep_their_own_changes(
+    make_repo: Callable[[dict[str, str]], Path], sample_files: dict[str, str], config: ToolsConfig
+) -> None:
+    repo = make_repo(sample_files)
+    envs = [LocalEnv(LocalEnvConfig(repo=repo, use_worktree=True)) for _ in range(2)]
+    try:
+        edit, write_test, run_test = get_tools(["edit", "write_test", "run_test"], config=config)
+        fixes = ["return a + b", "return b + a"]
+        for env, fix in zip(envs, fixes, strict=True):
+            write_test.run(env, {"content": REPRO})
+            edit.run(env, {**FIX, "new_str": f"def add(a, b):\n    {fix}"})
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda e: run_test.run(e, {"on_original": True}), envs))
+        for env, fix, obs in zip(envs, fixes, results, strict=True):
+            assert obs.data["results"]["reproduce_issue.py"]["exit_original"] == 2
+            assert obs.data["results"]["reproduce_issue.py"]["exit_current"] == 0
+            assert fix in env.read_file("pkg/calc.py")
+    finally:
+        for env in envs:
+            env.close()
