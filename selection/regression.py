@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from envs.errors import EnvFileError
 from envs.patching import apply_patch, patch_files
-from envs.protocol import Env
+from envs.protocol import Env, ExecResult
 from selection.config import RegressionConfig
 from selection.execution import ORIGINAL, EnvPool
 
@@ -74,12 +76,25 @@ def _module_of(path: str) -> tuple[str, str] | None:
     return parts[-1], ".".join(parts)
 
 
+def _full_output(env: Env, command: str, timeout: float) -> tuple[str, ExecResult]:
+    """Run `command` with its output sent to a file, then read the whole file: Env output is truncated
+    (head + tail) and a big repository's file list or a long pytest summary must not lose its middle."""
+    log = f"/tmp/patchjury-{uuid.uuid4().hex}.log"
+    res = env.execute(f"( {command} ) > {log} 2>&1", timeout=timeout)
+    try:
+        text = env.read_file(log)
+    except EnvFileError:
+        text = ""
+    env.execute(f"rm -f {log}", timeout=60)
+    return text, res
+
+
 def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig) -> list[str]:
     """Tracked test files related to `edited` files, best first (see the module docstring)."""
-    listing = env.execute("git ls-files -z -- '*.py'", timeout=120)
-    if listing.exit_code != 0:
+    listing, res = _full_output(env, "git ls-files -z -- '*.py'", 300)
+    if res.exit_code != 0:
         return []
-    tests = sorted(p for p in listing.output.split("\0") if p and is_repo_test_file(p))
+    tests = sorted(p for p in listing.split("\0") if p and is_repo_test_file(p))
     ranks: dict[str, int] = {}
 
     def offer(path: str, rank: int) -> None:
@@ -119,8 +134,8 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
             if parent:
                 pats.append(rf"^\s*from\s+{re.escape(parent)}\s+import\s+.*\b{re.escape(leaf)}\b")
             args = " ".join(f"-e {shlex.quote(p)}" for p in pats)
-            grep = env.execute(f"git grep -l -E {args} -- '*.py'", timeout=120)
-            for t in grep.output.splitlines():
+            grep, _ = _full_output(env, f"git grep -l -E {args} -- '*.py'", 300)
+            for t in grep.splitlines():
                 if t.strip() in tests:
                     offer(t.strip(), 2)
     return sorted(ranks, key=lambda t: (ranks[t], t))[: config.max_files]
@@ -154,10 +169,10 @@ def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -
         if not res.applied:
             return {}, f"patch does not apply: {res.reason}"
     cmd = config.command.format(files=" ".join(shlex.quote(f) for f in files))
-    out = env.execute(cmd, timeout=config.timeout)
+    text, out = _full_output(env, cmd, config.timeout)
     env.reset()
     note = f"timed out after {config.timeout:g} s" if out.timed_out else ""
-    return parse_pytest_ra(out.output), note
+    return parse_pytest_ra(text), note
 
 
 def run_regression(

@@ -66,7 +66,7 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
     jury_repo.git(repo, "init", "-q")
     jury_repo.git(repo, "add", "-A")
     jury_repo.git(repo, "commit", "-q", "-m", "base")
-    env = LocalEnv(LocalEnvConfig(repo=repo))
+    env = LocalEnv(LocalEnvConfig(repo=repo, output_limit=80))  # command output is cut: lists must not be
     try:
         got = related_test_files(env, ["src/pkg/core/parser.py", "README.md"], RegressionConfig())
         assert (
@@ -89,7 +89,7 @@ def test_run_regression_counts_new_failures(tmp_path: Path) -> None:
     repo, sha, patches = jury_repo.make_repo(tmp_path)
     subjects = {k: patches[k] for k in ("good", "partial", "wrong")}
     cfg = RegressionConfig(command=PYTEST, timeout=120)
-    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 2) as pool:
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha, output_limit=100)), 2) as pool:
         report = run_regression(pool, subjects, cfg, workers=2)
     assert report.files == ["tests/test_textutil.py"]
     assert report.passing == ["tests/test_textutil.py::test_basic", "tests/test_textutil.py::test_single"]
