@@ -250,10 +250,17 @@ def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -
                 _write_json(cfg.out / "instances" / inst.instance_id / RESULT, res)
             return res
 
-        with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="swebench-run") as pool:
-            futures = [pool.submit(work, inst) for inst in todo]
+        pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="swebench-run")
+        futures = [pool.submit(work, inst) for inst in todo]
+        try:
             for fut in as_completed(futures):
                 view.finished(fut.result())
+        except BaseException:
+            # Ctrl-C or a bug: queued instances never start; running ones finish their current step and
+            # remove their containers; a rerun resumes them from their checkpoints.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     write_predictions(cfg, selected, model_name)
     results = [
         read_result(cfg.out / "instances" / i.instance_id)
