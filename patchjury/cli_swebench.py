@@ -73,12 +73,21 @@ def eval_cmd(
         test_timeout=test_timeout,
     )
     console = Console(stderr=True)
-    summary = evaluate(config, progress=not quiet)
+    try:
+        summary = evaluate(config, progress=not quiet)
+    except KeyboardInterrupt:
+        console.print(
+            f"interrupted: grading containers removed; rerun the same command to resume ({config.out})"
+        )
+        raise typer.Exit(130) from None
     console.print(
         f"resolved {summary['resolved_instances']}/{summary['submitted_instances']} submitted "
         f"({summary['total_instances']} selected): unresolved {summary['unresolved_instances']}, "
         f"empty {summary['empty_patch_instances']}, errors {summary['error_instances']}"
     )
     for iid, reason in sorted(summary["error_reasons"].items())[:20]:
-        console.print(f"  [red]error[/red] {iid}: {reason}")
+        first = reason.strip().splitlines()[0] if reason.strip() else "unknown"
+        console.print(f"  [red]error[/red] {iid}: {first[:300]}", markup=False, highlight=False)
+    if summary["error_ids"]:
+        console.print(f"  (full reasons: {config.out}/<instance_id>/error.json)")
     typer.echo(str(config.out / "summary.json"))

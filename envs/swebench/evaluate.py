@@ -10,7 +10,6 @@ FAIL_TO_PASS / PASS_TO_PASS graded. Writes <out>/<instance_id>/{report.json,test
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -23,7 +22,7 @@ from envs.errors import EnvError
 from envs.swebench.errors import DatasetError
 from envs.swebench.instances import SWEInstance, load_instances, select_instances, unknown_ids_error
 from envs.swebench.predictions import Prediction, load_predictions
-from envs.swebench.runner import grade_in_container
+from envs.swebench.runner import Cancellation, grade_in_container
 
 REPORT = "report.json"
 ERROR = "error.json"
@@ -93,22 +92,29 @@ def read_report(out: Path, instance_id: str) -> dict[str, Any] | None:
         return None
 
 
-def grade_one(instance: SWEInstance, pred: Prediction, config: EvalConfig) -> Outcome:
-    """Grade one prediction; writes report.json (or error.json). Expected failures never raise."""
+def grade_one(
+    instance: SWEInstance, pred: Prediction, config: EvalConfig, cancel: Cancellation | None = None
+) -> Outcome:
+    """Grade one prediction; writes report.json (or error.json). Expected failures never raise; after a
+    cancellation nothing is written (the instance is graded again on resume)."""
     inst_dir = config.out / instance.instance_id
     inst_dir.mkdir(parents=True, exist_ok=True)
     (inst_dir / ERROR).unlink(missing_ok=True)
     patch = pred.model_patch or ""
     (inst_dir / "patch.diff").write_text(patch)
     try:
-        report = grade_in_container(instance, pred, config, inst_dir)
+        report = grade_in_container(instance, pred, config, inst_dir, cancel)
     except (EnvError, OSError) as exc:
+        if cancel is not None and cancel.is_set():
+            return Outcome(instance_id=instance.instance_id, status="error", reason="interrupted")
         stage = getattr(exc, "stage", "") or type(exc).__name__
         _write_json(
             inst_dir / ERROR,
             {"instance_id": instance.instance_id, "stage": stage, "reason": str(exc), "at": time.time()},
         )
         return Outcome(instance_id=instance.instance_id, status="error", reason=str(exc))
+    if cancel is not None and cancel.is_set():
+        return Outcome(instance_id=instance.instance_id, status="error", reason="interrupted")
     _write_json(inst_dir / REPORT, {instance.instance_id: report})
     return Outcome(instance_id=instance.instance_id, status=report["status"], reason=report.get("reason", ""))
 
@@ -213,13 +219,13 @@ def _run_pool(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    stop = threading.Event()
+    cancel = Cancellation()
     counts: dict[str, int] = {}
 
     def work(inst: SWEInstance, pred: Prediction) -> Outcome:
-        if stop.is_set():
+        if cancel.is_set():
             return Outcome(instance_id=inst.instance_id, status="error", reason="interrupted")
-        return grade_one(inst, pred, config)
+        return grade_one(inst, pred, config, cancel)
 
     columns = (TextColumn("[bold]swebench eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, TextColumn("{task.description}"), disable=not progress, transient=False) as bar:
@@ -236,7 +242,7 @@ def _run_pool(
                 if on_outcome:
                     on_outcome(outcome)
         except BaseException:
-            stop.set()  # queued instances return at once; running ones remove their containers in `finally`
+            cancel.cancel()  # queued instances return at once; live grading containers are removed now
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

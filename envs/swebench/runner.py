@@ -4,6 +4,7 @@ run the tests, parse and grade. Reads gold fields (grading only)."""
 from __future__ import annotations
 
 import shlex
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,45 @@ if TYPE_CHECKING:
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 LABEL_INSTANCE = "dev.patchjury.swebench.instance"
+
+
+class Cancellation:
+    """Shared by the workers of one eval run: `cancel()` (on Ctrl-C) stops new work and closes (removes) every
+    live grading container at once, so interrupted runs leave nothing behind and write no half-graded report."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._envs: dict[int, Env] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def register(self, env: Env) -> None:
+        with self._lock:
+            if not self._event.is_set():
+                self._envs[id(env)] = env
+                return
+        env.close()
+        raise GradingError("interrupted", stage="interrupted")
+
+    def unregister(self, env: Env) -> None:
+        with self._lock:
+            self._envs.pop(id(env), None)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._event.set()
+            envs = list(self._envs.values())
+            self._envs.clear()
+        for env in envs:
+            try:
+                env.close()
+            except EnvError:
+                continue  # already gone; the engine's own sweep covers leftovers
+        from envs.sweep import cleanup_all
+
+        cleanup_all()  # also image-build containers, so builds in progress stop now rather than at exit
 
 
 def _image(instance: SWEInstance, config: EvalConfig, inst_dir: Path) -> InstanceImage:
@@ -81,7 +121,11 @@ def _write_log(path: Path, cmd: str, output: str, footer: str) -> None:
 
 
 def grade_in_container(
-    instance: SWEInstance, pred: Prediction, config: EvalConfig, inst_dir: Path
+    instance: SWEInstance,
+    pred: Prediction,
+    config: EvalConfig,
+    inst_dir: Path,
+    cancel: Cancellation | None = None,
 ) -> dict[str, Any]:
     """The report for one prediction (status resolved / unresolved / patch_failed / empty_patch).
 
@@ -112,6 +156,8 @@ def grade_in_container(
     except EnvError as exc:
         raise GradingError(f"cannot start a container from {image.tag}: {exc}", stage="container") from exc
     try:
+        if cancel is not None:
+            cancel.register(env)
         times["container_s"] = round(time.monotonic() - t_env, 2)
         applied = apply_patch(env, pred.model_patch or "")
         report["apply_method"] = applied.method
@@ -141,6 +187,8 @@ def grade_in_container(
     except EnvError as exc:
         raise GradingError(f"container error: {exc}", stage="container") from exc
     finally:
+        if cancel is not None:
+            cancel.unregister(env)
         env.close()
     try:
         parser, status_map = parse_test_log(instance, result.output, recipe)

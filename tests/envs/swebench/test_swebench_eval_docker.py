@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,66 @@ def test_eval_end_to_end_and_resume(tmp_path: Path, base_image: str) -> None:
     assert skipped == {ids["gold"], ids["empty"], ids["broken"], ids["wrong"]}
     assert [o.instance_id for o in seen if o.status != "skipped"] == ["nobody__norecipe-1"]  # errors retried
     assert again == summary
+
+
+def _fake_official_image(env_image: str, tag: str) -> None:
+    """An image laid out like the official ones: repo at /testbed, `source /opt/miniconda3/bin/activate`
+    followed by `conda activate testbed` works (here a no-op)."""
+    name = f"pj-fake-official-{uuid.uuid4().hex[:8]}"
+    script = "mkdir -p /opt/miniconda3/bin && echo 'conda() { :; }' > /opt/miniconda3/bin/activate"
+    try:
+        subprocess.run(
+            ["docker", "run", "--name", name, "--entrypoint", "bash", env_image, "-c", script],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(["docker", "commit", name, tag], check=True, capture_output=True, timeout=120)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=120)
+
+
+@pytest.mark.docker
+def test_eval_with_official_images(tmp_path: Path, base_image: str) -> None:
+    from envs.swebench.build import prepare_instance_image
+    from envs.swebench.instances import SWEInstance
+
+    cache, sha = _make_repo(tmp_path)
+    eval_script = (
+        "#!/bin/bash\nset -uxo pipefail\nsource /opt/miniconda3/bin/activate\nconda activate testbed\n"
+        "export LANG=C.UTF-8\n: '>>>>> Start Test Output'\npython3 -m unittest -v tests/test_calc.py\n"
+        ": '>>>>> End Test Output'\n"
+    )
+    built = prepare_instance_image(SWEInstance.model_validate(_instance("x", sha)), repo_cache=cache)
+    official = "patchjury-test/fake-official:tinycalc"
+    _fake_official_image(built.tag, official)
+    try:
+        rows = [
+            _instance("tinycalc-official", sha) | {"eval_script": eval_script, "image": official},
+            _instance("tinycalc-unpullable", sha) | {"image": "localhost:1/patchjury-none:latest"},
+        ]
+        instances = tmp_path / "instances.json"
+        instances.write_text(json.dumps(rows))
+        predictions = tmp_path / "preds.json"
+        predictions.write_text(json.dumps({r["instance_id"]: {"model_patch": GOLD} for r in rows}))
+        config = EvalConfig(
+            predictions=predictions,
+            instances=str(instances),
+            use_official_image=True,
+            out=tmp_path / "out",
+            allow_clone=False,
+        )
+        summary = evaluate(config, progress=False)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", official], capture_output=True)
+    report = json.loads((tmp_path / "out" / "tinycalc-official" / "report.json").read_text())[
+        "tinycalc-official"
+    ]
+    assert report["resolved"] is True and report["official_image"] is True
+    assert report["test_cmd"].startswith("source /opt/miniconda3/bin/activate && conda activate testbed")
+    assert summary["resolved_ids"] == ["tinycalc-official"]
+    assert summary["error_ids"] == ["tinycalc-unpullable"]
+    assert (
+        "docker pull localhost:1/patchjury-none:latest failed"
+        in summary["error_reasons"]["tinycalc-unpullable"]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,24 @@ def test_cli_bad_input_is_one_error_line(tmp_path: Path) -> None:
         run = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path)
         assert run.returncode == 2 and run.stderr.startswith("error: unknown instance id")
         assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_engine_down_is_one_error_line(tmp_path: Path) -> None:
+    inst = tmp_path / "i.jsonl"
+    inst.write_text(json.dumps({"instance_id": "o__n-1", "repo": "o/n", "base_commit": "a"}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"instance_id": "o__n-1", "model_patch": "diff --git a/x b/x\n"}) + "\n")
+    exe = Path(".venv/bin/patchjury").resolve()
+    if not exe.exists():
+        pytest.skip("console script not installed")
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    run = subprocess.run(
+        [str(exe), "swebench", "eval", "-p", str(preds), "-i", str(inst), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 2
+    assert (
+        run.stderr.startswith("error: cannot reach the Docker engine") and len(run.stderr.splitlines()) == 1
+    )
