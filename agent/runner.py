@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextvars
 import logging
 import operator
+import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -64,6 +65,20 @@ class RunContext:
     graph: Any
     on_event: EventCallback | None
     on_candidate: Callable[[Candidate], None] | None
+    env_lock: threading.Lock = field(default_factory=threading.Lock)
+    env_warm: threading.Event = field(default_factory=threading.Event)
+
+    def make_env(self, index: int) -> Env:
+        """The first Env is created alone: backends import lazily, and imports racing in threads can fail
+        (e.g. the docker SDK's circular imports). The rest are created concurrently."""
+        if not self.env_warm.is_set():
+            with self.env_lock:
+                if not self.env_warm.is_set():
+                    try:
+                        return self.env_factory(index)
+                    finally:
+                        self.env_warm.set()
+        return self.env_factory(index)
 
 
 def _thread(ctx: RunContext, index: int) -> dict[str, Any]:
@@ -115,7 +130,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
         )
     env: Env | None = None
     try:
-        env = ctx.env_factory(index)
+        env = ctx.make_env(index)
         tctx = TrajContext(
             task.instance_id,
             cfg,

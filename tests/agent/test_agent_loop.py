@@ -186,7 +186,13 @@ def test_finished_trajectories_are_skipped_on_rerun(buggy_repo: Path, task: Task
     events: list[Event] = []
     cfg3 = agent_config(n_trajectories=3, workers=2)
     again = run_trajectories(
-        task, counting, tmp_path / "run", cfg3, det(fixing_script()), on_event=events.append, progress=False
+        task,
+        counting,
+        tmp_path / "run",
+        cfg3,
+        det(fixing_script()),
+        on_event=events.append,
+        progress=True,  # also drives the rich live table
     )
     assert made == [2] and sorted(e.index for e in events if e.kind == "skip") == [0, 1]
     assert [c.model_dump() for c in again[:2]] == [c.model_dump() for c in first]
