@@ -19,6 +19,7 @@ from pj_helpers import git
 from patchjury.demo_repo import ISSUE, create_demo_repo, script
 
 GOOD_LINE = "+    return price - price * percent / 100"
+SETUP = "python3 -c 'import shop.pricing' && echo deps-ok"
 
 
 def patchjury(
@@ -85,8 +86,23 @@ def test_solve_end_to_end_in_docker_with_apply(tmp_path: Path, base_image: str) 
         "solve", "--repo", str(repo), "--issue-file", str(issue_file), "-n", "4", "--workers", "2",
         "--run-id", "e2e", "--apply",
         "-c", "model.type=deterministic", "-c", f"model.script_path={script_file}", "-c", "model.name=det",
-        "-c", "env.type=docker", "-c", f"env.image={base_image}",
+        "-c", "env.type=docker", "-c", f"env.image={base_image}", "--setup", SETUP,
     )  # fmt: skip
+    from envs.images import env_image_tag
+
+    env_image = env_image_tag(base_image, repo, head, [SETUP])
+    try:
+        _check_solve_outputs(run, repo, head)
+        report = (repo / ".patchjury" / "runs" / "e2e" / "report.md").read_text()
+        assert (
+            f"Docker image {env_image}" in report
+        )  # --setup built an environment image with the repo inside
+    finally:  # the image is unique to this test's repository: remove it when it was built
+        if subprocess.run(["docker", "image", "inspect", env_image], capture_output=True).returncode == 0:
+            subprocess.run(["docker", "rmi", env_image], capture_output=True, check=True)
+
+
+def _check_solve_outputs(run: subprocess.CompletedProcess[str], repo: Path, head: str) -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     run_dir = repo / ".patchjury" / "runs" / "e2e"
     outcome = json.loads((run_dir / "outcome.json").read_text())
