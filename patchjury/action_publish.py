@@ -86,10 +86,13 @@ def comment_no_patch(
     settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
 ) -> Published:
     """No candidate passes its own tests: say what was tried instead of proposing a patch."""
+    why = {
+        "no_candidate": "no trajectory produced a patch",
+        "unverified": "the tests were not executed (execution is disabled in the config), so no patch is verified",
+    }.get(outcome.status, "no candidate patch passes its own reproduction test")
     head = (
         f"patchjury ran {outcome.n_trajectories} trajectories for this issue "
-        f"([workflow run]({run_link(settings)})) but no candidate patch passes its own reproduction test, "
-        "so it is not proposing a pull request.\n\n"
+        f"([workflow run]({run_link(settings)})) but {why}, so it is not proposing a pull request.\n\n"
     )
     body = head + outcome.summary.strip() + "\n\n<details><summary>Full report</summary>\n\n"
     body += outcome.report_text(run_dir) + "\n\n</details>" + FOOTER
