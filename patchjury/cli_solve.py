@@ -20,7 +20,10 @@ def solve_cmd(
     issue: str | None = typer.Option(None, "--issue", help="The issue text."),
     issue_file: Path | None = typer.Option(None, "--issue-file", help="A file holding the issue text."),
     model: list[str] = typer.Option(
-        [], "--model", "-m", help="litellm model name; repeat to mix models across trajectories."
+        [],
+        "--model",
+        "-m",
+        help="litellm model name (or deterministic:SCRIPT.yaml, replay:TRAJ.json); repeat to mix models.",
     ),
     n: int | None = typer.Option(None, "-n", "--trajectories", help="Trajectories (candidate patches)."),
     workers: int | None = typer.Option(None, "--workers", help="Trajectories running at once."),

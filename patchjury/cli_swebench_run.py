@@ -24,7 +24,12 @@ def run_cmd(
     ),
     slice_: str | None = typer.Option(None, "--slice", help="Python slice over the instances, e.g. 0:10."),
     filter_: str | None = typer.Option(None, "--filter", help="Regex an instance id must match."),
-    model: list[str] = typer.Option([], "--model", "-m", help="litellm model name; repeat to mix models."),
+    model: list[str] = typer.Option(
+        [],
+        "--model",
+        "-m",
+        help="litellm name (or deterministic:SCRIPT.yaml, replay:TRAJ.json); repeat to mix.",
+    ),
     n: int | None = typer.Option(None, "-n", "--trajectories", help="Trajectories per instance."),
     traj_workers: int | None = typer.Option(
         None, "--traj-workers", help="Trajectories at once per instance."

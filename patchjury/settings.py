@@ -90,7 +90,7 @@ class Settings(BaseModel):
 def load_settings(
     specs: Iterable[str] = (),
     *,
-    models: Sequence[str] = (),
+    models: Sequence[str] = (),  # `--model` values: litellm names, `deterministic:<script>`, `replay:<json>`
     n: int | None = None,
     workers: int | None = None,
     max_cost: float | None = None,
@@ -102,11 +102,15 @@ def load_settings(
     updates: dict[str, Any] = {}
     agent: dict[str, Any] = {}
     if models:
-        template = settings.model.model_dump() if settings.model else {}
+        from agent.models.registry import model_configs_from_names
+
+        # litellm models named by flags keep the config file's endpoint/key/timeout settings
+        keep = ("api_base", "api_key_env", "timeout", "retries", "backoff_s", "text_tool_format", "extra")
+        common = {
+            k: v for k, v in (settings.model.model_dump() if settings.model else {}).items() if k in keep
+        }
         try:
-            updates["models"] = [
-                ModelConfig.model_validate({**template, "type": "litellm", "name": name}) for name in models
-            ]
+            updates["models"] = model_configs_from_names(list(models), **common)
         except ValueError as exc:
             raise ConfigError(f"bad --model: {exc}") from exc
     if n is not None:

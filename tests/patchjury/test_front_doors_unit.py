@@ -31,6 +31,13 @@ def test_settings_merge_files_overrides_and_flags(tmp_path: Path) -> None:
     assert (s.agent.n_trajectories, s.agent.workers, s.agent.step_limit) == (4, 3, 12)
     assert s.selection.selector == "r2e_hybrid"
     assert s.trajectory_cost_limit() == pytest.approx(0.75)  # $3 over 4 trajectories, tighter than $3 each
+    mixed = load_settings([str(cfg)], models=["deterministic:/s.yaml", "replay:/t.json", "x/y"]).model_list()
+    assert [(m.type, m.script_path, m.replay_path) for m in mixed] == [
+        ("deterministic", "/s.yaml", None),
+        ("replay", None, "/t.json"),
+        ("litellm", None, None),
+    ]
+    assert mixed[2].api_base == "http://127.0.0.1:9/v1"
     with pytest.raises(ConfigError, match=r"agent\.n_trajectoriez"):
         load_settings(["agent.n_trajectoriez=2"])
     with pytest.raises(UsageError, match="no model configured"):
