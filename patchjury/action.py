@@ -170,11 +170,11 @@ def decide(settings: ActionSettings, payload: dict[str, Any], client: GitHubClie
         association = str(comment.get("author_association") or "NONE")
         if association not in TRUSTED_ASSOCIATIONS:
             return Skip(f"@{author} ({association}) is not an owner, member or collaborator")
-        if not client.can_write(author):
-            return Skip(f"@{author} has no write access to {settings.repository}")
         issue = Issue.from_api(payload["issue"])
         if issue.is_pull_request:
             return Skip("comment is on a pull request, not an issue")
+        if not client.can_write(author):
+            return Skip(f"@{author} has no write access to {settings.repository}")
         note = "\n".join(s for s in ((words[1] if len(words) > 1 else ""), rest.strip()) if s)
         return Trigger(issue, author, default_branch or client.default_branch(), note)
     if settings.event_name == "workflow_dispatch":

@@ -235,8 +235,14 @@ def test_comment_from_collaborator_without_passing_candidate_comments_instead(
         (comment_event("/patchjury", "MEMBER", user="reader"), "read", 1),
         (comment_event("please /patchjury this", "OWNER"), "admin", 0),
         (labeled_event(label="bug"), None, 0),
+        (
+            comment_event("/patchjury", "OWNER")
+            | {"issue": _payload_issue() | {"pull_request": {"url": "x"}}},
+            "admin",
+            0,
+        ),
     ],
-    ids=["non-member", "contributor", "member-read-only", "not-a-command", "other-label"],
+    ids=["non-member", "contributor", "member-read-only", "not-a-command", "other-label", "pull-request"],
 )
 def test_events_that_must_not_run(
     tmp_path: Path,
