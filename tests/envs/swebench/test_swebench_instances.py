@@ -185,3 +185,11 @@ def test_predictions_formats_and_errors(tmp_path: Path) -> None:
     bad.write_text('{"model_patch": "x"}\n')
     with pytest.raises(DatasetError, match="instance_id"):
         load_predictions(bad)
+
+
+def test_hub_name_without_datasets_or_offline_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(DatasetError, match=r"needs `datasets`|cannot load Hugging Face dataset") as info:
+        load_instances("princeton-nlp/SWE-bench_Lite:dev")
+    assert "pass a" in str(info.value) and "\n" not in str(info.value)
