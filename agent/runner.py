@@ -162,7 +162,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             _emit(ctx, Event("start", task.instance_id, index, 0, 0.0, "running", model.name))
             graph_input = initial_state(index)
         # A fresh context: the trajectory graph must not see the outer graph's run config.
-        contextvars.Context().run(ctx.graph.invoke, graph_input, config, context=tctx)
+        contextvars.Context().run(ctx.graph.invoke, graph_input, config, context=tctx, durability="sync")
     except (EnvError, ResumeError) as exc:
         _fail(ctx, recorder, index, "env_error", f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - one broken trajectory must not stop its siblings; recorded below

@@ -156,3 +156,30 @@ def test_model_configs_from_cli_names() -> None:
     assert (a.type, a.name, a.api_base) == ("litellm", "openai/gpt-4o-mini", "http://127.0.0.1:1/v1")
     assert (b.type, b.script_path) == ("deterministic", "demo.yaml")
     assert (c.type, c.replay_path) == ("replay", "t.json")
+
+
+def test_fake_server_serves_top_logprobs_through_litellm() -> None:
+    from agent.models.litellm_model import import_litellm
+
+    entry = {
+        "content": "YES",
+        "logprobs": [
+            {
+                "token": "YES",
+                "logprob": -0.1,
+                "top_logprobs": [{"token": "YES", "logprob": -0.1}, {"token": "NO", "logprob": -2.5}],
+            }
+        ],
+    }
+    with FakeOpenAIServer([entry]) as server:
+        resp = import_litellm().completion(
+            model="openai/judge",
+            api_base=server.base_url,
+            api_key="k",
+            messages=HELLO,
+            logprobs=True,
+            top_logprobs=2,
+        )
+        assert server.requests[0]["logprobs"] is True and server.requests[0]["top_logprobs"] == 2
+    top = resp.choices[0].logprobs.content[0].top_logprobs
+    assert [(t.token, t.logprob) for t in top] == [("YES", -0.1), ("NO", -2.5)]
