@@ -43,6 +43,7 @@ class GitCheckoutEnv(ABC):
     default_timeout: float
     diff_ignore: Sequence[str]
     _state_dir: str
+    _index_lock: str = ""
     _closed: bool = False
 
     # -- backend primitives -------------------------------------------------------------------------------
@@ -106,12 +107,11 @@ class GitCheckoutEnv(ABC):
         self._check_open()
         st = shlex.quote(self._state_dir)
         script = (
-            'set -e; rm -f "$(git rev-parse --git-path index.lock)"; '
-            f"git checkout -q -f --detach {self.base_commit}; git reset -q --hard {self.base_commit}; "
+            f"set -e; rm -f {shlex.quote(self._index_lock)}; git checkout -q -f --detach {self.base_commit}; "
             f"git ls-files -z -o | LC_ALL=C sort -z > {st}/now.z; "
-            f"LC_ALL=C comm -z -23 {st}/now.z {st}/files.z | xargs -0 -r rm -f --; "
+            f"cmp -s {st}/now.z {st}/files.z || LC_ALL=C comm -z -23 {st}/now.z {st}/files.z | xargs -0 -r rm -f --; "
             f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/nowdirs.z; "
-            f"LC_ALL=C comm -z -23 {st}/nowdirs.z {st}/dirs.z | xargs -0 -r rm -rf --"
+            f"cmp -s {st}/nowdirs.z {st}/dirs.z || LC_ALL=C comm -z -23 {st}/nowdirs.z {st}/dirs.z | xargs -0 -r rm -rf --"
         )
         self._git(script, "reset the checkout")
 
@@ -167,13 +167,14 @@ class GitCheckoutEnv(ABC):
         st = shlex.quote(self._state_dir)
         out = self._git(
             f"set -e; mkdir -p {st}; git rev-parse --verify HEAD^{{commit}}; git rev-parse --show-toplevel; "
-            f"git rev-parse --git-path info/exclude; git ls-files -z -o | LC_ALL=C sort -z > {st}/files.z; "
+            f"git rev-parse --git-path info/exclude; git rev-parse --git-path index.lock; git ls-files -z -o | LC_ALL=C sort -z > {st}/files.z; "
             f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/dirs.z; "
             "printf '\\0--pj--\\0'; git ls-files -z -o --exclude-standard",
             "inspect the checkout",
         )
         head, unignored_z = out.split("\0--pj--\0")
-        sha, toplevel, exclude_path = head.splitlines()[:3]
+        sha, toplevel, exclude_path, index_lock = head.splitlines()[:4]
+        self._index_lock = self.abspath(index_lock)
         if toplevel != self.workdir:
             raise EnvCommandError(f"{self.workdir} is not the root of its git repository (root: {toplevel})")
         self.base_commit = sha
