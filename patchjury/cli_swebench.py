@@ -49,6 +49,8 @@ def eval_cmd(
         False, "--use-official-image", help="docker pull the official image named in each instance."
     ),
     test_timeout: float | None = typer.Option(None, "--test-timeout", help="Seconds per test run."),
+    memory: str = typer.Option("4g", "--memory", help="Memory limit per grading container (docker syntax)."),
+    cpus: float = typer.Option(1.0, "--cpus", help="CPU limit per grading container."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and
@@ -71,6 +73,8 @@ def eval_cmd(
         redo=redo,
         use_official_image=use_official_image,
         test_timeout=test_timeout,
+        memory=memory,
+        cpus=cpus,
     )
     console = Console(stderr=True)
     try:

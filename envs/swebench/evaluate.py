@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from docker.errors import DockerException
 from pydantic import BaseModel, ConfigDict, Field
 
 from envs.errors import EnvError
@@ -70,9 +71,11 @@ class Outcome(BaseModel):
     """What happened to one prediction (for the progress line and the summary)."""
 
     instance_id: str
+    """The instance."""
     status: str
     """resolved | unresolved | patch_failed | empty_patch | error | skipped."""
     reason: str = ""
+    """Why (errors, patch failures, unresolved tests)."""
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -104,10 +107,13 @@ def grade_one(
     (inst_dir / "patch.diff").write_text(patch)
     try:
         report = grade_in_container(instance, pred, config, inst_dir, cancel)
-    except (EnvError, OSError) as exc:
+    except (EnvError, OSError, DockerException) as exc:  # recorded per instance; the run goes on
         if cancel is not None and cancel.is_set():
             return Outcome(instance_id=instance.instance_id, status="error", reason="interrupted")
         stage = getattr(exc, "stage", "") or type(exc).__name__
+        (inst_dir / REPORT).unlink(
+            missing_ok=True
+        )  # --redo: a stale report must not outlive a failed regrade
         _write_json(
             inst_dir / ERROR,
             {"instance_id": instance.instance_id, "stage": stage, "reason": str(exc), "at": time.time()},
