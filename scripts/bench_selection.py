@@ -156,7 +156,7 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+        fig, ax = plt.subplots(figsize=(9, 4.2), dpi=100)
         ks = list(range(1, max_n + 1))
         for m in METHODS:
             ax.plot(ks, [100 * v for v in curves[m]], marker="o", ms=3, label=m)
@@ -168,7 +168,7 @@ def main() -> None:
         ax.set_ylabel("resolved (%)")
         ax.set_title(f"Best@K on {Path(args.candidates).name} ({len(pools)} instances)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(args.png)
         print(f"wrote {args.png}", file=sys.stderr)

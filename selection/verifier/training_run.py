@@ -173,7 +173,8 @@ source, model_name_or_path), cost, the label, or any gold field of the instance 
 PASS_TO_PASS, eval_script). A test (tests/selection/test_verifier_features.py) checks this. Hunk-header text is not
 used either: which diff tool wrote the patch is a fingerprint of the producing system.
 
-## Cross-validation (grouped by instance, {chosen.folds} folds x {chosen.repeats} repeats, out-of-fold scores)
+## Cross-validation (grouped by instance, {chosen.folds} folds x {chosen.repeats} repeats)
+Each instance is scored only by models that never saw it; its out-of-fold scores are averaged over the repeats.
 Selection accuracy: per instance, the top-scored candidate's label (ties: mean of the tied set), over the full pool.
 Cluster vote: the normalized-patch cluster with the largest sum of verifier scores.
 
