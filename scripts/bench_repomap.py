@@ -168,10 +168,12 @@ def main() -> None:
     n = len(results)
     hit = sum(r["gold_rank"] is not None for r in results)
     hit1 = sum(r["gold_rank"] == 1 for r in results)
+    hit5 = sum(r["gold_rank"] is not None and r["gold_rank"] <= 5 for r in results)
     base = sum(r["gold_rank_unfocused"] is not None for r in results)
     med = {k: statistics.median(r[k] for r in results) for k in ("cold_s", "warm_disk_s", "warm_mem_s")}
     console.print(
-        f"{n} instances: gold file shown in the issue-personalized map {hit}/{n} (first file: {hit1}/{n}); "
+        f"{n} instances: gold file shown in the issue-personalized map {hit}/{n} (first file: {hit1}/{n}, "
+        f"among the first 5 files: {hit5}/{n}); "
         f"in an unpersonalized map {base}/{n}. Median seconds: cold {med['cold_s']:.1f}, warm from disk "
         f"{med['warm_disk_s']:.2f}, warm in memory {med['warm_mem_s']:.2f}."
     )
