@@ -116,13 +116,16 @@ class DockerEnv(GitCheckoutEnv):
             prep += f"; rm -rf {wd} && mkdir -p {wd}"
         elif cfg.commit:
             prep += f"; cd {wd} && git checkout -q -f --detach {shlex.quote(cfg.commit)}"
-        res = self._run(prep, 120, "/", 2000)
-        if res.exit_code == 3:
+        # An image that already holds the repo needs no preparation: the baseline command below probes it.
+        res = self._run(prep, 120, "/", 2000) if cfg.source_repo or cfg.commit else None
+        if res is None:
+            pass
+        elif res.exit_code == 3:
             raise EnvConfigError(
                 f"image {cfg.image!r} lacks bash, git or coreutils timeout; use an image built by "
                 "envs.images.build_env_image or a patchjury base image"
             )
-        if res.exit_code != 0:
+        elif res.exit_code != 0:
             raise EnvConfigError(
                 f"cannot prepare {self.workdir} in {cfg.image!r}: {res.output.strip()[-500:]}"
             )
@@ -134,8 +137,8 @@ class DockerEnv(GitCheckoutEnv):
             self._record_baseline()
         except EnvCommandError as exc:
             raise EnvConfigError(
-                f"no git repository at {self.workdir} in image {cfg.image!r}; set source_repo to copy one in, "
-                f"or fix workdir ({str(exc)[-300:]})"
+                f"no git repository at {self.workdir} in image {cfg.image!r} (or the image lacks bash/git); "
+                f"set source_repo to copy one in, or fix workdir ({str(exc)[-300:]})"
             ) from exc
 
     # -- primitives -------------------------------------------------------------------------------------------
