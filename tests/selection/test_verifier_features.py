@@ -132,3 +132,23 @@ def test_featurize_names_and_pool_features() -> None:
     assert odd["raw_touches_tests"] == 1.0 and odd["cluster_share"] == pytest.approx(1 / 4)
     alone = featurize(ISSUE, pool[2])
     assert alone["cluster_share"] == 1.0 and alone["sim_mean"] == 0.0
+
+
+def test_real_pool_features_ignore_shuffled_provenance(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from selection.candidates import group_by_instance, load_candidates, load_tasks
+
+    groups = group_by_instance(load_candidates(shared_data / "candidates" / "lite_candidates_train.jsonl.gz"))
+    tasks = load_tasks(shared_data / "swebench" / "lite_test.jsonl.gz")
+    rng = random.Random(1)
+    for iid in sorted(groups)[:6]:
+        pool = groups[iid]
+        base = PoolFeaturizer(tasks[iid], pool).features()
+        shuffled = copy.deepcopy(pool)
+        extras = [dict(c.model_extra or {}) for c in shuffled]
+        rng.shuffle(extras)
+        for c, extra in zip(shuffled, extras, strict=True):
+            for key, value in extra.items():
+                setattr(c, key, value)  # provenance, labels and empty_patch move to other candidates
+            for key, value in GOLD.items():
+                setattr(c, key, value)
+        assert np.array_equal(base, PoolFeaturizer(tasks[iid], shuffled).features())

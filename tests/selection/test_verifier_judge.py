@@ -155,3 +155,16 @@ def test_export_sft_format(tmp_path: Path) -> None:
     assert [r["label"] for r in rows] == ["YES", "NO"] and [r["candidate_id"] for r in rows] == ["a", "b"]
     assert rows[0]["messages"][:2] == judge_messages(TASK, cands[0])
     assert rows[0]["messages"][2] == {"role": "assistant", "content": "YES"}
+
+
+def test_trajectory_read_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "t000.json"
+    path.write_text(json.dumps(TRAJ))
+    cand = Candidate(instance_id=TASK.instance_id, model_patch=PATCH, trajectory=str(path))
+    user = judge_messages(TASK, cand)[1]["content"]
+    assert "<call view>" in user and "Let me look." in user
+    missing = Candidate(
+        instance_id=TASK.instance_id, model_patch=PATCH, trajectory=str(tmp_path / "nope.json")
+    )
+    with pytest.raises(VerifierError, match="cannot read trajectory"):
+        judge_messages(TASK, missing)
