@@ -196,7 +196,9 @@ def grade_in_container(
         raise GradingError(str(exc), stage="parse") from exc
     status = get_tests_status(instance, status_map)
     verdict = resolution(status)
-    resolved = verdict == "RESOLVED_FULL"
+    resolved = (
+        verdict == "RESOLVED_FULL" and not result.timed_out
+    )  # a timed-out run never resolves (official)
     report.update(
         resolved=resolved,
         resolution=verdict,

@@ -215,3 +215,27 @@ def test_eval_with_official_images(tmp_path: Path, base_image: str) -> None:
         "docker pull localhost:1/patchjury-none:latest failed"
         in summary["error_reasons"]["tinycalc-unpullable"]
     )
+
+
+@pytest.mark.docker
+def test_hanging_tests_time_out_unresolved(tmp_path: Path, base_image: str) -> None:
+    cache, sha = _make_repo(tmp_path)
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(_instance("tinycalc-hang", sha)) + "\n")
+    hang = GOLD.replace("+    return a + b", "+    while True:\n+        pass").replace(
+        "@@ -1,5 +1,5 @@", "@@ -1,5 +1,6 @@"
+    )
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps({"instance_id": "tinycalc-hang", "model_patch": hang}) + "\n")
+    config = EvalConfig(
+        predictions=predictions,
+        instances=str(instances),
+        repo_cache=cache,
+        out=tmp_path / "out",
+        test_timeout=3,
+    )
+    summary = evaluate(config, progress=False)
+    report = json.loads((tmp_path / "out" / "tinycalc-hang" / "report.json").read_text())["tinycalc-hang"]
+    assert report["patch_successfully_applied"] is True and report["resolved"] is False
+    assert report["reason"] == "tests timed out after 3s"
+    assert summary["unresolved_ids"] == ["tinycalc-hang"]
