@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="SWE-bench: grade predictions against instances in containers.", no_args_is_help=True)
+app = typer.Typer(
+    help="SWE-bench: solve instances (run) and grade predictions (eval), in containers.", no_args_is_help=True
+)
 
 
 def _split_ids(values: list[str] | None) -> list[str]:
@@ -53,8 +55,10 @@ def eval_cmd(
     cpus: float = typer.Option(1.0, "--cpus", help="CPU limit per grading container."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and
-    PASS_TO_PASS checked. Writes OUT/<instance_id>/report.json and OUT/summary.json; resumable."""
+    """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and PASS_TO_PASS checked.
+
+    Writes OUT/<instance_id>/report.json and OUT/summary.json (official keys); reruns skip graded instances.
+    """
     from rich.console import Console
 
     from envs.swebench.evaluate import EvalConfig, evaluate
