@@ -198,3 +198,31 @@ def test_finished_trajectories_are_skipped_on_rerun(buggy_repo: Path, task: Task
     assert [c.model_dump() for c in again[:2]] == [c.model_dump() for c in first]
     assert again[2].status == "submitted"
     assert json.loads(Path(str(again[0].trajectory)).read_text())["resumes"] == []
+
+
+def test_token_and_time_limits(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
+    view = {"tool": "view", "args": {"path": "calc.py"}}
+    (cand,) = run_trajectories(
+        task,
+        local(buggy_repo),
+        tmp_path / "run",
+        agent_config(n_trajectories=1, token_limit=1),
+        det([view] * 5),
+        progress=False,
+    )
+    assert cand.status == "token_limit" and load_record(str(cand.trajectory))["totals"]["steps"] == 1
+    slow = det([view] * 10, latency_s=0.3)
+    (cand,) = run_trajectories(
+        task,
+        local(buggy_repo),
+        tmp_path / "run2",
+        agent_config(n_trajectories=1, time_limit_s=0.5),
+        slow,
+        progress=False,
+    )
+    record = load_record(str(cand.trajectory))
+    assert (
+        cand.status == "time_limit"
+        and 1 <= record["totals"]["steps"] <= 2
+        and record["totals"]["elapsed_s"] >= 0.5
+    )
