@@ -158,6 +158,11 @@ def select_cmd(
         False, "--charts", help="Also draw a PNG chart per instance (needs matplotlib)."
     ),
     config: list[str] = typer.Option([], "-c", "--config", help="YAML file or KEY.PATH=VALUE; repeatable."),
+    instance_ids: list[str] = typer.Option([], "--instance-id", help="Only these instances (repeatable)."),
+    filter_re: str | None = typer.Option(
+        None, "--filter", help="Only instances whose id matches this regex."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Keep instances already in --out; decide the rest."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Pick one patch per instance from a candidate pool (execution voting + verifier) and write predictions."""
@@ -194,6 +199,19 @@ def select_cmd(
         raise UsageError(f"--repo {repo} is not a directory; pass the root of a git checkout")
 
     pools = group_by_instance(load_candidates(candidates))
+    if instance_ids:
+        unknown = sorted(set(instance_ids) - set(pools))
+        if unknown:
+            raise UsageError(f"--instance-id {', '.join(unknown)}: no candidates for it in {candidates}")
+        pools = {iid: c for iid, c in pools.items() if iid in instance_ids}
+    if filter_re is not None:
+        try:
+            pattern = re.compile(filter_re)
+        except re.error as exc:
+            raise UsageError(f"--filter {filter_re!r} is not a valid regular expression: {exc}") from exc
+        pools = {iid: c for iid, c in pools.items() if pattern.search(iid)}
+    if not pools:
+        raise UsageError("no instance left to select (check --instance-id / --filter)")
     tasks = load_tasks(instances)
     factory_for: Callable[[Task], EnvFactory | None] | None = None
     if cfg.execution.enabled:
@@ -211,6 +229,7 @@ def select_cmd(
         env_factory_for=factory_for,
         on_done=_writer(explain, cfg.charts, notes),
         progress=not quiet,
+        resume=resume,
     )
     chosen = sum(1 for d in decisions if d.winner)
     typer.echo(

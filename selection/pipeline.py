@@ -192,8 +192,13 @@ def select_many(
     verifier: Verifier | None = None,
     on_done: Callable[[InstanceRun], None] | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> list[Decision]:
-    """Decide every instance of `pools` and write one prediction line each to `out` (as they finish)."""
+    """Decide every instance of `pools` and write one prediction line each to `out` (as they finish).
+
+    With `resume`, instances already present in `out` are kept and skipped (a crashed run continues);
+    otherwise `out` is overwritten. Returns the decisions made in this call.
+    """
     missing = [iid for iid in pools if iid not in tasks]
     if missing:
         raise SelectionConfigError(
@@ -207,9 +212,11 @@ def select_many(
     decisions: list[Decision] = []
     from rich.progress import Progress
 
-    with out.open("w") as fh, Progress(disable=not progress, transient=True) as bar:
-        task_bar = bar.add_task("selecting", total=len(pools))
-        for iid, cands in pools.items():
+    done = _done_ids(out) if resume else set()
+    todo = {iid: cands for iid, cands in pools.items() if iid not in done}
+    with out.open("a" if resume else "w") as fh, Progress(disable=not progress, transient=True) as bar:
+        task_bar = bar.add_task("selecting", total=len(todo))
+        for iid, cands in todo.items():
             task = tasks[iid]
             factory = env_factory_for(task) if env_factory_for else None
             run = run_instance(task, cands, config, factory, verifier, progress=progress)
@@ -220,6 +227,23 @@ def select_many(
                 on_done(run)
             bar.advance(task_bar)
     return decisions
+
+
+def _done_ids(out: Path) -> set[str]:
+    """Instance ids already written to a predictions file (a torn last line is dropped from the file)."""
+    if not out.is_file():
+        return set()
+    good, ids = [], set()
+    for line in out.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and row.get("instance_id"):
+            ids.add(row["instance_id"])
+            good.append(line)
+    out.write_text("".join(g + "\n" for g in good))
+    return ids
 
 
 def iter_winners(decisions: Iterable[Decision]) -> dict[str, str | None]:

@@ -176,3 +176,33 @@ def test_select_no_exec_with_the_shipped_verifier(tmp_path: Path) -> None:
     assert all(0.0 <= v <= 1.0 for v in scored.values())
     assert slug["winner"] in scored and slug["selector"] == "r2e_hybrid"
     assert slug["reasons"][0].startswith("verifier stage: kept top k = max(3, 5 x 0.5) = 3 of 5")
+
+
+def test_select_filter_and_resume(tmp_path: Path) -> None:
+    _, cands, inst, _ = _files(tmp_path)
+    out = tmp_path / "preds.jsonl"
+    base = [
+        "select",
+        "--candidates",
+        str(cands),
+        "--instances",
+        str(inst),
+        "--out",
+        str(out),
+        "--no-exec",
+        "-q",
+        "--selector",
+        "majority",
+        "-c",
+        "use_verifier=false",
+    ]
+    res = CliRunner().invoke(app, [*base, "--instance-id", "other-2"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["instance_id"] for x in out.read_text().splitlines()] == ["other-2"]
+    out.write_text(out.read_text() + '{"instance_id": "slug-1", "model_pa')  # a torn line from a crash
+    res = CliRunner().invoke(app, [*base, "--resume"])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(x)["instance_id"] for x in out.read_text().splitlines()] == ["other-2", "slug-1"]
+    assert "1 instance(s)" in res.output
+    res = CliRunner().invoke(app, [*base, "--filter", "^nothing"])
+    assert res.exit_code != 0 and "no instance left" in str(res.exception)
