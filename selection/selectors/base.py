@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -81,9 +82,14 @@ class Rule(Protocol):
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome: ...
 
 
-def tie_key(s: Signals) -> tuple[int, str]:
-    """Deterministic last resort: larger cluster first, then the smaller candidate_id."""
-    return (-s.cluster_size, s.candidate_id)
+def natural_key(text: str) -> tuple[tuple[int, str], ...]:
+    """Order ids as people do: c2 before c10."""
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"(\d+)", text) if p)
+
+
+def tie_key(s: Signals) -> tuple[int, tuple[tuple[int, str], ...]]:
+    """Deterministic last resort: larger cluster first, then the smaller candidate_id (natural order)."""
+    return (-s.cluster_size, natural_key(s.candidate_id))
 
 
 def keep_best(

@@ -61,6 +61,12 @@ def test_r2e_ties_broken_by_cluster_then_id() -> None:
     assert out.winner == "big"
 
 
+def test_tie_break_uses_natural_order_of_ids() -> None:
+    out = Single("majority").decide([sig("c10"), sig("c9"), sig("c2")])
+    assert out.winner == "c2"
+    assert "tie with c10, c9 broken" in out.reasons[-1]
+
+
 def test_r2e_without_verifier_or_execution_still_decides() -> None:
     out = R2EHybrid().decide([sig("a", cluster_size=1), sig("b", cluster_size=3)])
     assert out.winner == "b"
