@@ -171,8 +171,15 @@ def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -
     cmd = config.command.format(files=" ".join(shlex.quote(f) for f in files))
     text, out = _full_output(env, cmd, config.timeout)
     env.reset()
-    note = f"timed out after {config.timeout:g} s" if out.timed_out else ""
-    return parse_pytest_ra(text), note
+    parsed = parse_pytest_ra(text)
+    if out.timed_out:
+        note = f"timed out after {config.timeout:g} s"
+    elif not parsed:
+        tail = " ".join(text.strip().splitlines()[-3:])[-240:]
+        note = f"exit {out.exit_code}, no pytest -rA summary in the output: {tail or '(no output)'}"
+    else:
+        note = ""
+    return parsed, note
 
 
 def run_regression(

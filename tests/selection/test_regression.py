@@ -105,3 +105,16 @@ def test_run_regression_without_related_tests_says_so(tmp_path: Path) -> None:
         report = run_regression(pool, {"a": readme_patch}, RegressionConfig(command=PYTEST))
     assert report.files == [] and report.count("a") is None
     assert "no repository tests related to NOTES.md" in report.note
+
+
+def test_baseline_that_cannot_run_says_why(tmp_path: Path) -> None:
+    repo, sha, patches = jury_repo.make_repo(tmp_path)
+    cfg = RegressionConfig(command="no-such-runner {files}")
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
+        report = run_regression(pool, {"good": patches["good"]}, cfg)
+    assert report.files == ["tests/test_textutil.py"] and report.passing == []
+    assert report.count("good") is None
+    assert report.note.startswith(
+        "no related test passes on the original code (exit 127, no pytest -rA summary"
+    )
+    assert "no-such-runner: command not found" in report.note
