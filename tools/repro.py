@@ -187,8 +187,11 @@ def run_original(
     b = q(base)
     script = (
         recover_script(env, config)
-        + 'mkdir -p "$S"; export GIT_INDEX_FILE="$S/orig-index"; rm -f "$GIT_INDEX_FILE"; '
-        'cp "$(GIT_INDEX_FILE= git rev-parse --git-path index)" "$GIT_INDEX_FILE" 2>/dev/null; '
+        # Resolve the real index before exporting GIT_INDEX_FILE (an empty value would still be honoured),
+        # and start from a copy of it, so tracked files matching .gitignore stay tracked; `cp -p` keeps the
+        # index mtime, which git's racy-clean check needs to see same-size edits made in the same second.
+        + 'mkdir -p "$S"; idx="$(env -u GIT_INDEX_FILE git rev-parse --git-path index)"; '
+        'export GIT_INDEX_FILE="$S/orig-index"; cp -p "$idx" "$GIT_INDEX_FILE" || { echo __PJ_SAVE_FAILED__; exit 95; }; '
         f"git add -A -- . {excludes} && git diff --cached --binary --no-color --no-ext-diff --no-renames "
         f'{b} -- . {excludes} > "$S/orig.patch" || {{ echo __PJ_SAVE_FAILED__; exit 95; }}; '
         'unset GIT_INDEX_FILE; rm -f "$S/orig-index"; changed=0; '

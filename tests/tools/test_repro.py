@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
@@ -214,3 +217,32 @@ def test_parallel_worktrees_of_one_repo_keep_their_own_changes(
     finally:
         for env in envs:
             env.close()
+
+
+def test_original_run_with_tracked_files_matching_gitignore(
+    make_repo: Callable[[dict[str, str]], Path],
+    sample_files: dict[str, str],
+    tools: dict[str, Tool],
+    request: pytest.FixtureRequest,
+) -> None:
+    """A tracked file that .gitignore matches (flask has such) is neither lost nor reported as deleted."""
+    repo = make_repo(sample_files)
+    (repo / "keep.log").write_text("tracked although ignored\n")  # .gitignore has *.log
+    for args in (["add", "-f", "keep.log"], ["commit", "-qm", "tracked log"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=repo, check=True
+        )
+    env = LocalEnv(LocalEnvConfig(repo=repo, use_worktree=False))
+    request.addfinalizer(env.close)
+    assert "keep.log" in env.execute("git ls-files").output
+    tools["write_test"].run(env, {"content": REPRO})
+    tools["edit"].run(env, FIX)
+    obs = tools["run_test"].run(env, {"on_original": True})
+    assert obs.data["results"]["reproduce_issue.py"] == {
+        "exit_current": 0,
+        "exit_original": 2,
+        "reproduced": True,
+    }
+    assert env.read_file("keep.log") == "tracked although ignored\n"
+    status = env.execute("git status --porcelain --ignored").output.split("\n")
+    assert sorted(line for line in status if line) == [" M pkg/calc.py", "?? reproduce_issue.py"]
