@@ -108,10 +108,8 @@ class GitCheckoutEnv(ABC):
         st = shlex.quote(self._state_dir)
         script = (
             f"set -e; rm -f {shlex.quote(self._index_lock)}; git checkout -q -f --detach {self.base_commit}; "
-            f"git ls-files -z -o | LC_ALL=C sort -z > {st}/now.z; "
-            f"cmp -s {st}/now.z {st}/files.z || LC_ALL=C comm -z -23 {st}/now.z {st}/files.z | xargs -0 -r rm -f --; "
-            f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/nowdirs.z; "
-            f"cmp -s {st}/nowdirs.z {st}/dirs.z || LC_ALL=C comm -z -23 {st}/nowdirs.z {st}/dirs.z | xargs -0 -r rm -rf --"
+            f"find . -path ./.git -prune -o -print0 | LC_ALL=C sort -z > {st}/now.z; "
+            f"cmp -s {st}/now.z {st}/paths.z || LC_ALL=C comm -z -23 {st}/now.z {st}/paths.z | xargs -0 -r rm -rf --"
         )
         self._git(script, "reset the checkout")
 
@@ -162,13 +160,13 @@ class GitCheckoutEnv(ABC):
         """Record the base commit and what exists untracked at start (kept by reset, hidden from diff).
 
         One round trip: HEAD, the repo root, the info/exclude path and the untracked-but-not-ignored files;
-        the full untracked file list and the directory list are saved (sorted) in the state dir.
+        every path in the work tree at start is saved (sorted) in the state dir; reset() deletes the others.
         """
         st = shlex.quote(self._state_dir)
         out = self._git(
             f"set -e; mkdir -p {st}; git rev-parse --verify HEAD^{{commit}}; git rev-parse --show-toplevel; "
-            f"git rev-parse --git-path info/exclude; git rev-parse --git-path index.lock; git ls-files -z -o | LC_ALL=C sort -z > {st}/files.z; "
-            f"find . -path ./.git -prune -o -type d -print0 | LC_ALL=C sort -z > {st}/dirs.z; "
+            f"git rev-parse --git-path info/exclude; git rev-parse --git-path index.lock; "
+            f"find . -path ./.git -prune -o -print0 | LC_ALL=C sort -z > {st}/paths.z; "
             "printf '\\0--pj--\\0'; git ls-files -z -o --exclude-standard",
             "inspect the checkout",
         )

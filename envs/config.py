@@ -87,8 +87,6 @@ class DockerEnvConfig(_CommonEnvConfig):
     use_runner: bool = True
     """Run commands through a persistent in-container runner (~5 ms per command instead of ~60-90 ms per
     `docker exec`); needs python3 in the image, falls back to plain exec without it."""
-    start_timeout: float = Field(default=60.0, gt=0)
-    """Seconds to wait for the container to start and the checkout to be ready."""
 
     @model_validator(mode="after")
     def _absolute_workdir(self) -> DockerEnvConfig:

@@ -21,6 +21,10 @@ from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
 from envs.output import HeadTailBuffer
 from envs.protocol import ExecResult
 
+#: Variables that would point git at another repository (set when running inside a git hook).
+_GIT_REPO_VARS = frozenset(
+    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"}
+)
 #: Seconds between SIGTERM and SIGKILL of a timed-out command's process group.
 KILL_GRACE = 2.0
 
@@ -47,7 +51,8 @@ class LocalEnv(GitCheckoutEnv):
         self.output_limit = config.output_limit
         self.default_timeout = config.default_timeout
         self.diff_ignore = list(config.diff_ignore)
-        self._env = {**os.environ, **config.env}
+        inherited = {k: v for k, v in os.environ.items() if k not in _GIT_REPO_VARS}
+        self._env = {**inherited, **config.env}
         repo = config.repo.expanduser().resolve()
         if not (repo / ".git").exists() and not repo.name.endswith(".git"):
             raise EnvConfigError(f"{repo} is not a git repository; pass the root of a git checkout as repo")
@@ -88,7 +93,7 @@ class LocalEnv(GitCheckoutEnv):
                 env=self._env,
             )
         except OSError as exc:  # e.g. cwd missing: a failed command, not a crash
-            return ExecResult(exit_code=127, output=f"cannot start command: {exc}", duration=0.0)
+            return ExecResult(exit_code=126, output=f"cannot start command: {exc}", duration=0.0)
         buf = HeadTailBuffer(limit)
         assert proc.stdout is not None
         stdout = proc.stdout

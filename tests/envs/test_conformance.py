@@ -97,6 +97,8 @@ def test_cwd_and_bash(env: GitCheckoutEnv) -> None:
     assert env.execute("pwd").output.strip() == env.workdir
     assert env.execute("pwd", cwd="pkg").output.strip() == env.workdir + "/pkg"
     assert env.execute("arr=(x y z); echo ${#arr[@]}").output.strip() == "3"
+    missing = env.execute("pwd", cwd="no/such/dir")
+    assert missing.exit_code == 126 and not missing.ok
 
 
 def test_timeout_kills_command_and_children(env: GitCheckoutEnv) -> None:
