@@ -4,6 +4,13 @@
     .venv/bin/python scripts/train_verifier.py --extra ../shared/data/candidates/devin_labeled.jsonl.gz
 
 Prints grouped-CV AUROC and selection accuracy for each model tried.
+
+    .venv/bin/python scripts/train_verifier.py --nested --seeds 5   # compare model families, writes nothing
+
+`--nested` runs nested grouped CV (selection/verifier/nested.py): pointwise logistic regression (the shipped
+family), a conditional-logit (listwise) and a pairwise model, on the shipped features, with pool-relative extras,
+and without the features that fingerprint the producing system; every choice is made in inner folds on the
+outer training instances only. It prints the outer-fold selection accuracy per seed and never writes an artifact.
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--augment", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--nested", action="store_true", help="nested-CV comparison of model families only")
+    ap.add_argument("--seeds", type=int, default=5, help="--nested: fold splits (seeds 0..N-1)")
     args = ap.parse_args()
+    if args.nested:
+        nested_report(args)
+        return
 
     from selection.verifier.training_run import run_training
 
@@ -43,6 +55,37 @@ def main() -> None:
         args.augment,
         args.seed,
     )
+
+
+def nested_report(args: argparse.Namespace) -> None:
+    import numpy as np
+    from rich.progress import track
+
+    from selection.candidates import group_by_instance, load_candidates
+    from selection.verifier.nested import Data, default_grid, nested_cv
+    from selection.verifier.train import build_pools
+    from selection.verifier.training_run import load_all_tasks
+
+    pools = build_pools(group_by_instance(load_candidates(args.candidates)), load_all_tasks(args.instances))
+    data = Data(pools, augment=args.augment)
+    grids = {
+        "nested: all families, base/ext features": default_grid(("base", "ext")),
+        "nested: all families, without system-proxy features": default_grid(("base-proxy", "ext-proxy")),
+    }
+    fixed = [("point", "base", 1.0), ("point", "base-proxy", 1.0), ("clogit", "base", 3.0)]
+    results = [
+        nested_cv(data, grids, fixed, seed, outer=args.folds)
+        for seed in track(range(args.seeds), description="nested CV seeds")
+    ]
+    print(f"| method | outer selection accuracy, mean over {args.seeds} seeds | sd | min-max |")
+    print("|---|---|---|---|")
+    for name in results[0].accuracy:
+        v = 100 * np.array([r.accuracy[name] for r in results])
+        print(f"| {name} | {v.mean():.1f} | {v.std():.1f} | {v.min():.1f}-{v.max():.1f} |")
+    for name in grids:
+        picks = [c for r in results for c in r.chosen[name]]
+        counts = sorted({c: picks.count(c) for c in picks}.items(), key=lambda t: -t[1])
+        print(f"{name}: inner-CV choices " + ", ".join(f"{c} x{n}" for c, n in counts))
 
 
 if __name__ == "__main__":
