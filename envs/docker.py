@@ -98,6 +98,7 @@ class DockerEnv(GitCheckoutEnv):
         self.container_id: str = container.id or ""
         self._runner: RunnerClient | None = None
         self._use_runner = config.use_runner
+        self._runner_lock = threading.Lock()
         register(self.container_id, self.client)
         try:
             self._prepare()
@@ -158,6 +159,12 @@ class DockerEnv(GitCheckoutEnv):
                         )
         return self._run_exec(command, timeout, cwd, limit)
 
+    def _get_runner(self) -> RunnerClient:
+        with self._runner_lock:
+            if self._runner is None:
+                self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
+            return self._runner
+
     def _drop_runner(self) -> None:
         runner, self._runner = self._runner, None
         if runner is None:
@@ -167,16 +174,19 @@ class DockerEnv(GitCheckoutEnv):
             self._use_runner = False
 
     def _run_via_runner(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
-        if self._runner is None:
-            self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
+        runner = self._get_runner()
         start = time.monotonic()
         pidfile = f"/tmp/.pj-exec-{uuid.uuid4().hex}.pid"
         try:
-            reply = self._runner.request(command, cwd, timeout, limit, pidfile, timeout + 5 + GUARD_GRACE)
-        except TimeoutError:  # the runner is stuck: kill the command from outside, start a fresh runner
-            self._kill_group(pidfile)
-            self._runner.close()
-            self._runner = None
+            reply = runner.request(command, cwd, timeout, limit, pidfile, timeout + 5 + GUARD_GRACE)
+        except (
+            TimeoutError
+        ):  # the runner is stuck: kill it and the command from outside; a new one starts next
+            self._kill_group(pidfile, runner.pidfile)
+            runner.close()
+            with self._runner_lock:
+                if self._runner is runner:
+                    self._runner = None
             output = f"[command timed out after {timeout:g} s and was killed from outside]"
             return ExecResult(exit_code=137, output=output, duration=time.monotonic() - start, timed_out=True)
         output, truncated = render_reply(reply, limit)
@@ -238,8 +248,10 @@ class DockerEnv(GitCheckoutEnv):
             exit_code=rc, output=output, duration=duration, timed_out=timed_out, truncated=truncated
         )
 
-    def _kill_group(self, pidfile: str) -> None:
+    def _kill_group(self, pidfile: str, runner_pidfile: str = "") -> None:
         script = f'p=$(cat {pidfile} 2>/dev/null) && kill -KILL -- -"$p" "$p"; rm -f {pidfile}'
+        if runner_pidfile:
+            script += f'; r=$(cat {runner_pidfile} 2>/dev/null) && kill -KILL "$r"; rm -f {runner_pidfile}'
         self.api.exec_start(self.api.exec_create(self.container_id, ["bash", "-c", script])["Id"])
 
     def _file_op(self, req: dict[str, Any]) -> dict[str, Any] | None:
@@ -247,9 +259,7 @@ class DockerEnv(GitCheckoutEnv):
         if not self._use_runner:
             return None
         try:
-            if self._runner is None:
-                self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
-            return self._runner.call(req, 300)
+            return self._get_runner().call(req, 300)
         except (RunnerDied, TimeoutError):
             self._drop_runner()
         return None

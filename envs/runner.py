@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import uuid
 from typing import Any
 
 from envs.errors import EnvCommandError
@@ -123,14 +124,8 @@ while True:
     out.flush()
 """
 
-#: Runs the runner; exit 99 = no python3 in the image (use plain exec).
-RUNNER_ARGV = [
-    "bash",
-    "-c",
-    'command -v python3 >/dev/null || exit 99; exec python3 -u -c "$1"',
-    "pj",
-    RUNNER_SOURCE,
-]
+#: Starts the runner (its pid written to $2); exit 99 = no python3 in the image (use plain exec).
+RUNNER_SCRIPT = 'command -v python3 >/dev/null || exit 99; echo $$ > "$2"; exec python3 -u -c "$1"'
 
 
 class RunnerDied(EnvCommandError):
@@ -148,9 +143,11 @@ class RunnerClient:
         from envs.sweep import no_socket_timeout
 
         self.api = api
-        self.exec_id = api.exec_create(
-            container_id, RUNNER_ARGV, stdin=True, stdout=True, stderr=True, user=user
-        )["Id"]
+        self.pidfile = f"/tmp/.pj-runner-{uuid.uuid4().hex}.pid"
+        argv = ["bash", "-c", RUNNER_SCRIPT, "pj", RUNNER_SOURCE, self.pidfile]
+        self.exec_id = api.exec_create(container_id, argv, stdin=True, stdout=True, stderr=True, user=user)[
+            "Id"
+        ]
         self.sock = api.exec_start(self.exec_id, socket=True)
         no_socket_timeout(self.sock)
         self._raw = getattr(self.sock, "_sock", self.sock)

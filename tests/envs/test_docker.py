@@ -125,3 +125,18 @@ def test_runner_killed_by_a_command_is_replaced(base_image: str, sample_repo: Pa
         assert killed.exit_code == 137 and "output is lost" in killed.output
         assert env.execute("echo next").output == "next\n"
         assert env.execute("sleep 30", timeout=1).timed_out
+
+
+def test_client_guard_recovers_from_a_stuck_runner(
+    base_image: str, sample_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import envs.docker
+
+    monkeypatch.setattr(envs.docker, "GUARD_GRACE", 1.0)
+    with DockerEnv(DockerEnvConfig(image=base_image, source_repo=sample_repo)) as env:
+        # The command stops its parent (the runner): no reply ever comes, the client-side guard must act.
+        stuck = env.execute("kill -STOP $PPID; echo stopped", timeout=1)
+        assert stuck.timed_out and stuck.exit_code == 137 and "killed from outside" in stuck.output
+        assert env.execute("echo recovered").output == "recovered\n"
+        leftovers = env.execute("ps -eo stat,comm | grep -c '^T' || true").output.strip()
+        assert leftovers == "0", "the stuck runner was not killed"
