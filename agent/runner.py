@@ -40,6 +40,8 @@ from envs.errors import EnvError
 from envs.protocol import Env
 from patchjury.records import Candidate, Task
 from tools.protocol import Tool
+from tools.repo_map import set_focus_text
+from tools.state import clear_state
 
 log = logging.getLogger(__name__)
 EnvFactory = Callable[[int], Env]
@@ -155,6 +157,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             )
             graph_input: Any = None
         else:
+            set_focus_text(env, task.problem_statement)  # repo_map without arguments centres on the issue
             recorder.data["messages"] = initial_messages(
                 ctx.prompts, task, ctx.schemas, env.workdir, cfg.show_hints
             )
@@ -170,6 +173,10 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
         _fail(ctx, recorder, index, "error", traceback.format_exc())
     finally:
         if env is not None:
+            try:
+                clear_state(env)  # tool state (undo, test manifest) lives beside a local checkout
+            except EnvError as exc:
+                log.warning("could not clear tool state of trajectory %d: %s", index, exc)
             env.close()
     return candidate_from_record(task.instance_id, path)
 
