@@ -303,15 +303,3 @@ class _Build:
         if rc != 0:
             why = "timed out" if rc in (124, 137) else f"exit {rc}"
             raise self.fail(f"building env image failed while {what}: {why}")
-
-
-def remove_env_images(keep: Sequence[str] = ()) -> list[str]:
-    """Delete patchjury env images except `keep`; returns the removed tags."""
-    client = docker_client()
-    removed = []
-    for image in client.images.list(name=ENV_REPOSITORY):
-        for tag in image.tags:
-            if tag not in keep:
-                client.images.remove(tag)
-                removed.append(tag)
-    return removed
