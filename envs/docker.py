@@ -1,7 +1,8 @@
 """`docker` backend: one container per Env, started from a prepared image; isolated and resource-limited.
 
-Commands run through `docker exec` wrapped in the container's `timeout -k 5 N` (docker exec has no timeout),
-with a client-side guard that kills the command's process group if the engine never reports the end.
+Commands go through a persistent in-container runner (envs/runner.py, ~5 ms per command) or, without python3
+in the image, through `docker exec` wrapped in the container's `timeout -k 5 N` (docker exec has no timeout);
+either way a client-side guard kills the command's process group if no result arrives in time.
 Every container is labelled (dev.patchjury.*) and removed on close, at exit, on SIGTERM, or by
 `sweep_containers()` after a crash.
 """
