@@ -25,6 +25,10 @@ def train(
     folds: int = typer.Option(5, help="Grouped (by instance) cross-validation folds."),
     repeats: int = typer.Option(3, help="CV repeats with different instance shuffles."),
     augment: int = typer.Option(4, help="Random sub-pools per pool added to training."),
+    exclude_feature: list[str] = typer.Option(
+        [],
+        help="A feature the model must not use (repeatable), e.g. one that identifies the producing system.",
+    ),
 ) -> None:
     """Train by grouped CV, print AUROC and selection accuracy, write the artifact and model card.
 
@@ -35,7 +39,18 @@ def train(
     bad = [k for k in kind if k not in ("logreg", "gbdt")]
     if bad:
         raise typer.BadParameter(f"unknown kind {bad[0]!r}; choose logreg or gbdt", param_hint="--kind")
-    run_training(candidates, instances, out, kind, extra, folds, repeats, augment, log=typer.echo)
+    run_training(
+        candidates,
+        instances,
+        out,
+        kind,
+        extra,
+        folds,
+        repeats,
+        augment,
+        log=typer.echo,
+        exclude=exclude_feature,
+    )
 
 
 @app.command("export-sft")

@@ -35,6 +35,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--augment", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--exclude-features",
+        nargs="*",
+        default=[],
+        help="features the model must not use, e.g. raw_touches_tests raw_adds_scratch comment_lines_added",
+    )
     ap.add_argument("--nested", action="store_true", help="nested-CV comparison of model families only")
     ap.add_argument("--seeds", type=int, default=5, help="--nested: fold splits (seeds 0..N-1)")
     args = ap.parse_args()
@@ -54,6 +60,7 @@ def main() -> None:
         args.repeats,
         args.augment,
         args.seed,
+        exclude=args.exclude_features,
     )
 
 

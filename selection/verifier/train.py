@@ -121,6 +121,15 @@ def fit(
         raise CandidateFormatError(
             "training needs both resolved and unresolved candidates; all labels are equal"
         )
+    excluded = params.get("exclude", [])
+    unknown = sorted(set(excluded) - set(FEATURE_NAMES))
+    if unknown:
+        raise CandidateFormatError(
+            f"unknown feature(s) to exclude: {', '.join(unknown)}; choose among {', '.join(FEATURE_NAMES)}"
+        )
+    if excluded:  # a constant-zero column gets weight 0 (logreg) and is never split on (gbdt)
+        X = X.copy()
+        X[:, [FEATURE_NAMES.index(f) for f in excluded]] = 0.0
     if kind == "logreg":
         est = make_pipeline(StandardScaler(), LogisticRegression(C=params.get("C", 1.0), max_iter=5000))
         est.fit(X, y, logisticregression__sample_weight=w)

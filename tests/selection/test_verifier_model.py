@@ -163,3 +163,23 @@ def test_mixed_only_design_keeps_pools_with_both_labels() -> None:
     assert len(X) == 3 and y.tolist() == [True, False, False]
     X, _, _ = design([mixed, all_bad], augment=0, rng=np.random.default_rng(0))
     assert len(X) == 6
+
+
+def test_excluded_features_get_no_weight_for_both_kinds() -> None:
+    from selection.errors import CandidateFormatError
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, len(FEATURE_NAMES)))
+    j = FEATURE_NAMES.index("raw_touches_tests")
+    y = (X[:, j] + 0.3 * rng.normal(size=200) > 0).astype(bool)  # the excluded feature is the only signal
+    w = np.ones(200)
+    lr = fit("logreg", X, y, w, {"C": 1.0, "exclude": ["raw_touches_tests"]})
+    assert lr.params["coef"][j] == 0.0
+    gb = fit("gbdt", X, y, w, {"n_estimators": 10, "max_depth": 2, "exclude": ["raw_touches_tests"]})
+    assert all(j not in t["feature"] for t in gb.params["trees"])
+    moved = X.copy()
+    moved[:, j] = -moved[:, j]
+    assert np.allclose(lr.predict_proba(moved), lr.predict_proba(X))
+    assert np.allclose(gb.predict_proba(moved), gb.predict_proba(X))
+    with pytest.raises(CandidateFormatError, match="unknown feature"):
+        fit("logreg", X, y, w, {"C": 1.0, "exclude": ["system_name"]})
