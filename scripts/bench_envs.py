@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--tests", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=7, help="samples for start/close (x10 for exec/reset)")
     ap.add_argument(
-        "--work", type=int, default=2_000_000, help="loop size of each test script (sets its run time)"
+        "--work", type=int, default=6_000_000, help="loop size of each test script (sets its run time)"
     )
     ap.add_argument("--local-only", action="store_true", help="skip the docker backend")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
