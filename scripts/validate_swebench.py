@@ -78,13 +78,18 @@ VALIDATION_IDS = [
     # psf/requests (Python 3.9)
     "psf__requests-2317",
     "psf__requests-3362",
+    "psf__requests-5414",
+    "psf__requests-6028",
     # sphinx-doc/sphinx (Python 3.9)
     "sphinx-doc__sphinx-8595",
     "sphinx-doc__sphinx-8721",
+    "sphinx-doc__sphinx-10325",
     # mwaskom/seaborn (Python 3.9)
     "mwaskom__seaborn-3010",
+    "mwaskom__seaborn-3190",
     # pydata/xarray (Python 3.9)
     "pydata__xarray-4248",
+    "pydata__xarray-4094",
 ]
 
 #: Why gold fails (or is not graded) on an instance, found by reading its test log. Instances that fail
@@ -101,6 +106,11 @@ KNOWN_CAUSES: dict[str, str] = {
         "**environment-limited.** FAIL_TO_PASS passes; the 2 failing PASS_TO_PASS tests "
         "(TestTimeout::test_connect_timeout, test_total_timeout_connect) connect to the unroutable 10.255.255.1 "
         "and expect a ConnectTimeout; without a network they get `OSError: [Errno 101] Network is unreachable`."
+    ),
+    "psf__requests-5414": (
+        "**environment-limited.** FAIL_TO_PASS passes; the 4 failing PASS_TO_PASS tests are "
+        "TestTimeout::test_connect_timeout / test_total_timeout_connect (2 parameters each), which connect to "
+        "10.255.255.1 and expect a ConnectTimeout; without a network the connection fails at once instead."
     ),
 }
 
@@ -207,7 +217,9 @@ def build_secs(*results: dict[str, Any]) -> str:
     values = [
         r["times"]["image_s"] for r in results if isinstance(r.get("times", {}).get("image_s"), int | float)
     ]
-    return f"{max(values):.0f}" if values else "-"
+    if not values:
+        return "-"
+    return f"{max(values):.0f}" if max(values) >= 1 else "cached"
 
 
 def recipe_lines(recipes: Path | None, validated: dict[str, int]) -> list[str]:
@@ -235,7 +247,7 @@ def render(out: Path, rows: dict[str, dict[str, Any]], ids: list[str], recipes: 
         "| instance | repo | version | Python | gold | no-op patch | empty patch | build s | test s (gold / no-op) | ok |",
         "|---|---|---|---|---|---|---|---:|---:|---|",
     ]
-    per_repo: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    per_repo: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     failures: list[str] = []
     for iid in ids:
         row = rows[iid]
@@ -256,6 +268,7 @@ def render(out: Path, rows: dict[str, dict[str, Any]], ids: list[str], recipes: 
             f"| {_secs(gold, 'test_s')} / {_secs(noop, 'test_s')} | {'yes' if ok else 'NO'} |"
         )
         if not ok_gold:
+            counts[4] += KNOWN_CAUSES.get(iid, "").startswith("**environment-limited")
             cause = KNOWN_CAUSES.get(iid, f"unexplained; harness reason: {gold.get('reason', 'not graded')}")
             failures.append(f"- **{iid}** (gold {describe(gold)}): {cause}")
         elif not ok_rest:
@@ -263,14 +276,14 @@ def render(out: Path, rows: dict[str, dict[str, Any]], ids: list[str], recipes: 
                 f"- **{iid}**: the no-op or empty patch did not fail as expected ({describe(noop)})"
             )
     summary = [
-        "| repo | instances | gold resolved | no-op/empty not resolved | both |",
-        "|---|---:|---:|---:|---:|",
+        "| repo | instances | gold resolved | no-op/empty not resolved | both | gold fails: environment-limited |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for repo in sorted(per_repo):
-        n, g, e, b = per_repo[repo]
-        summary.append(f"| {repo} | {n} | {g} | {e} | {b} |")
-    tot = [sum(v[i] for v in per_repo.values()) for i in range(4)]
-    summary.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {tot[3]} |")
+        n, g, e, b, lim = per_repo[repo]
+        summary.append(f"| {repo} | {n} | {g} | {e} | {b} | {lim} |")
+    tot = [sum(v[i] for v in per_repo.values()) for i in range(5)]
+    summary.append(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {tot[3]} | {tot[4]} |")
     return "\n".join(
         [
             "# SWE-bench harness validation on real instances",
@@ -285,7 +298,7 @@ def render(out: Path, rows: dict[str, dict[str, Any]], ids: list[str], recipes: 
             "- **empty patch**: no patch at all; graded `empty_patch` without running tests, as the official harness does.",
             "",
             "F2P / P2P give passing / required tests. *build s* is the wall time to build the instance's image",
-            "(repository at base_commit + pip installs; about 0 when the image was cached from an earlier run);",
+            "(repository at base_commit + pip installs; `cached` when an earlier run had built the same image);",
             "*test s* is the test command's wall time in the grading container (1 CPU).",
             "",
             "## Summary per repository",
