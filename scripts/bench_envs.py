@@ -209,13 +209,18 @@ def main() -> None:
         backends: dict[str, Callable[[], GitCheckoutEnv]] = {
             "local": lambda: _make_local(repo),
         }
+        image = ""
         if not args.local_only:
             image = _env_image(repo, console)
             backends["docker"] = lambda: _make_docker(image, True)
             backends["docker (plain exec)"] = lambda: _make_docker(image, False)
-        with Progress(console=console, transient=True) as progress:
-            for name, make in backends.items():
-                results[name] = bench_backend(name, make, args.repeats, patches, tests, progress)
+        try:
+            with Progress(console=console, transient=True) as progress:
+                for name, make in backends.items():
+                    results[name] = bench_backend(name, make, args.repeats, patches, tests, progress)
+        finally:
+            if image:  # the throwaway repo's env image is never reused
+                subprocess.run(["docker", "rmi", "-f", image], capture_output=True)
     sub_ms = median_ms(sub)
     load = os.getloadavg()
     table = Table(
