@@ -91,8 +91,11 @@ class GitCheckoutEnv(ABC):
         index = posixpath.join(self._state_dir, "diff-index")
         out = posixpath.join(self._state_dir, "diff.patch")
         script = (
-            f'set -e; export GIT_INDEX_FILE={shlex.quote(index)}; rm -f "$GIT_INDEX_FILE"; '
-            f'cp "$(GIT_INDEX_FILE= git rev-parse --git-path index)" "$GIT_INDEX_FILE" 2>/dev/null || true; '
+            # Resolve the real index BEFORE exporting GIT_INDEX_FILE (an empty value is honoured by git), and
+            # copy it with -p so git's racy-clean check still sees same-size edits made in the same second.
+            f"set -e; real_index=$(git rev-parse --git-path index); "
+            f'export GIT_INDEX_FILE={shlex.quote(index)}; rm -f "$GIT_INDEX_FILE"; '
+            f'if [ -f "$real_index" ]; then cp -p "$real_index" "$GIT_INDEX_FILE"; fi; '
             f"git add -A -- {spec}; "
             f"git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff --no-renames "
             f'{self.base_commit} -- {spec} > {shlex.quote(out)}; rm -f "$GIT_INDEX_FILE"'

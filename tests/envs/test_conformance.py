@@ -243,3 +243,23 @@ def test_write_keeps_mode_and_follows_symlinks(env: GitCheckoutEnv) -> None:
     env.write_file("link.py", "via link\n")
     assert env.read_file("pkg/calc.py") == "via link\n"
     assert env.execute("test -L link.py").exit_code == 0
+
+
+def test_diff_ignores_tracked_files_that_gitignore_matches(
+    new_env: Callable[..., GitCheckoutEnv], make_repo: Callable[[dict[str, str]], Path]
+) -> None:
+    """Tracked files matching .gitignore (flask's tests/test_apps/.env) must not show as deleted."""
+    repo = make_repo({".gitignore": "*.env\n", "app.py": "X = 1\n"})
+    (repo / "test_apps.env").write_text("SECRET=1\n")
+    subprocess.run(["git", "add", "-f", "test_apps.env"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "tracked ignored"],
+        cwd=repo,
+        check=True,
+    )
+    env = new_env(repo=repo)
+    assert env.diff() == ""
+    env.write_file("app.py", "X = 2\n")
+    patch = env.diff()
+    assert "app.py" in patch
+    assert "test_apps.env" not in patch
