@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import signal
 import socket
@@ -31,6 +32,8 @@ RUN_ID = os.environ.get("PATCHJURY_RUN_ID") or f"{time.strftime('%Y%m%d-%H%M%S')
 #: zombies (so timed-out commands never eat the pids limit) and exits on SIGTERM.
 KEEPALIVE = ["/bin/sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']
 
+log = logging.getLogger(__name__)
+
 ENGINE_HINT = "start dockerd / is the Docker daemon running? (`docker info` must work)"
 
 _client: DockerClient | None = None
@@ -55,7 +58,15 @@ def docker_client() -> DockerClient:
         except DockerException as exc:
             raise EngineUnavailableError(f"cannot reach the Docker engine ({exc}); {ENGINE_HINT}") from exc
         _client = client
-        return client
+    # Start-up sweep, once per process: containers of crashed runs (owner process gone) are removed.
+    try:
+        removed = sweep_containers(client=client)
+    except DockerException as exc:
+        log.warning("could not sweep leftover patchjury containers: %s", exc)
+    else:
+        if removed:
+            log.info("removed %d leftover patchjury container(s) from crashed runs", len(removed))
+    return client
 
 
 def no_socket_timeout(sock: Any) -> None:
@@ -171,8 +182,8 @@ def sweep_containers(
 
     Removed: containers whose owning process (on this host) is gone, plus, when `older_than_s` is given,
     any patchjury container at least that many seconds old (0 = all). `run_id` restricts the sweep to
-    one run. Containers this process still uses are never removed. Front doors call `sweep_containers()`
-    at start-up.
+    one run. Containers this process still uses are never removed. The first `docker_client()` of every
+    process calls this once (start-up sweep), so every front door sweeps before it starts containers.
     """
     client = client or docker_client()
     filters = [f"{LABEL_MANAGED}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])

@@ -94,6 +94,26 @@ def test_sweep_removes_orphans_and_old_containers(base_image: str) -> None:
             subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
+def test_first_client_of_a_process_sweeps_crashed_runs(
+    base_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sweep.docker_client()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    labels = managed_labels("env", f"test-startup-{uuid.uuid4().hex[:8]}")
+    labels[LABEL_OWNER] = f"{os.uname().nodename}:{dead.pid}:1"
+    orphan = client.containers.run(
+        base_image, entrypoint=["sleep", "infinity"], command=[], detach=True, labels=labels
+    )
+    try:
+        assert _exists(orphan.id)
+        monkeypatch.setattr(sweep, "_client", None)  # as in a new process
+        sweep.docker_client()
+        assert not _exists(orphan.id)
+    finally:
+        subprocess.run(["docker", "rm", "-f", orphan.id], capture_output=True)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: Path, sig: int) -> None:
     script = textwrap.dedent(
