@@ -32,6 +32,9 @@ class ExecutionConfig(BaseModel):
     """Characters of output kept per cell (the tail), for explanations and debugging."""
     max_tests: int = Field(default=64, ge=1)
     """Cap on distinct reproduction tests run (the first ones by candidate order); bounds cost."""
+    isolation: Literal["checked", "cell"] = "checked"
+    """`cell`: reset and re-apply the patch before every cell. `checked` (faster): apply once per subject and
+    reset only when a test left the work tree changed (tracked edits or new non-ignored files)."""
 
 
 class RegressionConfig(BaseModel):

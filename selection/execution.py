@@ -9,12 +9,14 @@ candidates are one test). A cell = reset the Env, apply the subject's patch, wri
 on that subject). A test is *kept* when it exits 2 on the original code (it reproduces the issue); a kept
 test is *distinguishing* when some applying candidates pass it and others do not.
 
-Workers run subjects in parallel, each leasing one Env from an `EnvPool` (reused, reset between cells).
+Workers run subjects in parallel, each leasing one Env from an `EnvPool` (reused, reset between subjects; between
+cells only when a test changed the work tree, or always with `isolation="cell"`).
 """
 
 from __future__ import annotations
 
 import queue
+import shlex
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -169,6 +171,14 @@ def _prepare(env: Env, patch: str) -> str | None:
     return None if res.applied else (res.reason or "patch does not apply")
 
 
+_FINGERPRINT = "{ git diff HEAD --binary; git ls-files --others --exclude-standard | grep -v __pycache__; } 2>&1 | sha1sum"
+
+
+def _fingerprint(env: Env) -> str:
+    """A hash of the work tree's state (tracked edits + new non-ignored files), to detect tests that change it."""
+    return env.execute(_FINGERPRINT, timeout=120).output
+
+
 def _run_subject(
     env: Env,
     subject: str,
@@ -178,7 +188,8 @@ def _run_subject(
     tick: Callable[[], None],
 ) -> tuple[list[Cell], str | None]:
     """All tests on one subject; the patch is applied once up front (so a subject without tests is still
-    checked) and again after every reset."""
+    checked) and again after every reset (every cell with isolation="cell", else only after a test that
+    changed the work tree)."""
     cells: list[Cell] = []
     why = _prepare(env, patch)
     if why:
@@ -187,13 +198,18 @@ def _run_subject(
             tick()
         env.reset()
         return cells, why
+    clean = _fingerprint(env) if cfg.isolation == "checked" else ""
+    dirty = False
     for i, test in enumerate(tests):
-        if i:
+        if i and (cfg.isolation == "cell" or dirty):
             again = _prepare(env, patch)
             if again:
                 raise ExecutionError(f"{subject}: the patch applied once but not after a reset ({again})")
         env.write_file(test.path, test.content)
         out = env.execute(test.command, timeout=cfg.test_timeout)
+        if cfg.isolation == "checked":
+            env.execute(f"rm -f -- {shlex.quote(test.path)}", timeout=30)
+            dirty = _fingerprint(env) != clean
         if out.timed_out:
             status: CellStatus = "timeout"
         elif out.exit_code == 0:

@@ -76,7 +76,43 @@ def test_pass_matrix_keeps_reproducing_tests_and_marks_distinguishing(tmp_path: 
     assert all(c.status == "not_run" for (s, _), c in m.cells.items() if s == "stale")
 
 
-def test_cells_are_isolated_by_reset(tmp_path: Path) -> None:
+class ResetCountingEnv:
+    """A LocalEnv that counts its resets (a fake wrapper, not a mock)."""
+
+    def __init__(self, inner: Env) -> None:
+        self.inner, self.resets, self.workdir = inner, 0, inner.workdir
+
+    def reset(self) -> None:
+        self.resets += 1
+        self.inner.reset()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("isolation", ["checked", "cell"])
+def test_clean_tests_share_one_applied_patch_unless_cell_isolation(tmp_path: Path, isolation: str) -> None:
+    repo, sha, _ = jury_repo.make_repo(tmp_path)
+    quiet = [
+        TestFile(path=f"q{i}.py", content="import sys\nsys.exit(0)\n", command=f"{sys.executable} q{i}.py")
+        for i in range(3)
+    ]
+    tests = collect_tests([Candidate(instance_id="i", candidate_id="a", model_patch="", tests=quiet)])
+    envs: list[ResetCountingEnv] = []
+
+    def factory() -> Env:
+        envs.append(ResetCountingEnv(LocalEnv(LocalEnvConfig(repo=repo, commit=sha))))
+        return envs[-1]  # type: ignore[return-value]
+
+    with EnvPool(factory, 1) as pool:
+        m = run_pass_matrix(tests, {}, pool, ExecutionConfig(workers=1, isolation=isolation), progress=False)  # type: ignore[arg-type]
+    assert all(m.cell(ORIGINAL, t.test_id).status == "pass" for t in tests)  # type: ignore[union-attr]
+    # one reset to prepare the subject and one after it; `cell` adds one per further test
+    assert envs[0].resets == (2 if isolation == "checked" else 2 + len(tests) - 1)
+
+
+@pytest.mark.parametrize("isolation", ["checked", "cell"])
+def test_cells_are_isolated_by_reset(tmp_path: Path, isolation: str) -> None:
     repo, sha, _ = jury_repo.make_repo(tmp_path)
     leave = TestFile(
         path="leave.py", content="open('junk.txt', 'w').write('x')\n", command=f"{sys.executable} leave.py"
@@ -90,7 +126,7 @@ def test_cells_are_isolated_by_reset(tmp_path: Path) -> None:
         [Candidate(instance_id="i", candidate_id="a", model_patch="", tests=[leave, check])]
     )
     with EnvPool(CountingFactory(repo, sha), 1) as pool:
-        m = run_pass_matrix(tests, {}, pool, ExecutionConfig(workers=1), progress=False)
+        m = run_pass_matrix(tests, {}, pool, ExecutionConfig(workers=1, isolation=isolation), progress=False)  # type: ignore[arg-type]
     cell = m.cell(ORIGINAL, "a/check.py")
     assert cell is not None and cell.status == "pass", cell
 
