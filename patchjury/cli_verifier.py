@@ -19,22 +19,33 @@ def train(
     instances: list[Path] = typer.Option(
         ..., help="SWE-bench-format instances JSONL(.gz) with problem statements."
     ),
-    out: Path = typer.Option(..., help="Directory for verifier-v1.json and MODEL_CARD.md."),
+    out: Path = typer.Option(..., help="Directory for verifier-v2.json and MODEL_CARD.md."),
     extra: list[Path] = typer.Option([], help="Extra labeled candidates, used on the training side only."),
     kind: list[str] = typer.Option(["logreg", "gbdt"], help="Model kinds to try (chosen by grouped CV)."),
     folds: int = typer.Option(5, help="Grouped (by instance) cross-validation folds."),
     repeats: int = typer.Option(3, help="CV repeats with different instance shuffles."),
     augment: int = typer.Option(4, help="Random sub-pools per pool added to training."),
-    exclude_feature: list[str] = typer.Option(
-        [],
-        help="A feature the model must not use (repeatable), e.g. one that identifies the producing system.",
+    exclude_feature: list[str] | None = typer.Option(
+        None,
+        help="A feature the model must not use (repeatable). Default: the system-proxy features "
+        "(selection.verifier.proxies.PROXY_FEATURES).",
+    ),
+    all_features: bool = typer.Option(
+        False,
+        "--all-features",
+        help="Use every feature, including the system proxies (fine when your pool comes from one system).",
     ),
 ) -> None:
     """Train by grouped CV, print AUROC and selection accuracy, write the artifact and model card.
 
-    Use it with `selection.verifier.model_path: OUT/verifier-v1.json` in the config.
+    Use it with `selection.verifier.model_path: OUT/verifier-v2.json` in the config.
     """
+    from selection.verifier.proxies import PROXY_FEATURES
     from selection.verifier.training_run import run_training
+
+    if all_features and exclude_feature:
+        raise typer.BadParameter("--all-features and --exclude-feature contradict each other; pass one")
+    exclude = [] if all_features else (exclude_feature or list(PROXY_FEATURES))
 
     bad = [k for k in kind if k not in ("logreg", "gbdt")]
     if bad:
@@ -49,7 +60,7 @@ def train(
         repeats,
         augment,
         log=typer.echo,
-        exclude=exclude_feature,
+        exclude=exclude,
     )
 
 

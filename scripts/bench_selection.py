@@ -23,7 +23,30 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-METHODS = ["oracle", "random", "majority vote", "verifier only", "ours (verifier-weighted cluster vote)"]
+METHODS = [
+    "oracle",
+    "random",
+    "majority vote",
+    "verifier only",
+    "majority vote, verifier tie-break",
+    "ours (verifier-weighted cluster vote)",
+]
+""""ours" is the verifier-weighted cluster vote, fixed before any of these numbers were computed (it is what
+`patchjury select` uses without execution evidence); the tie-break row is a second a-priori combination reported
+alongside, never swapped in after seeing the results."""
+
+
+def majority_tiebreak_value(keys: list, scores: np.ndarray, labels: np.ndarray) -> float:
+    """Largest cluster wins; ties between equally large clusters go to the one holding the top verifier score."""
+    from selection.bestk import group_pick_value
+
+    members: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            members.setdefault(key, []).append(i)
+    # scores are probabilities in [0, 1): adding the best one never overturns a difference in cluster size
+    value = {k: len(v) + 0.999 * float(np.max(np.asarray(scores)[v])) for k, v in members.items()}
+    return group_pick_value(value, members, labels)
 
 
 def best_single_system(groups: dict, labels: dict) -> tuple[str, float, int] | None:
@@ -48,7 +71,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument(
         "--artifact",
-        default=str(ROOT / "selection" / "verifier" / "artifacts" / "verifier-v1.json"),
+        default=str(ROOT / "selection" / "verifier" / "artifacts" / "verifier-v2.json"),
         help="the fold models reuse this artifact's model kind, parameters and augmentation (not its weights)",
     )
     ap.add_argument("--draws", type=int, default=300)
@@ -111,6 +134,9 @@ def main() -> None:
                     "verifier only": lambda s, y=y, feat=feat, sc=scores: pick_value(
                         sc(s), y[s], feat.valid[s]
                     ),
+                    "majority vote, verifier tie-break": lambda s, y=y, ka=keys_all, sc=scores: (
+                        majority_tiebreak_value([ka[i] for i in s], sc(s), y[s])
+                    ),
                     "ours (verifier-weighted cluster vote)": lambda s, y=y, ka=keys_all, sc=scores: (
                         cluster_sum_value([ka[i] for i in s], sc(s), y[s])
                     ),
@@ -138,7 +164,11 @@ def main() -> None:
         f"{len(cands)} candidates, {len(pools)} instances, pool sizes {min(len(p.labels) for p in pools)}-{max_n}; "
         f"verifier `{kind}` {params} (as shipped), out-of-fold: {args.folds}-fold grouped CV, augment {augment}; "
         f"{elapsed:.0f} s. Values are means over {args.repeats} fold splits; at K={max_n} the verifier rows ranged "
-        + ", ".join(f"{m} {100 * lo:.1f}-{100 * hi:.1f}" for m, (lo, hi) in spread.items() if "verifier" in m)
+        + ", ".join(
+            f"{m} {100 * lo:.1f}-{100 * hi:.1f}"
+            for m, (lo, hi) in spread.items()
+            if "verifier" in m or "ours" in m
+        )
         + ".",
     ]
     if ref:

@@ -1,6 +1,10 @@
 """Train the execution-free verifier on labeled candidate pools and write the artifact + model card.
 
     .venv/bin/python scripts/train_verifier.py                # defaults: the lite pool, shipped artifact dir
+    .venv/bin/python scripts/train_verifier.py --exclude-features --out /tmp/v   # all features, incl. proxies
+
+By default the system-proxy features (selection.verifier.proxies.PROXY_FEATURES, found by
+scripts/audit_verifier_features.py) are excluded (weight 0).
     .venv/bin/python scripts/train_verifier.py --extra ../shared/data/candidates/devin_labeled.jsonl.gz
 
 Prints grouped-CV AUROC and selection accuracy for each model tried.
@@ -38,8 +42,9 @@ def main() -> None:
     ap.add_argument(
         "--exclude-features",
         nargs="*",
-        default=[],
-        help="features the model must not use, e.g. raw_touches_tests raw_adds_scratch comment_lines_added",
+        default=None,
+        help="features the model must not use (default: selection.verifier.proxies.PROXY_FEATURES, the features "
+        "that identify the producing system; pass the flag with no names to use every feature)",
     )
     ap.add_argument("--nested", action="store_true", help="nested-CV comparison of model families only")
     ap.add_argument("--seeds", type=int, default=5, help="--nested: fold splits (seeds 0..N-1)")
@@ -48,7 +53,10 @@ def main() -> None:
         nested_report(args)
         return
 
+    from selection.verifier.proxies import PROXY_FEATURES
     from selection.verifier.training_run import run_training
+
+    exclude = PROXY_FEATURES if args.exclude_features is None else args.exclude_features
 
     run_training(
         args.candidates,
@@ -60,7 +68,7 @@ def main() -> None:
         args.repeats,
         args.augment,
         args.seed,
-        exclude=args.exclude_features,
+        exclude=exclude,
     )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from selection.bestk import pick_value
 from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
+from selection.verifier.proxies import PROXY_FEATURES as _BASE_PROXIES
 from selection.verifier.ranking import Group, LinearRanker, fit_conditional_logit, fit_pairwise
 from selection.verifier.train import Pool
 
@@ -44,8 +45,8 @@ Z_FEATURES = [
 ]
 EXTRA_NAMES = [f"z_{f}" for f in Z_FEATURES] + ["size_rank", "medoid_sim", "is_medoid", "files_majority"]
 ALL_NAMES = FEATURE_NAMES + EXTRA_NAMES
-PROXY_FEATURES = ("raw_touches_tests", "raw_adds_scratch", "comment_lines_added", "z_comment_lines_added")
-"""One-vs-rest AUROC for identifying one producing system >= 0.68 (or <= 0.32) in the lite pool."""
+PROXY_FEATURES = _BASE_PROXIES + tuple(f"z_{f}" for f in _BASE_PROXIES if f in Z_FEATURES)
+"""selection.verifier.proxies.PROXY_FEATURES and their pool z-scores (see scripts/audit_verifier_features.py)."""
 
 Config = tuple[str, str, float]
 """(family: point | clogit | pair, feature set: base | ext | base-proxy | ext-proxy, C or lambda)."""

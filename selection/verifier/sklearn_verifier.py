@@ -11,7 +11,8 @@ from patchjury.records import Candidate, Task
 from selection.verifier.features import PoolFeaturizer
 from selection.verifier.model import VerifierModel
 
-DEFAULT_ARTIFACT = "verifier-v1.json"
+DEFAULT_ARTIFACT = "verifier-v2.json"
+"""Trained without selection.verifier.proxies.PROXY_FEATURES (system proxies); see artifacts/MODEL_CARD.md."""
 
 
 class SklearnVerifier:

@@ -14,7 +14,11 @@ import numpy as np
 from patchjury.records import Task
 from selection.candidates import group_by_instance, load_candidates, load_tasks
 from selection.verifier.model import VerifierModel
+from selection.verifier.proxies import PROXY_FEATURES
 from selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
+
+ARTIFACT = "verifier-v2.json"
+"""File name of the artifact written by a training run (and loaded by default, sklearn_verifier.DEFAULT_ARTIFACT)."""
 
 GRID: dict[str, list[dict[str, Any]]] = {
     "logreg": [{"C": c, "pools": pools} for pools in ("all", "mixed") for c in (0.01, 0.1, 1.0)],
@@ -69,12 +73,12 @@ def run_training(
     augment: int = 4,
     seed: int = 0,
     log: Any = print,
-    exclude: Sequence[str] = (),
+    exclude: Sequence[str] = PROXY_FEATURES,
 ) -> TrainingResult:
     """Grouped-CV model choice (by selection accuracy, then AUROC), final fit on all pools, artifact + card.
 
-    `exclude`: feature names the model must not use (weight 0), e.g. features that identify the producing system
-    in a multi-system pool (selection.verifier.nested.PROXY_FEATURES)."""
+    `exclude`: feature names the model must not use (weight 0); by default the features that identify the
+    producing system in a multi-system pool (selection.verifier.proxies.PROXY_FEATURES). Pass () to use all."""
     cands = load_candidates(candidates)
     groups = group_by_instance(cands)
     tasks = load_all_tasks(instances)
@@ -105,7 +109,8 @@ def run_training(
         extra_reports.append(rep)
     X, y, w = design(pools, augment, np.random.default_rng(seed), chosen.params.get("pools") == "mixed")
     meta = {
-        "version": 1,
+        "version": 2,
+        "excluded_features": sorted(exclude),
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training_data": {
             "candidates": Path(candidates).name,
@@ -124,11 +129,11 @@ def run_training(
     model.meta = meta
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "verifier-v1.json")
+    model.save(out / ARTIFACT)
     (out / "MODEL_CARD.md").write_text(model_card(model, reports, chosen, extra_reports, extra))
     log(
-        f"chose {chosen.kind} {chosen.params}; wrote {out / 'verifier-v1.json'} "
-        f"({(out / 'verifier-v1.json').stat().st_size} bytes) and {out / 'MODEL_CARD.md'}"
+        f"chose {chosen.kind} {chosen.params}; wrote {out / ARTIFACT} "
+        f"({(out / ARTIFACT).stat().st_size} bytes) and {out / 'MODEL_CARD.md'}"
     )
     return TrainingResult(model, chosen, reports, extra_reports, len(cands), len(pools))
 
@@ -158,10 +163,12 @@ def model_card(
             + "\n".join(f"| {n} | {w:+.3f} |" for n, w in coef)
             + "\n"
         )
+    excluded = model.meta.get("excluded_features", [])
+    used = [n for n in model.feature_names if n not in excluded]
     return f"""# patchjury execution-free verifier, v{model.meta["version"]}
 
 Model: `{model.kind}` {chosen.params}, trained {model.meta["trained_at"]} by `scripts/train_verifier.py`
-(or `patchjury verifier train`). Artifact: `verifier-v1.json` (JSON, numpy inference, no pickle).
+(or `patchjury verifier train`). Artifact: `{ARTIFACT}` (JSON, numpy inference, no pickle).
 
 ## Training data
 - `{td["candidates"]}` (sha256 prefix `{td["sha256_16"]}`): {td["n_candidates"]} candidates, {td["n_instances"]}
@@ -170,13 +177,27 @@ Model: `{model.kind}` {chosen.params}, trained {model.meta["trained_at"]} by `sc
   total), so pool features match small-K use.
 - Labels: the candidates' `resolved` field (systems' published evaluation reports).
 
-## Features ({len(model.feature_names)})
-{", ".join(f"`{n}`" for n in model.feature_names)}
+## Features used ({len(used)})
+{", ".join(f"`{n}`" for n in used)}
 
-Never used: the producing system's name/run/model and other provenance fields (system, run, model, label_source,
-source, model_name_or_path), cost, the label, or any gold field of the instance (patch, test_patch, FAIL_TO_PASS,
-PASS_TO_PASS, eval_script). A test (tests/selection/test_verifier_features.py) checks this. Hunk-header text is not
-used either: which diff tool wrote the patch is a fingerprint of the producing system.
+## Features excluded ({len(excluded)}, weight 0)
+{", ".join(f"`{n}`" for n in excluded) or "none"}
+
+Reason: on a multi-system training pool these patch properties identify WHICH system wrote a patch (one-vs-rest
+system AUROC >= 0.65, direction-free) while saying little about whether it is right (label AUROC < 0.60); a model
+using them learns "this looks like the best system's patch", which the honesty rule forbids (never use the
+producing system, directly or by proxy). Rule and table: `scripts/audit_verifier_features.py`,
+`selection/verifier/proxies.py`, docs/selection-benchmark.md. On the lite pool `raw_touches_tests` (editing existing
+tests) marks the best system (68% of its patches vs 0-4% of the others'), `raw_adds_scratch` marks SWE-agent,
+`comment_lines_added` AutoCodeRover, `size_rel_median` and `rel_log_removed` Moatless-GPT-4o's shorter patches.
+The v1 artifact used them and reached 40.1% selection accuracy in the same CV, mostly by recognizing the best
+system's patches (it picked that system's candidate on 56.5% of instances); it was withdrawn.
+
+Never used either: the producing system's name/run/model and other provenance fields (system, run, model,
+label_source, source, model_name_or_path), cost, the label, or any gold field of the instance (patch, test_patch,
+FAIL_TO_PASS, PASS_TO_PASS, eval_script). A test (tests/selection/test_verifier_features.py) checks this, and
+tests/selection/test_verifier_model.py checks that this artifact gives every excluded feature weight 0. Hunk-header
+text is not used: which diff tool wrote the patch is a fingerprint of the producing system.
 
 ## Cross-validation (grouped by instance, {chosen.folds} folds x {chosen.repeats} repeats)
 Each instance is scored only by models that never saw it; its out-of-fold scores are averaged over the repeats.
@@ -192,17 +213,15 @@ Cluster vote: the normalized-patch cluster with the largest sum of verifier scor
 matters); `all` = every pool. Chosen by selection accuracy (then AUROC) among these {len(reports)} configurations on
 the same folds, so the chosen row is optimistically biased by the choice itself (small: a handful of configurations,
 but the spread between them, a few points, is of the same order as the noise on {model.meta["training_data"]["n_instances"]} instances).
-Reference points on the lite pool: best single system 40.3% of its instances, oracle 51.4%, random 25.6%.
+Reference points on the lite pool: best single system 40.3% of its instances, majority vote 31.0%, oracle 51.4%,
+random 25.1%. AUROC pools all instances, so it mostly measures instance difficulty (pool agreement), not the
+within-pool ranking that selection needs.
 {weights}
 ## Caveats
+- Without the system proxies this verifier is at majority-vote level on the lite pool: execution-free patch and pool
+  features carry little within-pool signal there. Use it as a tie-breaker behind execution evidence.
 - The trajectory features (`has_trajectory`, `log_steps`, `status_submitted`, `reproduced*`, `log_n_tests`) are
   constant in this training data (no trajectories or tests come with the published pools), so this model gives them
-  no weight; retrain on your own labeled runs (`patchjury verifier train`) to use them.
-- Some content features (`raw_touches_tests`: the patch also edits existing tests; `raw_adds_scratch`;
-  `comment_lines_added`) are patch properties that, in the lite pool, mostly identify which system wrote the patch
-  (one-vs-rest system AUROC 0.83, 0.76, 0.68; label AUROC 0.53, 0.47, 0.45). Nested grouped CV
-  (`scripts/train_verifier.py --nested`, docs/selection-benchmark.md) on the lite pool: this configuration 38.4%
-  selection accuracy (single splits, 5 seeds), 31.0% without those three features (majority vote: 31.0%); the
-  model picks the best system's candidate on 56.5% of instances. Its parity with the best single system there is
-  largely recognition of that system's patches, not of correctness.
+  no weight; retrain on your own labeled runs (`patchjury verifier train`) to use them. On a pool from ONE system
+  the excluded features cannot identify a system; `patchjury verifier train --all-features` then uses them.
 """

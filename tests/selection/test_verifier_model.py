@@ -69,8 +69,11 @@ def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path
     assert result.n_instances == 24 and 0.0 <= result.chosen.selection_accuracy <= 1.0
     assert 0.0 <= result.chosen.auroc <= 1.0
     assert any("AUROC" in line for line in logs)
-    model = VerifierModel.load(tmp_path / "art" / "verifier-v1.json")
+    model = VerifierModel.load(tmp_path / "art" / "verifier-v2.json")
     assert model.meta["training_data"]["n_instances"] == 24
+    from selection.verifier.proxies import PROXY_FEATURES
+
+    assert model.meta["excluded_features"] == sorted(PROXY_FEATURES)  # proxy-free by default
     card = (tmp_path / "art" / "MODEL_CARD.md").read_text()
     assert "grouped by instance" in card and "AUROC" in card
 
@@ -103,7 +106,7 @@ def test_cli_train_and_export_sft(shared_data: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "selection accuracy" in res.output and (tmp_path / "m" / "verifier-v1.json").is_file()
+    assert "selection accuracy" in res.output and (tmp_path / "m" / "verifier-v2.json").is_file()
     out = tmp_path / "sft.jsonl"
     res = runner.invoke(
         app, ["verifier", "export-sft", "--candidates", str(small), "--instances", inst, "--out", str(out)]
@@ -183,3 +186,57 @@ def test_excluded_features_get_no_weight_for_both_kinds() -> None:
     assert np.allclose(gb.predict_proba(moved), gb.predict_proba(X))
     with pytest.raises(CandidateFormatError, match="unknown feature"):
         fit("logreg", X, y, w, {"C": 1.0, "exclude": ["system_name"]})
+
+
+def test_shipped_artifact_gives_no_weight_to_system_proxy_features() -> None:
+    """The default verifier must not use any feature that identifies the producing system (honesty rule)."""
+    from selection.verifier.proxies import PROXY_FEATURES
+
+    model = load_default_verifier().model
+    assert default_artifact_path().name == "verifier-v2.json"
+    assert set(PROXY_FEATURES) <= set(model.feature_names)
+    assert set(PROXY_FEATURES) <= set(model.meta["excluded_features"])
+    cols = [model.feature_names.index(f) for f in PROXY_FEATURES]
+    if model.kind == "logreg":
+        assert all(model.params["coef"][j] == 0.0 for j in cols)
+    else:
+        used = {
+            f
+            for t in model.params["trees"]
+            for f, left in zip(t["feature"], t["left"], strict=True)
+            if left >= 0
+        }
+        assert not used & set(cols)
+    # behavioural check: changing only the proxy columns never changes a score
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, len(model.feature_names)))
+    X2 = X.copy()
+    X2[:, cols] = rng.normal(size=(20, len(cols))) * 5
+    assert np.array_equal(model.predict_proba(X), model.predict_proba(X2))
+
+
+def test_proxy_rule_matches_the_constant() -> None:
+    from selection.verifier.proxies import is_proxy
+
+    assert is_proxy(0.83, 0.53) and is_proxy(0.65, 0.50)
+    assert not is_proxy(0.64, 0.54) and not is_proxy(0.70, 0.74)
+
+
+def test_cli_train_all_features_uses_the_proxies_and_rejects_a_contradiction(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from patchjury.cli import app
+
+    small = _subset(shared_data, tmp_path, 9)
+    inst = str(shared_data / "swebench" / "lite_test.jsonl.gz")
+    common = ["verifier", "train", "--candidates", str(small), "--instances", inst, "--kind", "logreg"]
+    fast = ["--folds", "3", "--repeats", "1", "--augment", "0"]
+    runner = CliRunner()
+    res = runner.invoke(app, [*common, "--out", str(tmp_path / "all"), *fast, "--all-features"])
+    assert res.exit_code == 0, res.output
+    assert VerifierModel.load(tmp_path / "all" / "verifier-v2.json").meta["excluded_features"] == []
+    res = runner.invoke(
+        app, [*common, "--out", str(tmp_path / "x"), "--all-features", "--exclude-feature", "valid"]
+    )
+    assert res.exit_code != 0 and "contradict" in res.output
+    assert not (tmp_path / "x").exists()

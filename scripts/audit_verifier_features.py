@@ -1,0 +1,92 @@
+"""Audit the verifier's features for system proxies: does a feature identify WHO wrote a patch rather than
+WHETHER it is right?
+
+    .venv/bin/python scripts/audit_verifier_features.py [--md /tmp/audit.md]
+
+For every feature (computed on each instance's full pool, exactly as the verifier sees it) this prints the
+one-vs-rest AUROC of predicting the producing system (max over systems) and the AUROC of predicting `resolved`,
+both direction-free (max(a, 1 - a)), and applies the exclusion rule of selection/verifier/proxies.py. The
+`system` provenance field is read HERE ONLY, to measure leakage; training never reads it.
+Constant features get 0.5 on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def free_auroc(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """(direction-free AUROC, signed AUROC); 0.5 when x is constant or y has one class."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(set(y.tolist())) < 2 or np.ptp(x) == 0:
+        return 0.5, 0.5
+    a = float(roc_auc_score(y, x))
+    return max(a, 1 - a), a
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
+    ap.add_argument("--instances", nargs="+", default=[str(DATA / "swebench" / "lite_test.jsonl.gz")])
+    ap.add_argument("--field", default="system", help="provenance field naming the producer (audit only)")
+    ap.add_argument("--md", default="", help="also write the table to this markdown file")
+    args = ap.parse_args()
+
+    from selection.candidates import group_by_instance, load_candidates
+    from selection.verifier.features import FEATURE_NAMES
+    from selection.verifier.proxies import LABEL_AUROC_MAX, PROXY_FEATURES, SYSTEM_AUROC_MIN, is_proxy
+    from selection.verifier.train import build_pools
+    from selection.verifier.training_run import load_all_tasks
+
+    groups = group_by_instance(load_candidates(args.candidates))
+    pools = build_pools(groups, load_all_tasks(args.instances))
+    X = np.vstack([p.featurizer.features() for p in pools])
+    y = np.concatenate([p.labels for p in pools])
+    systems = np.array(
+        [str((c.model_extra or {}).get(args.field)) for p in pools for c in groups[p.instance_id]]
+    )
+    names = sorted(set(systems.tolist()))
+    rows = []
+    for j, f in enumerate(FEATURE_NAMES):
+        per = {s: free_auroc(systems == s, X[:, j]) for s in names}
+        top = max(per, key=lambda s: per[s][0])
+        lab, lab_signed = free_auroc(y, X[:, j])
+        rows.append((f, per[top][0], per[top][1], top, lab, lab_signed))
+    rows.sort(key=lambda r: -r[1])
+    lines = [
+        "| feature | system AUROC (max one-vs-rest) | system most separated (signed AUROC) | label AUROC "
+        "(signed) | proxy by rule | in PROXY_FEATURES |",
+        "|---|---|---|---|---|---|",
+    ]
+    flagged = []
+    for f, sa, ss, top, la, ls in rows:
+        proxy = is_proxy(sa, la)
+        if proxy:
+            flagged.append(f)
+        lines.append(
+            f"| `{f}` | {sa:.2f} | {top} ({ss:.2f}) | {la:.2f} ({ls:.2f}) | {'**yes**' if proxy else 'no'} | "
+            f"{'yes' if f in PROXY_FEATURES else 'no'} |"
+        )
+    text = (
+        f"{len(y)} candidates on {len(pools)} instances, {len(names)} values of `{args.field}`; AUROCs are "
+        f"direction-free (max(a, 1 - a)), signed value in parentheses.\n"
+        f"Rule: proxy when system AUROC >= {SYSTEM_AUROC_MIN} and label AUROC < {LABEL_AUROC_MAX}.\n\n"
+        + "\n".join(lines)
+        + f"\n\nFlagged by the rule: {', '.join(flagged) or 'none'}; PROXY_FEATURES: {', '.join(PROXY_FEATURES)}.\n"
+    )
+    print(text)
+    if set(flagged) != set(PROXY_FEATURES):
+        print("WARNING: PROXY_FEATURES differs from the rule's result on this data; review and update it.")
+    if args.md:
+        Path(args.md).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
