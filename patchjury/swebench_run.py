@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from envs.config import DockerEnvConfig
 from envs.errors import EnvError
 from envs.swebench.instances import SWEInstance, load_instances, select_instances
+from envs.swebench.source import InstanceSource
 from patchjury.errors import UsageError
 from patchjury.pipeline import run_task
 from patchjury.report import own_test_verdicts, patch_stats
@@ -35,27 +36,11 @@ from patchjury.swebench_view import summary_markdown, totals
 RESULT = "result.json"
 
 
-class SWERunConfig(BaseModel):
+class SWERunConfig(InstanceSource):
     """Which instances, where the outputs go, and how to run them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    instances: str
-    """Instances file (.json/.jsonl(.gz)/.parquet) or a Hugging Face dataset `NAME[:SPLIT]`."""
-    instance_ids: list[str] = Field(default_factory=list)
-    """Only these instances."""
-    slice: str | None = None
-    """Python slice over the (filtered) instances, e.g. `0:10`."""
-    filter: str | None = None
-    """Regex an instance id must match."""
-    repo_cache: Path | None = None
-    """Directory of clones / bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE)."""
-    allow_clone: bool = True
-    """`git clone` repositories missing from the cache."""
-    recipes: Path | None = None
-    """Install recipes file (default: the bundled envs/swebench/recipes.yaml)."""
-    use_official_image: bool = False
-    """Pull the official image named in each instance instead of building locally."""
     workers: int = Field(1, ge=1)
     """Instances processed at once (each runs `agent.workers` trajectories at once)."""
     out: Path = Path("swebench_runs")

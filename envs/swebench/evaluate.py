@@ -24,12 +24,13 @@ from envs.swebench.errors import DatasetError
 from envs.swebench.instances import SWEInstance, load_instances, select_instances, unknown_ids_error
 from envs.swebench.predictions import Prediction, load_predictions
 from envs.swebench.runner import Cancellation, grade_in_container
+from envs.swebench.source import InstanceSource
 
 REPORT = "report.json"
 ERROR = "error.json"
 
 
-class EvalConfig(BaseModel):
+class EvalConfig(InstanceSource):
     """Everything `patchjury swebench eval` needs."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,22 +38,6 @@ class EvalConfig(BaseModel):
     predictions: Path
     """Predictions file (.jsonl, .json list or {instance_id: prediction}) with instance_id, model_patch and
     model_name_or_path."""
-    instances: str
-    """Instances file (.json/.jsonl(.gz)/.parquet) or a Hugging Face dataset `NAME[:SPLIT]`."""
-    instance_ids: list[str] = Field(default_factory=list)
-    """Grade only these instances."""
-    slice: str | None = None
-    """Python slice over the (filtered) instances, e.g. `0:10`."""
-    filter: str | None = None
-    """Regex an instance id must match."""
-    repo_cache: Path | None = None
-    """Directory of clones / bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE)."""
-    allow_clone: bool = True
-    """`git clone` repositories missing from the cache."""
-    recipes: Path | None = None
-    """Recipes file (default: envs/swebench/recipes.yaml)."""
-    use_official_image: bool = False
-    """Pull the official image named in each instance instead of building locally."""
     workers: int = Field(default=1, ge=1)
     """Instances graded in parallel."""
     out: Path = Path("swebench_eval")
