@@ -23,6 +23,8 @@ BASE_PACKAGES = (
     "python3-venv",
     "python3-pip",
     "python3-dev",
+    "python-is-python3",  # `python` works in commands and reproduction tests, as in official images
+    "python3-pytest",  # repository tests (regression signal) run without a network install
     "git",
     "ca-certificates",
     "patch",

@@ -80,12 +80,15 @@ def env_image_tag(
     setup: Sequence[str],
     workdir: str = "/testbed",
     env: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> str:
-    """The tag build_env_image would produce (resolves `commit` and the base image id)."""
+    """The tag build_env_image would produce (resolves `commit` and the base image id).
+
+    `name` (e.g. `owner__repo`) names the tag; default: the repository directory's name."""
     base_id = _image_id(base)
     sha = resolve_commit(repo, commit)
     key = image_key(base_id, sha, setup, env or {}, workdir)
-    return f"{ENV_REPOSITORY}:{_slug(repo)}-{key[:16]}"
+    return f"{ENV_REPOSITORY}:{_slug(name or repo)}-{key[:16]}"
 
 
 def _image_id(name: str) -> str:
@@ -142,8 +145,10 @@ def build_env_image(
     force: bool = False,
     step_timeout: float = 3600.0,
     on_output: Callable[[str], None] | None = None,
+    name: str | None = None,
 ) -> str:
-    """Build (or reuse) the env image for repo@commit on `base`; returns its tag.
+    """Build (or reuse) the env image for repo@commit on `base`; returns its tag (named after `name`, e.g.
+    `owner__repo`, or the repository directory).
 
     `setup` commands run in order with bash in `workdir`; `env` is baked into the image. `ca_bundle` defaults
     to the host bundle when it exists (None disables). `on_output` receives build output as it arrives.
@@ -153,7 +158,7 @@ def build_env_image(
         ca_bundle = DEFAULT_CA_BUNDLE if DEFAULT_CA_BUNDLE.is_file() else None
     if ca_bundle is not None and not Path(ca_bundle).is_file():
         raise ImageBuildError(f"CA bundle {ca_bundle} does not exist; pass an existing file or None")
-    tag = env_image_tag(base, repo, commit, setup, workdir, env)
+    tag = env_image_tag(base, repo, commit, setup, workdir, env, name=name)
     with _locks_guard:
         lock = _build_locks.setdefault(tag, threading.Lock())
     with lock:

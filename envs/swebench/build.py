@@ -106,6 +106,7 @@ def build_local_image(
             env=recipe.resolved_env(),
             ca_bundle=bundle,
             network=True,
+            name=instance.repo.replace("/", "__"),
         )
     except ImageBuildError as exc:
         where = ""

@@ -103,3 +103,10 @@ def test_ensure_base_image(base_image: str) -> None:
     assert ensure_base_image(None) == base_image
     with pytest.raises(ImageBuildError, match="patchjury images bootstrap"):
         ensure_base_image("localhost:1/patchjury/no-such-image:latest")
+
+
+def test_tag_is_named_after_the_given_name(base_image: str, sample_repo: Path) -> None:
+    plain = env_image_tag(base_image, sample_repo, "HEAD", ["true"])
+    named = env_image_tag(base_image, sample_repo, "HEAD", ["true"], name="psf__requests")
+    assert named.startswith("patchjury/env:psf__requests-")
+    assert named.rsplit("-", 1)[1] == plain.rsplit("-", 1)[1]  # same content key
