@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
-
-
-def git(repo: Path, *args: str) -> str:
-    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
-    return run.stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
+from gitrepo import commit_all, git
 
 RepoFactory = Callable[[dict[str, str]], Path]
 

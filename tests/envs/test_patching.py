@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gitrepo import commit_all, git
 
 from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
 from envs.patching import GIT_APPLY, GIT_APPLY_3WAY, PATCH_FUZZ, apply_patch, strip_test_files
-
-GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
-
-
-def git(repo: Path, *args: str) -> str:
-    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
-    return run.stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
 
 LINES = [f"line {i}" for i in range(1, 21)]
 

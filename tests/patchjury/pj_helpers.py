@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
-
-
-def git(repo: Path, *args: str) -> str:
-    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
-    return run.stdout.strip()
+from gitrepo import git
 
 
 def make_git_repo(path: Path, files: dict[str, str], branch: str = "main") -> Path:

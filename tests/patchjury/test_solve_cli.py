@@ -99,7 +99,7 @@ def test_solve_end_to_end_in_docker_with_apply(tmp_path: Path, base_image: str) 
         )  # --setup built an environment image with the repo inside
     finally:  # the image is unique to this test's repository: remove it when it was built
         if subprocess.run(["docker", "image", "inspect", env_image], capture_output=True).returncode == 0:
-            subprocess.run(["docker", "rmi", env_image], capture_output=True, check=True)
+            subprocess.run(["docker", "rmi", env_image], capture_output=True)
 
 
 def _check_solve_outputs(run: subprocess.CompletedProcess[str], repo: Path, head: str) -> None:

@@ -146,7 +146,7 @@ def built_images(tmp_path: Path) -> Iterator[Path]:
     for result in out.glob("instances/*/result.json"):
         tags.add(json.loads(result.read_text()).get("image"))
     for tag in sorted(t for t in tags if t and t.startswith("patchjury/env:pjfront__")):
-        subprocess.run(["docker", "rmi", tag], capture_output=True, check=True)
+        subprocess.run(["docker", "rmi", tag], capture_output=True)  # gone already is fine
 
 
 @pytest.mark.docker

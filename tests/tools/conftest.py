@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from gitrepo import git
 
 from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
 from tools.config import ToolsConfig
 from tools.protocol import Tool
 from tools.registry import get_tools
-
-GIT_ID = ["-c", "user.name=patchjury-test", "-c", "user.email=test@patchjury.invalid"]
 
 SAMPLE = {
     ".gitignore": "*.log\n",
@@ -29,11 +27,6 @@ SAMPLE = {
 }
 
 RepoFactory = Callable[[dict[str, str]], Path]
-
-
-def git(repo: Path, *args: str) -> str:
-    run = subprocess.run(["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, check=True)
-    return run.stdout.strip()
 
 
 @pytest.fixture
