@@ -19,3 +19,15 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD")
+
+
+def init_repo(path: Path, files: dict[str, str], branch: str | None = None) -> Path:
+    """A new git repository at `path` with one commit ("base") holding `files` ({relative path: content})."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", *(["-b", branch] if branch else []))
+    for rel, content in files.items():
+        p = path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    commit_all(path, "base")
+    return path

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gitrepo import commit_all, git
+from gitrepo import init_repo
 
 RepoFactory = Callable[[dict[str, str]], Path]
 
@@ -19,15 +19,7 @@ def make_repo(tmp_path: Path) -> RepoFactory:
     def make(files: dict[str, str]) -> Path:
         nonlocal count
         count += 1
-        repo = tmp_path / f"repo{count}"
-        repo.mkdir()
-        git(repo, "init", "-q")
-        for rel, content in files.items():
-            p = repo / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(content)
-        commit_all(repo, "base")
-        return repo
+        return init_repo(tmp_path / f"repo{count}", files)
 
     return make
 

@@ -7,20 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitrepo import git
+from gitrepo import init_repo
 
 
 def make_git_repo(path: Path, files: dict[str, str], branch: str = "main") -> Path:
-    """A git repository at `path` with one commit holding `files`."""
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", branch)
-    for rel, content in files.items():
-        p = path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(content)
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "base")
-    return path
+    """A git repository at `path` with one commit holding `files`, on `branch`."""
+    return init_repo(path, files, branch)
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pj_helpers import git, make_git_repo
+from gitrepo import git
+from pj_helpers import make_git_repo
 
 from patchjury import gitops
 from patchjury.config import ConfigError

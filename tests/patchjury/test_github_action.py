@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pj_helpers import FakeGitHub, git, make_git_repo
+from gitrepo import git
+from pj_helpers import FakeGitHub, make_git_repo
 
 from patchjury.action import ActionSettings, main, solve_env
 from patchjury.errors import PatchjuryError, UsageError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pj_helpers import git
+from gitrepo import git
 
 from patchjury.demo_repo import ISSUE, create_demo_repo, script
 

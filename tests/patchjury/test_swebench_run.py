@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pj_helpers import git, make_git_repo
+from gitrepo import git
+from pj_helpers import make_git_repo
 
 REPOS: dict[str, dict[str, Any]] = {
     "pjfront/pricing": {

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from gitrepo import git
+from gitrepo import init_repo
 
 from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
@@ -37,16 +37,7 @@ def make_repo(tmp_path: Path) -> RepoFactory:
     def make(files: dict[str, str]) -> Path:
         nonlocal count
         count += 1
-        repo = tmp_path / f"repo{count}"
-        repo.mkdir()
-        git(repo, "init", "-q")
-        for rel, content in files.items():
-            p = repo / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(content)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "base")
-        return repo
+        return init_repo(tmp_path / f"repo{count}", files)
 
     return make
 
