@@ -11,11 +11,9 @@ app = typer.Typer(
 )
 
 
-def _split_ids(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(x for x in v.replace(",", " ").split() if x)
-    return out
+def split_ids(values: list[str] | None) -> list[str]:
+    """`--instance-ids a,b --instance-ids c` -> [a, b, c] (commas or spaces separate ids)."""
+    return [x for v in values or [] for x in v.replace(",", " ").split() if x]
 
 
 @app.command("eval")
@@ -66,7 +64,7 @@ def eval_cmd(
     config = EvalConfig(
         predictions=predictions,
         instances=instances,
-        instance_ids=_split_ids(instance_ids),
+        instance_ids=split_ids(instance_ids),
         slice=slice_,
         filter=filter_,
         repo_cache=repo_cache,

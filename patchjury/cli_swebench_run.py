@@ -7,9 +7,7 @@ from pathlib import Path
 
 import typer
 
-
-def _split(values: list[str] | None) -> list[str]:
-    return [x for v in values or [] for x in v.replace(",", " ").split() if x]
+from patchjury.cli_swebench import split_ids
 
 
 def run_cmd(
@@ -72,7 +70,7 @@ def run_cmd(
     settings = load_settings(config, models=model, n=n, workers=traj_workers, max_cost=max_cost)
     cfg = SWERunConfig(
         instances=instances,
-        instance_ids=_split(instance_ids),
+        instance_ids=split_ids(instance_ids),
         slice=slice_,
         filter=filter_,
         repo_cache=repo_cache,

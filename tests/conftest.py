@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gitrepo import init_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -65,3 +67,19 @@ def base_image() -> str:
     from envs.bootstrap import bootstrap
 
     return bootstrap("bookworm")
+
+
+RepoFactory = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> RepoFactory:
+    """Create a git repo from {path: content}; returns its path (HEAD = one commit "base" with those files)."""
+    count = 0
+
+    def make(files: dict[str, str]) -> Path:
+        nonlocal count
+        count += 1
+        return init_repo(tmp_path / f"repo{count}", files)
+
+    return make

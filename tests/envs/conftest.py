@@ -6,22 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gitrepo import init_repo
 
 RepoFactory = Callable[[dict[str, str]], Path]
-
-
-@pytest.fixture
-def make_repo(tmp_path: Path) -> RepoFactory:
-    """Create a git repo from {path: content}; returns its path (HEAD = one commit with those files)."""
-    count = 0
-
-    def make(files: dict[str, str]) -> Path:
-        nonlocal count
-        count += 1
-        return init_repo(tmp_path / f"repo{count}", files)
-
-    return make
 
 
 SAMPLE_FILES = {

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from gitrepo import init_repo
 
 from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
@@ -27,19 +26,6 @@ SAMPLE = {
 }
 
 RepoFactory = Callable[[dict[str, str]], Path]
-
-
-@pytest.fixture
-def make_repo(tmp_path: Path) -> RepoFactory:
-    """Create a git repo from {path: content} (one commit); returns its path."""
-    count = 0
-
-    def make(files: dict[str, str]) -> Path:
-        nonlocal count
-        count += 1
-        return init_repo(tmp_path / f"repo{count}", files)
-
-    return make
 
 
 @pytest.fixture
