@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from selection.issue_config import IssueTestsConfig
 from selection.scores import B4Params
 from selection.verifier.config import VerifierConfig
 
@@ -35,6 +36,9 @@ class ExecutionConfig(BaseModel):
     isolation: Literal["checked", "cell"] = "checked"
     """`cell`: reset and re-apply the patch before every cell. `checked` (faster): apply once per subject and
     reset only when a test left the work tree changed (tracked edits or new non-ignored files)."""
+    issue_tests: IssueTestsConfig = Field(default_factory=IssueTestsConfig)
+    """Reproduction tests generated from code in the issue text (doctest sessions, scripts + tracebacks),
+    added to the candidates' tests; `issue_tests.enabled=false` turns them off (see selection/issue_tests.py)."""
 
 
 class RegressionConfig(BaseModel):

@@ -84,7 +84,8 @@ def render_markdown(
         for t in matrix.tests:
             cells = [_SYMBOL[c.status] if (c := matrix.cell(s, t.test_id)) else "-" for s in subs]
             lines.append(
-                f"| {_cell(t.test_id)} | {'yes' if t.test_id in matrix.kept else 'no'} "
+                f"| {_cell(t.test_id)}{'' if t.authors else ' (from the issue)'} "
+                f"| {'yes' if t.test_id in matrix.kept else 'no'} "
                 f"| {'yes' if t.test_id in matrix.distinguishing else 'no'} | " + " | ".join(cells) + " |"
             )
         if matrix.apply_failures:

@@ -17,6 +17,7 @@ from selection.cluster import cluster_candidates
 from selection.config import SelectionConfig
 from selection.errors import SelectionConfigError
 from selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from selection.issue_tests import issue_tests, prune_issue_tests
 from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
 from selection.scores import compute_scores
@@ -61,6 +62,33 @@ def _exec_signals(
             s.scores.update({name: vals[rep] for name, vals in named.items() if rep in vals})
 
 
+def _test_notes(own: int, derived: int, pruned: list[str], matrix: PassMatrix) -> list[str]:
+    """What the reproduction tests amounted to, for the decision's reasons."""
+    notes = []
+    if not own and not derived:
+        return [
+            "no candidate came with reproduction tests: only patch application was checked",
+            "no reproduction tests from the issue text either (no runnable code with shown output or traceback)",
+        ]
+    if not own:
+        notes.append(
+            f"no candidate came with reproduction tests; {derived} test(s) generated from the issue text"
+        )
+    elif derived:
+        notes.append(f"{own} candidate test(s) plus {derived} generated from the issue text")
+    if pruned:
+        notes.append(
+            f"issue-derived test(s) reproducing on every candidate ignored (no candidate passes): {', '.join(pruned)}"
+        )
+    if not matrix.kept:
+        notes.append(f"none of the {own + derived} reproduction tests exits 2 on the original code")
+    else:
+        kept_issue = [t for t in matrix.kept if t.startswith(("issue/", "hints/"))]
+        if kept_issue:
+            notes.append(f"kept issue-derived test(s): {', '.join(kept_issue)}")
+    return notes
+
+
 def run_instance(
     task: Task,
     candidates: Sequence[Candidate],
@@ -86,15 +114,15 @@ def run_instance(
     if config.execution.enabled and env_factory is not None and reps:
         subjects = {rep: by_id[rep].model_patch for rep in reps}
         with EnvPool(env_factory, config.execution.workers) as pool:
-            tests = collect_tests(cands, config.execution.max_tests)
+            own = collect_tests(cands, config.execution.max_tests)
+            derived = issue_tests(task, config.execution.issue_tests)
+            tests = own + derived
             matrix = run_pass_matrix(
                 tests, subjects, pool, config.execution, progress=progress, label=task.instance_id
             )
+            pruned = prune_issue_tests(matrix)
             _exec_signals(signals, reps, matrix, config)
-            if not tests:
-                notes.append("no candidate came with reproduction tests: only patch application was checked")
-            elif not matrix.kept:
-                notes.append(f"none of the {len(tests)} reproduction tests exits 2 on the original code")
+            notes += _test_notes(len(own), len(derived), pruned, matrix)
             applying = {s: subjects[s] for s in matrix.applying()}
             if config.regression.enabled and applying:
                 report = run_regression(pool, applying, config.regression, config.execution.workers)
