@@ -31,6 +31,10 @@ METHODS = [
     "majority vote, verifier tie-break",
     "ours (verifier-weighted cluster vote)",
 ]
+EXEC_METHODS = ["execution only", "R2E-Gym hybrid", "ours (staged: execution, agreement, verifier)"]
+"""With `--exec-signals`: execution only (kept reproduction tests passed, then fewest regression failures), and the
+shipped `r2e_hybrid` and `staged` rules run unchanged on each subset's rebuilt signals (selection/exec_signals.py).
+Instances without saved signals (no environment) get no execution evidence, as in `patchjury select`."""
 """"ours" is the verifier-weighted cluster vote, fixed before any of these numbers were computed (it is what
 `patchjury select` uses without execution evidence); the tie-break row is a second a-priori combination reported
 alongside, never swapped in after seeing the results."""
@@ -80,6 +84,13 @@ def main() -> None:
     ap.add_argument(
         "--repeats", type=int, default=3, help="fold splits averaged (different instance shuffles)"
     )
+    ap.add_argument(
+        "--exec-signals",
+        nargs="*",
+        default=[],
+        help="execution signals from scripts/collect_exec_signals.py (files merge per candidate)",
+    )
+    ap.add_argument("--subset", default="", help="file of instance ids (one per line): report on these only")
     ap.add_argument("--png", default="")
     ap.add_argument("--md", default="")
     args = ap.parse_args()
@@ -95,6 +106,9 @@ def main() -> None:
         random_value,
     )
     from selection.candidates import group_by_instance, load_candidates
+    from selection.config import SelectionConfig
+    from selection.exec_signals import execution_only_value, load_exec_signals, patch_sha1, subset_signals
+    from selection.selectors import make_rule
     from selection.verifier.model import VerifierModel
     from selection.verifier.train import build_pools, fold_models
     from selection.verifier.training_run import load_all_tasks
@@ -102,6 +116,20 @@ def main() -> None:
     t0 = time.time()
     cands = load_candidates(args.candidates)
     groups = group_by_instance(cands)
+    wanted = set(groups)  # reported instances; verifier folds still train on every pool (out-of-fold)
+    if args.subset:
+        wanted = {line.strip() for line in Path(args.subset).read_text().splitlines() if line.strip()}
+        unknown = wanted - set(groups)
+        if unknown:
+            sys.exit(
+                f"--subset names {len(unknown)} instance(s) without candidates, e.g. {sorted(unknown)[0]}"
+            )
+    exec_sig = load_exec_signals(args.exec_signals) if args.exec_signals else None
+    methods = METHODS + (EXEC_METHODS if exec_sig is not None else [])
+    rules = {
+        "R2E-Gym hybrid": make_rule(SelectionConfig(selector="r2e_hybrid")),
+        "ours (staged: execution, agreement, verifier)": make_rule(SelectionConfig(selector="staged")),
+    }
     pools = build_pools(groups, load_all_tasks(args.instances))
     labels = {p.instance_id: p.labels for p in pools}
     has_tests = any(c.tests for c in cands)
@@ -113,10 +141,10 @@ def main() -> None:
     runs: list[dict[str, list[float]]] = []
     for r in range(args.repeats):
         models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
-        curves_r: dict[str, list[float]] = {m: [] for m in METHODS}
+        curves_r: dict[str, list[float]] = {m: [] for m in methods}
         for k in track(range(1, max_n + 1), description=f"Best@K (split {r + 1}/{args.repeats})"):
-            per: dict[str, list[float]] = {m: [] for m in METHODS}
-            for p in pools:
+            per: dict[str, list[float]] = {m: [] for m in methods}
+            for p in (p for p in pools if p.instance_id in wanted):
                 model, feat, y = models[p.instance_id], p.featurizer, p.labels
                 keys_all = feat.cluster_keys()
                 cache: dict[bytes, np.ndarray] = {}
@@ -141,33 +169,56 @@ def main() -> None:
                         cluster_sum_value([ka[i] for i in s], sc(s), y[s])
                     ),
                 }
+                if exec_sig is not None:
+                    sig = exec_sig.get(p.instance_id, {})
+                    entries = [sig.get(patch_sha1(c.model_patch)) for c in groups[p.instance_id]]
+                    # random opaque ids: the rules' last-resort tie-break (by id) then averages over tied sets
+                    ids = [f"c{v}" for v in rng.permutation(len(y))]
+
+                    def sub(s, entries=entries, ka=keys_all, sc=scores, ids=ids):
+                        return subset_signals(
+                            [entries[i] for i in s], [ka[i] for i in s], sc(s), [ids[i] for i in s]
+                        )
+
+                    def ruled(s, rule, y=y, sub=sub, ids=ids):
+                        win = rule.decide(sub(s)).winner
+                        return float(y[ids.index(win)]) if win is not None else 0.0
+
+                    fns["execution only"] = lambda s, y=y, sub=sub: execution_only_value(sub(s), y[s])
+                    for name, rule in rules.items():
+                        fns[name] = lambda s, rule=rule, ruled=ruled: ruled(s, rule)
                 for m, fn in fns.items():
                     per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
-            for m in METHODS:
+            for m in methods:
                 curves_r[m].append(float(np.mean(per[m])))
         runs.append(curves_r)
-    curves = {m: [float(np.mean([run[m][i] for run in runs])) for i in range(max_n)] for m in METHODS}
-    spread = {m: (min(run[m][-1] for run in runs), max(run[m][-1] for run in runs)) for m in METHODS}
-    ref = best_single_system(groups, labels)
+    curves = {m: [float(np.mean([run[m][i] for run in runs])) for i in range(max_n)] for m in methods}
+    spread = {m: (min(run[m][-1] for run in runs), max(run[m][-1] for run in runs)) for m in methods}
+    ref = best_single_system({k: v for k, v in groups.items() if k in wanted}, labels)
     elapsed = time.time() - t0
 
     head = "| method | " + " | ".join(f"K={k}" for k in range(1, max_n + 1)) + " |"
     sep = "|---|" + "---|" * max_n
     lines = [head, sep]
-    for m in METHODS:
+    for m in methods:
         lines.append(f"| {m} | " + " | ".join(f"{100 * v:.1f}" for v in curves[m]) + " |")
-    na = "n/a (pool has no tests)" if not has_tests else "n/a (needs `patchjury select` with environments)"
-    lines.append(f"| execution only | {na} |" + " |" * (max_n - 1))
-    lines.append(f"| R2E-Gym hybrid | {na} |" + " |" * (max_n - 1))
+    if exec_sig is None:
+        na = (
+            "n/a (pool has no tests)" if not has_tests else "n/a (needs `patchjury select` with environments)"
+        )
+        na += "; pass --exec-signals"
+        lines.append(f"| execution only | {na} |" + " |" * (max_n - 1))
+        lines.append(f"| R2E-Gym hybrid | {na} |" + " |" * (max_n - 1))
     table = "\n".join(lines)
     notes = [
-        f"{len(cands)} candidates, {len(pools)} instances, pool sizes {min(len(p.labels) for p in pools)}-{max_n}; "
+        f"{sum(len(groups[k]) for k in wanted)} candidates, {len(wanted)} instances reported"
+        f" (verifier folds trained on all {len(pools)} pools), pool sizes {min(len(p.labels) for p in pools)}-{max_n}; "
         f"verifier `{kind}` {params} (as shipped), out-of-fold: {args.folds}-fold grouped CV, augment {augment}; "
         f"{elapsed:.0f} s. Values are means over {args.repeats} fold splits; at K={max_n} the verifier rows ranged "
         + ", ".join(
             f"{m} {100 * lo:.1f}-{100 * hi:.1f}"
             for m, (lo, hi) in spread.items()
-            if "verifier" in m or "ours" in m
+            if "verifier" in m or "ours" in m or m in EXEC_METHODS
         )
         + ".",
     ]
@@ -188,7 +239,7 @@ def main() -> None:
 
         fig, ax = plt.subplots(figsize=(9, 4.2), dpi=100)
         ks = list(range(1, max_n + 1))
-        for m in METHODS:
+        for m in methods:
             ax.plot(ks, [100 * v for v in curves[m]], marker="o", ms=3, label=m)
         if ref:
             ax.axhline(
@@ -196,7 +247,7 @@ def main() -> None:
             )
         ax.set_xlabel("K (candidates per instance)")
         ax.set_ylabel("resolved (%)")
-        ax.set_title(f"Best@K on {Path(args.candidates).name} ({len(pools)} instances)")
+        ax.set_title(f"Best@K on {Path(args.candidates).name} ({len(wanted)} instances)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from selection.issue_config import IssueTestsConfig
 from selection.scores import B4Params
@@ -49,13 +49,33 @@ class RegressionConfig(BaseModel):
     enabled: bool = True
     """Gather the signal when execution is on."""
     command: str = "python -m pytest -q -rA -p no:cacheprovider {files}"
-    """Test command; `{files}` becomes the space-separated, shell-quoted test files. Output must be pytest -rA style."""
+    """Test command; `{files}` becomes the space-separated, shell-quoted test files. Its output is read by `parser`."""
+    parser: str = "pytest_ra"
+    """How to read per-test results from the output: `pytest_ra` (pytest's `-rA` short summary) or any SWE-bench log
+    parser name (envs.swebench.parsers, e.g. `parse_log_sympy`, `parse_log_django`). `patchjury select --instances`
+    sets command and parser from the instance's recipe unless `from_recipe` is off."""
+    from_recipe: bool = True
+    """With SWE-bench instance environments, run the recipe's test command and log parser (e.g. sympy's
+    `bin/test`, django's `runtests.py`) instead of `command`/`parser`, which only fit pytest repositories."""
     timeout: float = Field(default=600.0, gt=0)
     """Seconds for one run of the whole related-test selection on one subject."""
+
     max_files: int = Field(default=8, ge=1)
     """Most related test files to run (closest matches first)."""
     importers: bool = True
     """Also pick test files that import an edited module (`git grep`), not only `test_<module>.py` names."""
+
+    @field_validator("parser")
+    @classmethod
+    def _known_parser(cls, value: str) -> str:
+        if value != "pytest_ra":
+            from envs.swebench.parsers import get_parser
+
+            try:
+                get_parser(value)
+            except LookupError as exc:  # ParserError names the known parsers; ValueError -> ValidationError
+                raise ValueError(str(exc)) from exc
+        return value
 
 
 class LearnedWeights(BaseModel):

@@ -31,6 +31,7 @@ from envs.errors import EnvFileError
 from envs.patching import apply_patch, patch_files
 from envs.protocol import Env, ExecResult
 from selection.config import RegressionConfig
+from selection.errors import SelectionConfigError
 from selection.execution import ORIGINAL, EnvPool
 
 _RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")
@@ -55,6 +56,19 @@ def parse_pytest_ra(output: str) -> dict[str, str]:
             continue
         out[test_id] = status
     return out
+
+
+def parse_results(output: str, parser: str = "pytest_ra") -> dict[str, str]:
+    """Test id -> status, read with `parser` (`pytest_ra`, or a SWE-bench log parser name); SKIPPED dropped."""
+    if parser == "pytest_ra":
+        return parse_pytest_ra(output)
+    from envs.swebench.parsers import get_parser
+
+    try:
+        fn = get_parser(parser)
+    except LookupError as exc:
+        raise SelectionConfigError(f"regression.parser: {exc}") from exc
+    return {t: s for t, s in fn(output).items() if s != "SKIPPED"}
 
 
 def is_repo_test_file(path: str) -> bool:
@@ -171,12 +185,14 @@ def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -
     cmd = config.command.format(files=" ".join(shlex.quote(f) for f in files))
     text, out = _full_output(env, cmd, config.timeout)
     env.reset()
-    parsed = parse_pytest_ra(text)
+    parsed = parse_results(text, config.parser)
     if out.timed_out:
         note = f"timed out after {config.timeout:g} s"
     elif not parsed:
         tail = " ".join(text.strip().splitlines()[-3:])[-240:]
-        note = f"exit {out.exit_code}, no pytest -rA summary in the output: {tail or '(no output)'}"
+        note = (
+            f"exit {out.exit_code}, no test results ({config.parser}) in the output: {tail or '(no output)'}"
+        )
     else:
         note = ""
     return parsed, note

@@ -115,6 +115,6 @@ def test_baseline_that_cannot_run_says_why(tmp_path: Path) -> None:
     assert report.files == ["tests/test_textutil.py"] and report.passing == []
     assert report.count("good") is None
     assert report.note.startswith(
-        "no related test passes on the original code (exit 127, no pytest -rA summary"
+        "no related test passes on the original code (exit 127, no test results (pytest_ra) in the output"
     )
     assert "no-such-runner: command not found" in report.note
