@@ -35,6 +35,19 @@ EXC_LINE = re.compile(
     r"^\s*(?:E\s+)?(?P<name>(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure|"
     r"Fault)|StopIteration|StopAsyncIteration))(?::.*)?\s*$"
 )
+#: Cues, in the last prose line before a session (or before the run of code blocks it belongs to), that its outputs are the correct behaviour (only the
+#: `expected` variant is generated then: an `actual` test of correct output would reward any change, even a
+#: breaking one). Any BUGGY cue there keeps both variants.
+CORRECT = re.compile(
+    r"\b(?:sensible|correct(?:ly)?|as expected|works?(?: fine| correctly)?|fine|desired|should (?:be|give|"
+    r"return|print|output|yield|produce)|instead|expect(?:ed)? (?:output|result)|(?:the )?right)\b",
+    re.I,
+)
+BUGGY = re.compile(
+    r"\b(?:bugs?|buggy|wrong(?:ly)?|incorrect(?:ly)?|odd|strange|weird|unexpected(?:ly)?|fails?|error|broken|"
+    r"crash(?:es)?|but|not|however|instead of|regression)\b",
+    re.I,
+)
 TRACEBACK = "Traceback (most recent call last):"
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.-]*)")
 
@@ -54,6 +67,8 @@ class Snippet:
     kind: Literal["session", "script"]
     source: str
     exception: str = ""
+    shows: Literal["either", "expected"] = "either"
+    """Session only: `expected` when the prose just before it presents the output as correct (see `CORRECT`)."""
 
 
 def split_blocks(text: str) -> list[Block]:
@@ -138,7 +153,11 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
     """Every runnable snippet of `text`, in order, duplicates removed."""
     blocks = split_blocks(text)
     found: list[Snippet] = []
+    context = ""
     for i, block in enumerate(blocks):
+        if block.lang is None:
+            lines = [ln for ln in block.text.strip().split("\n") if ln.strip()]
+            context = lines[-1] if lines else ""
         if block.lang is not None and block.lang not in SESSION_LANGS:
             continue
         session = normalize_session(block.text)
@@ -153,7 +172,10 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
             ):
                 continue
             if checked:
-                found.append(Snippet("session", _session_text(examples)))
+                shows: Literal["either", "expected"] = "either"
+                if block.lang is not None and CORRECT.search(context) and not BUGGY.search(context):
+                    shows = "expected"
+                found.append(Snippet("session", _session_text(examples), shows=shows))
                 continue
             block = Block(source, block.lang)
         if block.lang is None or block.lang not in PY_LANGS:

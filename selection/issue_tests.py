@@ -54,7 +54,13 @@ def _tests_for(snip: Snippet, origin: str, n: int, task: Task, config: IssueTest
         "resolve_from": list(config.resolve_from.get(task.repo, [])),
         "output_limit": config.output_limit,
     }
-    modes = ["actual", "expected"] if snip.kind == "session" else ["raises"]
+    modes = (
+        ["raises"]
+        if snip.kind == "script"
+        else ["expected"]
+        if snip.shows == "expected"
+        else ["actual", "expected"]
+    )
     out = []
     for mode in modes:
         spec = {**base, "mode": mode, "exception": snip.exception}
