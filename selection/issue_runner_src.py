@@ -1,4 +1,5 @@
-"""Body of every generated issue-derived reproduction test (standalone: stdlib only, Python >= 3.7).
+"""Body of every generated issue-derived reproduction test (standalone: stdlib only, Python >= 3.6; annotations are
+quoted or local so that older interpreters in SWE-bench images can run it).
 
 selection/issue_tests.py copies this file into the environment with the `SPEC = {}` line replaced by the
 snippet's spec. Run from the repository root. Exit codes (the pass-matrix contract):
@@ -15,8 +16,6 @@ exception, prelude or name failure). Modes:
 Examples with no shown output run but are not compared (issue transcripts often omit outputs).
 """
 
-from __future__ import annotations
-
 import ast
 import builtins
 import doctest
@@ -29,7 +28,7 @@ import traceback
 from contextlib import redirect_stderr, redirect_stdout
 from typing import Any, NoReturn
 
-SPEC: dict[str, Any] = {}
+SPEC = {}  # type: dict[str, Any]
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 _QUALIFIED = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?::|$))")
 
@@ -39,14 +38,14 @@ def _cut(text: str) -> str:
     return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2 :]
 
 
-def _finish(code: int, verdict: str) -> NoReturn:
+def _finish(code: int, verdict: str) -> "NoReturn":
     print(f"issue-derived test ({SPEC.get('mode')}): {verdict} -> exit {code}")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # no atexit hooks or leftover threads may change the verdict
 
 
-def _free_names(source: str) -> list[str]:
+def _free_names(source: str) -> "list[str]":
     """Names the snippet reads and never binds (assignments, defs, imports, parameters)."""
     tree = ast.parse(source)
     loads: list[str] = []
@@ -66,7 +65,7 @@ def _free_names(source: str) -> list[str]:
     return sorted(set(loads) - bound)
 
 
-def _namespace(source: str) -> dict[str, Any]:
+def _namespace(source: str) -> "dict[str, Any]":
     """A fresh `__main__` namespace: repo root importable, prelude run, unbound names resolved."""
     sys.path[0] = os.getcwd()  # the repository root, not this file's hidden directory
     glb: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
