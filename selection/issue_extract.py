@@ -48,6 +48,7 @@ BUGGY = re.compile(
     r"crash(?:es)?|but|not|however|instead of|regression)\b",
     re.I,
 )
+PROSE_LINES = 12
 TRACEBACK = "Traceback (most recent call last):"
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.-]*)")
 
@@ -192,13 +193,15 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
 
 
 def _following(blocks: list[Block], i: int) -> str:
-    """Text after block i that may hold its traceback: the prose after it and at most one fenced block that
-    is not more code (code that compiles and names no exception ends the search)."""
+    """Text after block i that may hold its traceback: the prose after it (its first PROSE_LINES lines) and at
+    most one fenced block that is not more code (code that compiles and names no exception ends the search)."""
     parts = []
     for b in blocks[i + 1 : i + 3]:
         if b.lang is not None and compiles(b.text) and not raised_exception(b.text):
             break
-        parts.append(b.text)
+        parts.append(
+            b.text if b.lang is not None else "\n".join(b.text.strip("\n").split("\n")[:PROSE_LINES])
+        )
         if b.lang is not None:
             break
     return "\n".join(parts)
