@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: isympy's defaults (`isympy` runs these before the first prompt): what sympy issue transcripts assume.
+#: isympy's defaults (`isympy` runs these before the first prompt), plus `import sympy`: what sympy issue
+#: transcripts assume.
 SYMPY_PRELUDE = (
+    "import sympy\n"
     "from sympy import *\n"
     "x, y, z, t = symbols('x y z t')\n"
     "k, m, n = symbols('k m n', integer=True)\n"
@@ -17,12 +19,17 @@ SYMPY_PRELUDE = (
 #: Modules searched, in order, for names a sympy snippet reads but never binds (e.g. `convert_to`, `joule`).
 SYMPY_RESOLVE = [
     "sympy.physics.units",
+    "sympy.utilities.iterables",
+    "sympy.utilities.lambdify",
     "sympy.stats",
     "sympy.combinatorics",
     "sympy.vector",
     "sympy.physics.vector",
+    "sympy.physics.mechanics",
     "sympy.physics.quantum",
     "sympy.parsing.sympy_parser",
+    "sympy.tensor",
+    "sympy.codegen",
     "sympy.abc",
 ]
 

@@ -49,6 +49,7 @@ BUGGY = re.compile(
     re.I,
 )
 PROSE_LINES = 12
+_IPYTHON_TB = re.compile(r"^(?:-{5,}\n)?\s*([A-Za-z_][\w.]*)\s+Traceback \(most recent call last\)", re.M)
 TRACEBACK = "Traceback (most recent call last):"
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.-]*)")
 
@@ -207,6 +208,17 @@ def _following(blocks: list[Block], i: int) -> str:
     return "\n".join(parts)
 
 
+def _ipython_exception(want: str) -> str | None:
+    """The exception line of an IPython-style traceback shown as output (`----` rule, `TypeError   Traceback
+    (most recent call last)`, frames, `TypeError: msg`); `TypeError: ...` (any message) when the output was cut
+    at a blank line before the last line. None for ordinary output."""
+    m = _IPYTHON_TB.search(want)
+    if not m:
+        return None
+    last = [ln.strip() for ln in want.split("\n") if EXC_LINE.match(ln)]
+    return last[-1] if last else m.group(1) + ": ..."
+
+
 def _session_text(examples: list[doctest.Example]) -> str:
     """A clean doctest session rebuilt from parsed examples (prose and indentation dropped)."""
     out = []
@@ -214,8 +226,9 @@ def _session_text(examples: list[doctest.Example]) -> str:
         src = e.source.rstrip("\n").split("\n")
         out.append(">>> " + src[0])
         out += ["... " + s for s in src[1:]]
-        if e.exc_msg is not None:
-            out += [TRACEBACK, "  ...", *e.exc_msg.rstrip("\n").split("\n")]
+        exc_msg = e.exc_msg if e.exc_msg is not None else _ipython_exception(e.want)
+        if exc_msg is not None:
+            out += [TRACEBACK, "  ...", *exc_msg.rstrip("\n").split("\n")]
         else:
             out += (
                 [w if w.strip() else "<BLANKLINE>" for w in e.want.rstrip("\n").split("\n")] if e.want else []

@@ -215,11 +215,31 @@ def test_shown_traceback_prelude_and_name_resolution(calc_repo: Path) -> None:
     cfg = IssueTestsConfig(
         python=sys.executable, preludes=PRELUDE, resolve_from={"acme/calc": ["nope", "calc.extra"]}
     )
-    tests = issue_tests(_task(text), cfg)
-    assert _codes(calc_repo, tests, BUGGY) == {"issue/1-actual": 2, "issue/1-expected": 0}
-    assert _codes(calc_repo, tests, FIXED) == {"issue/1-actual": 0, "issue/1-expected": 2}
+    ipython = (
+        "```ipython\nIn [1]: ratio('2/0')\n"
+        + "-" * 40
+        + "\nZeroDivisionError      Traceback (most recent call last)\n"
+        "<ipython-input-1-0123> in <module>\n----> 1 ratio('2/0')\n\n/calc/__init__.py in ratio(s)\n"
+        "ZeroDivisionError: division by zero\n```\n"
+    )
+    assert extract(ipython)[0].source == (
+        ">>> ratio('2/0')\nTraceback (most recent call last):\n  ...\nZeroDivisionError: ...\n"
+    )  # the output stops at the blank line: the exception type is still matched, any message
+    tests = issue_tests(_task(text + ipython), cfg)
+    assert _codes(calc_repo, tests, BUGGY) == {
+        "issue/1-actual": 2,
+        "issue/1-expected": 0,
+        "issue/2-actual": 2,
+        "issue/2-expected": 0,
+    }
+    assert _codes(calc_repo, tests, FIXED) == {
+        "issue/1-actual": 0,
+        "issue/1-expected": 2,
+        "issue/2-actual": 0,
+        "issue/2-expected": 2,
+    }
     # without prelude and resolution the names are unbound: a NameError is a broken test (exit 1)
-    bare = issue_tests(_task(text, repo="other/repo"), CFG)
+    bare = issue_tests(_task(text, repo="other/repo"), CFG)  # the first session only
     assert _codes(calc_repo, bare, BUGGY) == {"issue/1-actual": 1, "issue/1-expected": 1}
 
 
