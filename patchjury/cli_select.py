@@ -57,15 +57,19 @@ def _local_factory(kind: str, repo: Path, image: str | None) -> Callable[[Task],
 
 
 def _swebench_factory(
-    instances_path: Path, repo_cache: Path | None, official: bool
-) -> Callable[[Task], EnvFactory | None]:
+    instances_path: Path, repo_cache: Path | None, official: bool, cfg: SelectionConfig
+) -> tuple[Callable[[Task], EnvFactory | None], Callable[[Task], SelectionConfig]]:
+    """Per task: an env factory on the instance's image, and the config with its recipe's regression command."""
     from envs.config import DockerEnvConfig
     from envs.errors import EnvError
     from envs.registry import make_env
     from envs.swebench.build import WORKDIR, prepare_instance_image
     from envs.swebench.instances import load_instances
+    from envs.swebench.parsers import parser_name_for
+    from selection.config import with_recipe_regression
 
     rows = {inst.instance_id: inst for inst in load_instances(instances_path)}
+    configs: dict[str, SelectionConfig] = {}
 
     def for_task(task: Task) -> EnvFactory | None:
         inst = rows.get(task.instance_id)
@@ -85,7 +89,10 @@ def _swebench_factory(
             )
             return None
         recipe = image.recipe
-        cfg = DockerEnvConfig(
+        if recipe is not None and not image.official:
+            parser = parser_name_for(inst.repo, inst.log_parser, recipe.log_parser)
+            configs[task.instance_id] = with_recipe_regression(cfg, recipe.test_cmd, parser)
+        env_cfg = DockerEnvConfig(
             image=image.tag,
             workdir=WORKDIR,
             network=bool(recipe and recipe.network),
@@ -93,11 +100,11 @@ def _swebench_factory(
         )
 
         def make() -> Env:
-            return make_env(cfg)
+            return make_env(env_cfg)
 
         return make
 
-    return for_task
+    return for_task, lambda task: configs.get(task.instance_id, cfg)
 
 
 def _writer(explain_dir: Path, charts: bool, notes: list[str]) -> Callable[[InstanceRun], None]:
@@ -214,11 +221,12 @@ def select_cmd(
         raise UsageError("no instance left to select (check --instance-id / --filter)")
     tasks = load_tasks(instances)
     factory_for: Callable[[Task], EnvFactory | None] | None = None
+    config_for: Callable[[Task], SelectionConfig] | None = None
     if cfg.execution.enabled:
         if repo is not None:
             factory_for = _local_factory(env_kind, repo, image)
         else:
-            factory_for = _swebench_factory(instances, repo_cache, official_images)
+            factory_for, config_for = _swebench_factory(instances, repo_cache, official_images, cfg)
     explain = explain_dir or Path(cfg.explain_dir or out.with_suffix(".explain"))
     notes: list[str] = []
     decisions = select_many(
@@ -227,6 +235,7 @@ def select_cmd(
         cfg,
         out,
         env_factory_for=factory_for,
+        config_for=config_for,
         on_done=_writer(explain, cfg.charts, notes),
         progress=not quiet,
         resume=resume,

@@ -54,9 +54,10 @@ def main() -> None:
     from envs.registry import make_env
     from envs.swebench.build import WORKDIR, prepare_instance_image
     from envs.swebench.instances import load_instances
+    from envs.swebench.parsers import parser_name_for
     from patchjury.records import Candidate
     from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.config import SelectionConfig
+    from selection.config import SelectionConfig, with_recipe_regression
     from selection.pipeline import run_instance
 
     rows = {i.instance_id: i for i in load_instances(args.instances)}
@@ -87,19 +88,23 @@ def main() -> None:
             print(f"[{n}/{len(todo)}] {iid}: no environment ({str(exc)[:160]})", file=sys.stderr)
             continue
         recipe = image.recipe
-        regression: dict = {"timeout": args.regression_timeout, "max_files": args.regression_files}
-        if recipe is not None and recipe.test_cmd:
-            regression |= {"command": f"{recipe.test_cmd} {{files}}", "parser": recipe.log_parser or ""}
         config = SelectionConfig(
             selector="staged",
             use_verifier=False,
-            regression=regression | {"enabled": args.signals != "repro"},
+            regression={
+                "timeout": args.regression_timeout,
+                "max_files": args.regression_files,
+                "enabled": args.signals != "repro",
+            },
             execution={
                 "workers": args.workers,
                 "test_timeout": args.test_timeout,
                 "issue_tests": {"enabled": args.signals != "regression"},
             },
         )
+        if recipe is not None:  # as `patchjury select --instances` does
+            parser = parser_name_for(inst.repo, inst.log_parser, recipe.log_parser)
+            config = with_recipe_regression(config, recipe.test_cmd, parser)
         env_cfg = DockerEnvConfig(
             image=image.tag,
             workdir=WORKDIR,

@@ -153,3 +153,17 @@ class SelectionConfig(BaseModel):
     """Directory for per-instance explanation markdown (and charts); None = next to the predictions."""
     charts: bool = False
     """Also write a PNG chart per instance (needs matplotlib; skipped with a note otherwise)."""
+
+
+def with_recipe_regression(
+    config: SelectionConfig, test_cmd: str | None, parser: str | None
+) -> SelectionConfig:
+    """`config` running the regression signal with an instance recipe's test command and log parser.
+
+    Unchanged when `regression.from_recipe` is off or the recipe has no test command. The related test files are
+    appended to `test_cmd` (recipes whose directives are test paths: sympy's `bin/test`, pytest's `pytest -rA`).
+    """
+    if not (config.regression.from_recipe and test_cmd):
+        return config
+    update = {"command": f"{test_cmd} {{files}}", "parser": parser or "pytest_ra"}
+    return config.model_copy(update={"regression": config.regression.model_copy(update=update)})

@@ -217,6 +217,7 @@ def select_many(
     out: Path,
     *,
     env_factory_for: Callable[[Task], EnvFactory | None] | None = None,
+    config_for: Callable[[Task], SelectionConfig] | None = None,
     verifier: Verifier | None = None,
     on_done: Callable[[InstanceRun], None] | None = None,
     progress: bool = True,
@@ -225,7 +226,8 @@ def select_many(
     """Decide every instance of `pools` and write one prediction line each to `out` (as they finish).
 
     With `resume`, instances already present in `out` are kept and skipped (a crashed run continues);
-    otherwise `out` is overwritten. Returns the decisions made in this call.
+    otherwise `out` is overwritten. `config_for(task)`, called after `env_factory_for(task)`, may give a task its
+    own configuration (e.g. the regression command of its SWE-bench recipe). Returns the decisions made in this call.
     """
     missing = [iid for iid in pools if iid not in tasks]
     if missing:
@@ -247,7 +249,8 @@ def select_many(
         for iid, cands in todo.items():
             task = tasks[iid]
             factory = env_factory_for(task) if env_factory_for else None
-            run = run_instance(task, cands, config, factory, verifier, progress=progress)
+            task_config = config_for(task) if config_for else config  # after the factory: it may set it up
+            run = run_instance(task, cands, task_config, factory, verifier, progress=progress)
             fh.write(json.dumps(prediction_row(run.decision, config.model_name)) + "\n")
             fh.flush()
             decisions.append(run.decision)

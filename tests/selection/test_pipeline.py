@@ -138,3 +138,20 @@ def test_select_many_writes_swebench_predictions(jury_run, tmp_path: Path) -> No
 
     with pytest.raises(SelectionConfigError, match="no instance row: slug-1"):
         select_many({}, {"slug-1": cands}, cfg, out, progress=False)
+
+
+def test_select_many_gives_each_task_its_own_config(jury_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, _, _, sha, patches = jury_run
+    out = tmp_path / "preds.jsonl"
+    cfg = SelectionConfig(selector="majority", use_verifier=False)
+    seen: list[str] = []
+
+    def for_task(task):  # type: ignore[no-untyped-def]
+        seen.append(task.instance_id)
+        return cfg.model_copy(update={"selector": "votes"}) if task.instance_id == "b-2" else cfg
+
+    tasks = {iid: jury_repo.task(sha).model_copy(update={"instance_id": iid}) for iid in ("a-1", "b-2")}
+    pools = {iid: jury_repo.candidates(patches) for iid in tasks}
+    decisions = select_many(tasks, pools, cfg, out, config_for=for_task, progress=False)
+    assert seen == ["a-1", "b-2"]
+    assert [d.method for d in decisions] == ["majority", "votes"]

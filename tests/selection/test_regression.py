@@ -118,3 +118,19 @@ def test_baseline_that_cannot_run_says_why(tmp_path: Path) -> None:
         "no related test passes on the original code (exit 127, no test results (pytest_ra) in the output"
     )
     assert "no-such-runner: command not found" in report.note
+
+
+def test_recipe_regression_command_and_parser_replace_the_pytest_default() -> None:
+    from selection.config import SelectionConfig, with_recipe_regression
+
+    cfg = SelectionConfig()
+    got = with_recipe_regression(cfg, "bin/test -C --verbose", "parse_log_sympy")
+    assert got.regression.command == "bin/test -C --verbose {files}"
+    assert got.regression.parser == "parse_log_sympy"
+    assert cfg.regression.parser == "pytest_ra"  # the shared config is not modified
+    assert with_recipe_regression(cfg, None, "parse_log_sympy") is cfg  # no test command: keep the default
+    off = SelectionConfig(regression={"from_recipe": False})
+    assert (
+        with_recipe_regression(off, "bin/test", "parse_log_sympy").regression.command
+        == off.regression.command
+    )
