@@ -58,7 +58,11 @@ class RegressionConfig(BaseModel):
     """With SWE-bench instance environments, run the recipe's test command and log parser (e.g. sympy's
     `bin/test`, django's `runtests.py`) instead of `command`/`parser`, which only fit pytest repositories."""
     timeout: float = Field(default=600.0, gt=0)
-    """Seconds for one run of the whole related-test selection on one subject."""
+    """Seconds for one test command (the whole selection, or one file with `per_file`) on one subject."""
+    per_file: bool = False
+    """Run each related test file in its own command: slower, but one file that crashes the runner (sympy's
+    `bin/test` aborts on an import error) or hangs does not take the other files' results with it. On for recipe
+    test commands."""
 
     max_files: int = Field(default=8, ge=1)
     """Most related test files to run (closest matches first)."""
@@ -165,5 +169,5 @@ def with_recipe_regression(
     """
     if not (config.regression.from_recipe and test_cmd):
         return config
-    update = {"command": f"{test_cmd} {{files}}", "parser": parser or "pytest_ra"}
+    update = {"command": f"{test_cmd} {{files}}", "parser": parser or "pytest_ra", "per_file": True}
     return config.model_copy(update={"regression": config.regression.model_copy(update=update)})

@@ -182,20 +182,25 @@ def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -
         res = apply_patch(env, patch)
         if not res.applied:
             return {}, f"patch does not apply: {res.reason}"
-    cmd = config.command.format(files=" ".join(shlex.quote(f) for f in files))
-    text, out = _full_output(env, cmd, config.timeout)
+    batches = [[f] for f in files] if config.per_file else [list(files)]
+    parsed: dict[str, str] = {}
+    notes: list[str] = []
+    for batch in batches:
+        cmd = config.command.format(files=" ".join(shlex.quote(f) for f in batch))
+        text, out = _full_output(env, cmd, config.timeout)
+        got = parse_results(text, config.parser)
+        parsed.update(got)
+        where = f"{batch[0]}: " if config.per_file else ""
+        if out.timed_out:
+            notes.append(f"{where}timed out after {config.timeout:g} s")
+        elif not got:
+            tail = " ".join(text.strip().splitlines()[-3:])[-240:]
+            notes.append(
+                f"{where}exit {out.exit_code}, no test results ({config.parser}) in the output: "
+                f"{tail or '(no output)'}"
+            )
     env.reset()
-    parsed = parse_results(text, config.parser)
-    if out.timed_out:
-        note = f"timed out after {config.timeout:g} s"
-    elif not parsed:
-        tail = " ".join(text.strip().splitlines()[-3:])[-240:]
-        note = (
-            f"exit {out.exit_code}, no test results ({config.parser}) in the output: {tail or '(no output)'}"
-        )
-    else:
-        note = ""
-    return parsed, note
+    return parsed, "; ".join(notes)
 
 
 def run_regression(

@@ -134,3 +134,25 @@ def test_recipe_regression_command_and_parser_replace_the_pytest_default() -> No
         with_recipe_regression(off, "bin/test", "parse_log_sympy").regression.command
         == off.regression.command
     )
+
+
+def test_per_file_keeps_results_when_one_related_file_breaks_the_runner(tmp_path: Path) -> None:
+    repo, _, patches = jury_repo.make_repo(tmp_path)
+    (repo / "tests" / "test_textutil_extra.py").write_text(
+        "import no_such_module\n\ndef test_x():\n    pass\n"
+    )
+    jury_repo.git(repo, "add", "-A")
+    jury_repo.git(repo, "commit", "-q", "-m", "a test file that cannot be collected")
+    sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
+
+    def report(per_file: bool):  # type: ignore[no-untyped-def]
+        cfg = RegressionConfig(command=PYTEST, per_file=per_file)
+        with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
+            return run_regression(pool, {"good": patches["good"]}, cfg)
+
+    together = report(per_file=False)  # pytest stops the whole session at the collection error
+    assert together.files == ["tests/test_textutil.py", "tests/test_textutil_extra.py"]
+    assert together.passing == []
+    alone = report(per_file=True)
+    assert alone.passing and all(t.startswith("tests/test_textutil.py::") for t in alone.passing)
+    assert alone.count("good") == 0
