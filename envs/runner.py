@@ -19,6 +19,8 @@ import threading
 import uuid
 from typing import Any
 
+import docker.errors
+
 from envs.errors import EnvCommandError
 from envs.output import HeadTailBuffer
 
@@ -206,7 +208,11 @@ class RunnerClient:
                     return reply
 
     def exit_code(self) -> int | None:
-        code: int | None = self.api.exec_inspect(self.exec_id).get("ExitCode")
+        """The runner's exit code; None while it runs, or when its container is already gone."""
+        try:
+            code: int | None = self.api.exec_inspect(self.exec_id).get("ExitCode")
+        except docker.errors.NotFound:
+            return None
         return code
 
     def close(self) -> None:

@@ -160,3 +160,12 @@ def test_client_guard_recovers_from_a_stuck_runner(
         assert env.execute("echo recovered").output == "recovered\n"
         leftovers = env.execute("ps -eo stat,comm | grep -c '^T' || true").output.strip()
         assert leftovers == "0", "the stuck runner was not killed"
+
+
+def test_close_after_the_container_was_removed_from_outside(base_image: str, sample_repo: Path) -> None:
+    """Someone ran `docker rm -f` on a live env (a cleanup script, another sweep): closing must not raise."""
+    env = DockerEnv(DockerEnvConfig(image=base_image, source_repo=sample_repo))
+    assert env.execute("echo up").output.strip() == "up"  # starts the in-container command runner
+    subprocess.run(["docker", "rm", "-f", env.container_id], check=True, capture_output=True)
+    env.close()
+    assert not _exists(env.container_id)
