@@ -71,6 +71,11 @@ class Snippet:
     exception: str = ""
     shows: Literal["either", "expected"] = "either"
     """Session only: `expected` when the prose just before it presents the output as correct (see `CORRECT`)."""
+    setup: tuple[str, ...] = ()
+    """Earlier code of the issue, run before the snippet: Python blocks that gave no test of their own (imports,
+    definitions: `cm = m.Linear1D(10) & m.Linear1D(5)` before `>>> separability_matrix(cm)`) and the statements of
+    earlier sessions that show no traceback (`ds = xr.Dataset(...)` in one session, `>>> ds` in the next). Each
+    part runs before the snippet, best effort: a part that raises is reported and skipped."""
 
 
 def split_blocks(text: str) -> list[Block]:
@@ -156,6 +161,7 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
     blocks = split_blocks(text)
     found: list[Snippet] = []
     context = ""
+    setup: list[str] = []
     for i, block in enumerate(blocks):
         if block.lang is None:
             lines = [ln for ln in block.text.strip().split("\n") if ln.strip()]
@@ -177,7 +183,11 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
                 shows: Literal["either", "expected"] = "either"
                 if block.lang is not None and CORRECT.search(context) and not BUGGY.search(context):
                     shows = "expected"
-                found.append(Snippet("session", _session_text(examples), shows=shows))
+                found.append(Snippet("session", _session_text(examples), shows=shows, setup=_joined(setup)))
+                if all(e.exc_msg is None for e in examples) and len(source) <= max_chars - sum(
+                    map(len, setup)
+                ):
+                    setup.append(source)  # later sessions often use its names (`ds` defined, then printed)
                 continue
             block = Block(source, block.lang)
         if block.lang is None or block.lang not in PY_LANGS:
@@ -185,12 +195,29 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
         after = _following(blocks, i)
         snip = _script(block.text, after, max_chars)
         if snip:
-            found.append(snip)
+            found.append(Snippet("script", snip.source, snip.exception, setup=_joined(setup)))
+        elif block.lang is not None and _is_setup(block.text, max_chars - sum(map(len, setup))):
+            setup.append(textwrap.dedent(block.text).strip("\n") + "\n")
     unique: list[Snippet] = []
     for s in found:
         if s not in unique:
             unique.append(s)
     return unique
+
+
+def _is_setup(code: str, room: int) -> bool:
+    """A fenced block that may serve as setup for later snippets: safe Python that compiles, fits, shows no traceback."""
+    return (
+        bool(code.strip())
+        and TRACEBACK not in code
+        and len(code) <= room
+        and compiles(textwrap.dedent(code))
+        and not UNSAFE.search(code)
+    )
+
+
+def _joined(parts: list[str]) -> tuple[str, ...]:
+    return tuple(parts)
 
 
 def _following(blocks: list[Block], i: int) -> str:

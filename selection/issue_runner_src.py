@@ -73,6 +73,11 @@ def _namespace(source: str) -> "dict[str, Any]":
         exec(compile(SPEC.get("prelude", ""), "<prelude>", "exec"), glb)
     except BaseException as exc:  # noqa: BLE001 - reported as a broken test (exit 1), not hidden
         _finish(1, "the prelude failed: " + _cut("".join(traceback.format_exception_only(type(exc), exc))))
+    for n, part in enumerate(SPEC.get("setup", []), 1):  # earlier code of the issue: best effort
+        try:
+            exec(compile(part, f"<issue setup {n}>", "exec"), glb)
+        except Exception as exc:  # noqa: BLE001 - reported; the snippet then runs without what failed
+            print(f"setup block {n} failed (continuing): {_cut(repr(exc))}")
     missing = [n for n in _free_names(source) if n not in glb and not hasattr(builtins, n)]
     for module in SPEC.get("resolve_from", []):
         if not missing:

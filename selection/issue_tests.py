@@ -51,6 +51,7 @@ def _tests_for(snip: Snippet, origin: str, n: int, task: Task, config: IssueTest
     base = {
         "source": snip.source,
         "prelude": config.preludes.get(task.repo, ""),
+        "setup": list(snip.setup),
         "resolve_from": list(config.resolve_from.get(task.repo, [])),
         "output_limit": config.output_limit,
     }

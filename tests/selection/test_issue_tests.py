@@ -292,3 +292,54 @@ def test_jury_picks_the_fix_from_issue_tests_alone(calc_repo: Path) -> None:
     assert "no candidate passes): issue/3-actual" in reasons
     md = render_markdown(run.decision, run.matrix)
     assert "| issue/1-actual (from the issue) | yes | yes |" in md
+
+
+SETUP_ISSUE = """Set up:
+
+```python
+import calc as c
+data = [1, 2]
+```
+
+then the mean is rounded down:
+
+```
+>>> c.mean(data)
+1
+```
+
+and, in a later session,
+
+```
+>>> c.ratio("1/0")
+Traceback (most recent call last):
+ZeroDivisionError: division by zero
+>>> avg = c.mean(data)
+```
+
+```
+>>> c.mean(data + [avg])
+1
+```
+"""
+
+
+def test_earlier_blocks_and_sessions_are_setup_for_later_snippets(calc_repo: Path) -> None:
+    snips = extract(SETUP_ISSUE)
+    assert [len(s.setup) for s in snips] == [1, 2, 2]
+    assert snips[0].setup == ("import calc as c\ndata = [1, 2]\n",)
+    assert snips[1].setup[1] == "c.mean(data)\n"  # the first session's statements
+    # the second session shows a traceback: it is not replayed as setup, so `avg` stays unbound in the third
+    no_prelude = IssueTestsConfig(python=sys.executable)
+    tests = issue_tests(_task(SETUP_ISSUE), no_prelude)
+    codes = _codes(calc_repo, tests, BUGGY)
+    assert codes["issue/1-actual"] == 2 and codes["issue/1-expected"] == 0  # reproduces with `c`, `data`
+    assert codes["issue/3-actual"] == 1  # NameError: avg
+    assert _codes(calc_repo, tests, FIXED)["issue/1-actual"] == 0
+    # a setup block that raises is reported and skipped; the snippet still runs
+    broken = _codes(
+        calc_repo,
+        issue_tests(_task("```python\nimport calc as c\n1/0\n```\n" + SETUP_ISSUE[8:]), no_prelude),
+        BUGGY,
+    )
+    assert broken["issue/1-actual"] == 2
