@@ -35,11 +35,11 @@ EXC_LINE = re.compile(
     r"^\s*(?:E\s+)?(?P<name>(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Failure|"
     r"Fault)|StopIteration|StopAsyncIteration))(?::.*)?\s*$"
 )
-#: Cues, in the last prose line before a session (or before the run of code blocks it belongs to), that its outputs are the correct behaviour (only the
+#: Cues, in the last prose line before a fenced session or the first line after it, that its outputs are the correct behaviour (only the
 #: `expected` variant is generated then: an `actual` test of correct output would reward any change, even a
 #: breaking one). Any BUGGY cue there keeps both variants.
 CORRECT = re.compile(
-    r"\b(?:sensible|correct(?:ly)?|as expected|works?(?: fine| correctly)?|fine|desired|should (?:be|give|"
+    r"\b(?:sensible|correct(?:ly)?|as expected|(?:might|would|'d) expect|works?(?: fine| correctly)?|fine|desired|should (?:be|give|"
     r"return|print|output|yield|produce)|instead|expect(?:ed)? (?:output|result)|(?:the )?right)\b",
     re.I,
 )
@@ -181,7 +181,9 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
                 continue
             if checked:
                 shows: Literal["either", "expected"] = "either"
-                if block.lang is not None and CORRECT.search(context) and not BUGGY.search(context):
+                if block.lang is not None and any(
+                    CORRECT.search(c) and not BUGGY.search(c) for c in (context, _next_prose_line(blocks, i))
+                ):
                     shows = "expected"
                 found.append(Snippet("session", _session_text(examples), shows=shows, setup=_joined(setup)))
                 if all(e.exc_msg is None for e in examples) and len(source) <= max_chars - sum(
@@ -203,6 +205,15 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
         if s not in unique:
             unique.append(s)
     return unique
+
+
+def _next_prose_line(blocks: list[Block], i: int) -> str:
+    """The first line of the prose right after block i ("The output is, as expected, ..."), when more prose
+    follows it; a lone line ("It should give") introduces the next block instead."""
+    if i + 1 < len(blocks) and blocks[i + 1].lang is None:
+        lines = [ln for ln in blocks[i + 1].text.split("\n") if ln.strip()]
+        return lines[0] if len(lines) > 1 else ""
+    return ""
 
 
 def _is_setup(code: str, room: int) -> bool:

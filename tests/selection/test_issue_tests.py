@@ -343,3 +343,14 @@ def test_earlier_blocks_and_sessions_are_setup_for_later_snippets(calc_repo: Pat
         BUGGY,
     )
     assert broken["issue/1-actual"] == 2
+
+
+def test_prose_right_after_a_session_can_mark_its_output_correct() -> None:
+    text = (
+        "Simple models work:\n\n```python\n>>> f(1)\n2\n```\n\nThe output is, as expected, doubled.\n"
+        "If however I nest them:\n\n```python\n>>> f(f(1))\n2\n```\n\nThis is wrong.\n"
+    )
+    assert [s.shows for s in extract(text)] == ["expected", "either"]
+    # a single line after a session introduces the next block: it says nothing about the one before
+    lone = "Rounds down:\n\n```\n>>> g(1)\n0\n```\n\nIt should give\n\n```\n>>> g(1)\n0.5\n```\n"
+    assert [s.shows for s in extract(lone)] == ["either", "expected"]
