@@ -61,8 +61,8 @@ class RegressionConfig(BaseModel):
     """Seconds for one test command (the whole selection, or one file with `per_file`) on one subject."""
     per_file: bool = False
     """Run each related test file in its own command: slower, but one file that crashes the runner (sympy's
-    `bin/test` aborts on an import error) or hangs does not take the other files' results with it. On for recipe
-    test commands."""
+    `bin/test` aborts on an import error) or hangs does not take the other files' results with it; a file whose run
+    on the original code times out is left out (not run on every candidate). On for recipe test commands."""
 
     max_files: int = Field(default=8, ge=1)
     """Most related test files to run (closest matches first)."""

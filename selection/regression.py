@@ -176,7 +176,11 @@ class RegressionReport:
         return None if got is None else len(got)
 
 
-def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -> tuple[dict[str, str], str]:
+def _run(
+    env: Env, patch: str, files: Sequence[str], config: RegressionConfig, slow: list[str] | None = None
+) -> tuple[dict[str, str], str]:
+    """Statuses of the related tests with `patch` applied. With `per_file`, files whose run times out are added
+    to `slow` (when given) and their partial results left out."""
     env.reset()
     if patch.strip():
         res = apply_patch(env, patch)
@@ -189,8 +193,12 @@ def _run(env: Env, patch: str, files: Sequence[str], config: RegressionConfig) -
         cmd = config.command.format(files=" ".join(shlex.quote(f) for f in batch))
         text, out = _full_output(env, cmd, config.timeout)
         got = parse_results(text, config.parser)
-        parsed.update(got)
         where = f"{batch[0]}: " if config.per_file else ""
+        if out.timed_out and slow is not None and config.per_file:
+            slow.append(batch[0])
+            notes.append(f"{where}timed out after {config.timeout:g} s: left out")
+            continue
+        parsed.update(got)
         if out.timed_out:
             notes.append(f"{where}timed out after {config.timeout:g} s")
         elif not got:
@@ -213,7 +221,9 @@ def run_regression(
         files = related_test_files(env, edited, config)
         if not files:
             return RegressionReport(note=f"no repository tests related to {', '.join(edited) or 'the edits'}")
-        baseline, note = _run(env, "", files, config)
+        slow: list[str] = []  # per_file: a file too slow on the original code is not run on every subject
+        baseline, note = _run(env, "", files, config, slow)
+        files = [f for f in files if f not in slow]
     report = RegressionReport(files=files, baseline=baseline)
     passing = report.passing
     if not passing:

@@ -156,3 +156,18 @@ def test_per_file_keeps_results_when_one_related_file_breaks_the_runner(tmp_path
     alone = report(per_file=True)
     assert alone.passing and all(t.startswith("tests/test_textutil.py::") for t in alone.passing)
     assert alone.count("good") == 0
+
+
+def test_per_file_leaves_out_a_file_too_slow_on_the_original_code(tmp_path: Path) -> None:
+    repo, _, patches = jury_repo.make_repo(tmp_path)
+    slow = "import time\n\ndef test_slow():\n    time.sleep(60)\n"
+    (repo / "tests" / "test_textutil_slow.py").write_text(slow)
+    jury_repo.git(repo, "add", "-A")
+    jury_repo.git(repo, "commit", "-q", "-m", "a slow related test file")
+    sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
+    cfg = RegressionConfig(command=PYTEST, per_file=True, timeout=5)
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
+        report = run_regression(pool, {"good": patches["good"]}, cfg)
+    assert report.files == ["tests/test_textutil.py"]  # the slow file is not run on the candidates
+    assert report.passing and report.count("good") == 0
+    assert "tests/test_textutil_slow.py: timed out after 5 s: left out" in report.note
