@@ -91,6 +91,9 @@ def main() -> None:
         help="execution signals from scripts/collect_exec_signals.py (files merge per candidate)",
     )
     ap.add_argument("--subset", default="", help="file of instance ids (one per line): report on these only")
+    ap.add_argument(
+        "--per-instance", default="", help="markdown table of every method's full-pool pick per instance"
+    )
     ap.add_argument("--png", default="")
     ap.add_argument("--md", default="")
     args = ap.parse_args()
@@ -139,6 +142,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     max_n = max(len(p.labels) for p in pools)
     runs: list[dict[str, list[float]]] = []
+    full_pool: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in range(args.repeats):
         models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
         curves_r: dict[str, list[float]] = {m: [] for m in methods}
@@ -189,6 +193,8 @@ def main() -> None:
                         fns[name] = lambda s, rule=rule, ruled=ruled: ruled(s, rule)
                 for m, fn in fns.items():
                     per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
+                    if k == max_n:
+                        full_pool[p.instance_id][m].append(per[m][-1])
             for m in methods:
                 curves_r[m].append(float(np.mean(per[m])))
         runs.append(curves_r)
@@ -231,6 +237,20 @@ def main() -> None:
     print(text)
     if args.md:
         Path(args.md).write_text(text)
+    if args.per_instance:
+        rows = [
+            "| instance | candidates | resolved | " + " | ".join(methods) + " |",
+            "|---|---|---|" + "---|" * len(methods),
+        ]
+        for iid in sorted(full_pool):
+            y = labels[iid]
+            vals = " | ".join(f"{float(np.mean(full_pool[iid][m])):.2f}" for m in methods)
+            rows.append(f"| {iid} | {len(y)} | {int(np.sum(y))} | {vals} |")
+        Path(args.per_instance).write_text(
+            "Full-pool pick per instance (1 = resolved; ties and fold splits averaged).\n\n"
+            + "\n".join(rows)
+            + "\n"
+        )
     if args.png:
         import matplotlib
 

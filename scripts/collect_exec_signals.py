@@ -37,6 +37,9 @@ def main() -> None:
     ap.add_argument("--repo-cache", default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--ids", nargs="*", default=None, help="only these instance ids")
+    ap.add_argument(
+        "--ids-file", default=None, help="only the instance ids listed in this file (one per line)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--test-timeout", type=float, default=60.0)
     ap.add_argument("--regression-timeout", type=float, default=300.0)
@@ -63,8 +66,16 @@ def main() -> None:
     rows = {i.instance_id: i for i in load_instances(args.instances)}
     tasks = load_tasks(args.instances)
     pools = group_by_instance(load_candidates(args.candidates))
-    if args.ids:
-        pools = {k: v for k, v in pools.items() if k in set(args.ids)}
+    wanted = set(args.ids or [])
+    if args.ids_file:
+        wanted |= {x.strip() for x in Path(args.ids_file).read_text().splitlines() if x.strip()}
+    if wanted:
+        unknown = sorted(wanted - set(pools))
+        if unknown:
+            sys.exit(
+                f"{len(unknown)} requested instance(s) have no candidates in {args.candidates}: {unknown[:3]}"
+            )
+        pools = {k: v for k, v in pools.items() if k in wanted}
     out = Path(args.out)
     done = set()
     if out.is_file():
