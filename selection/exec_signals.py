@@ -10,6 +10,7 @@ kept-test votes and the distinguishing tests are recomputed within the subset, s
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Sequence
@@ -36,10 +37,13 @@ class ExecEntry:
 
 
 def load_exec_signals(paths: Sequence[str | Path]) -> dict[str, dict[str, ExecEntry]]:
-    """instance_id -> patch sha1 -> merged entry; instances whose record has an `error` are left out."""
+    """instance_id -> patch sha1 -> merged entry (files may be gzipped: `.gz`); instances whose record has an
+    `error` are left out."""
     merged: dict[str, dict[str, ExecEntry]] = {}
     for path in paths:
-        for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        raw = Path(path).read_bytes()
+        text = gzip.decompress(raw).decode() if str(path).endswith(".gz") else raw.decode()
+        for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def test_files_merge_per_candidate_and_failed_instances_are_left_out(tmp_path: P
             }
         ],
     )
+    gz = tmp_path / "repro.jsonl.gz"
+    gz.write_bytes(gzip.compress(rep.read_bytes()))
+    assert load_exec_signals([reg, gz]) == load_exec_signals([reg, rep])
     got = load_exec_signals([reg, rep])
     assert set(got) == {"x-1"}
     assert got["x-1"][a] == ExecEntry(None, [True, False], 0, 10)
