@@ -104,6 +104,7 @@ def main() -> None:
             use_verifier=False,
             regression={
                 "timeout": args.regression_timeout,
+                "file_timeout": args.regression_timeout,
                 "max_files": args.regression_files,
                 "enabled": args.signals != "repro",
             },

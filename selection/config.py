@@ -58,13 +58,15 @@ class RegressionConfig(BaseModel):
     """With SWE-bench instance environments, run the recipe's test command and log parser (e.g. sympy's
     `bin/test`, django's `runtests.py`) instead of `command`/`parser`, which only fit pytest repositories."""
     timeout: float = Field(default=600.0, gt=0)
-    """Seconds for one test command (the whole selection, or one file with `per_file`) on one subject."""
+    """Seconds for the command that runs the whole selection on one subject (without `per_file`)."""
+    file_timeout: float = Field(default=120.0, gt=0)
+    """Seconds for one file's command with `per_file`; a file that times out on the original code is left out."""
     per_file: bool = False
     """Run each related test file in its own command: slower, but one file that crashes the runner (sympy's
     `bin/test` aborts on an import error) or hangs does not take the other files' results with it; a file whose run
     on the original code times out is left out (not run on every candidate). On for recipe test commands."""
 
-    max_files: int = Field(default=8, ge=1)
+    max_files: int = Field(default=4, ge=1)
     """Most related test files to run (closest matches first)."""
     importers: bool = True
     """Also pick test files that import an edited module (`git grep`), not only `test_<module>.py` names."""

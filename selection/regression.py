@@ -189,18 +189,19 @@ def _run(
     batches = [[f] for f in files] if config.per_file else [list(files)]
     parsed: dict[str, str] = {}
     notes: list[str] = []
+    limit = config.file_timeout if config.per_file else config.timeout
     for batch in batches:
         cmd = config.command.format(files=" ".join(shlex.quote(f) for f in batch))
-        text, out = _full_output(env, cmd, config.timeout)
+        text, out = _full_output(env, cmd, limit)
         got = parse_results(text, config.parser)
         where = f"{batch[0]}: " if config.per_file else ""
         if out.timed_out and slow is not None and config.per_file:
             slow.append(batch[0])
-            notes.append(f"{where}timed out after {config.timeout:g} s: left out")
+            notes.append(f"{where}timed out after {limit:g} s: left out")
             continue
         parsed.update(got)
         if out.timed_out:
-            notes.append(f"{where}timed out after {config.timeout:g} s")
+            notes.append(f"{where}timed out after {limit:g} s")
         elif not got:
             tail = " ".join(text.strip().splitlines()[-3:])[-240:]
             notes.append(

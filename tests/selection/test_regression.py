@@ -165,7 +165,7 @@ def test_per_file_leaves_out_a_file_too_slow_on_the_original_code(tmp_path: Path
     jury_repo.git(repo, "add", "-A")
     jury_repo.git(repo, "commit", "-q", "-m", "a slow related test file")
     sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
-    cfg = RegressionConfig(command=PYTEST, per_file=True, timeout=5)
+    cfg = RegressionConfig(command=PYTEST, per_file=True, file_timeout=5)
     with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
         report = run_regression(pool, {"good": patches["good"]}, cfg)
     assert report.files == ["tests/test_textutil.py"]  # the slow file is not run on the candidates
