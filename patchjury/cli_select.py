@@ -60,13 +60,11 @@ def _swebench_factory(
     instances_path: Path, repo_cache: Path | None, official: bool, cfg: SelectionConfig
 ) -> tuple[Callable[[Task], EnvFactory | None], Callable[[Task], SelectionConfig]]:
     """Per task: an env factory on the instance's image, and the config with its recipe's regression command."""
-    from envs.config import DockerEnvConfig
     from envs.errors import EnvError
     from envs.registry import make_env
-    from envs.swebench.build import WORKDIR, prepare_instance_image
+    from envs.swebench.build import prepare_instance_image
     from envs.swebench.instances import load_instances
-    from envs.swebench.parsers import parser_name_for
-    from selection.config import with_recipe_regression
+    from selection.config import recipe_regression
 
     rows = {inst.instance_id: inst for inst in load_instances(instances_path)}
     configs: dict[str, SelectionConfig] = {}
@@ -88,16 +86,8 @@ def _swebench_factory(
                 file=sys.stderr,
             )
             return None
-        recipe = image.recipe
-        if recipe is not None and not image.official:
-            parser = parser_name_for(inst.repo, inst.log_parser, recipe.log_parser)
-            configs[task.instance_id] = with_recipe_regression(cfg, recipe.test_cmd, parser)
-        env_cfg = DockerEnvConfig(
-            image=image.tag,
-            workdir=WORKDIR,
-            network=bool(recipe and recipe.network),
-            env=recipe.resolved_env() if recipe is not None and not image.official else {},
-        )
+        configs[task.instance_id] = recipe_regression(cfg, inst, image)
+        env_cfg = image.docker_config()
 
         def make() -> Env:
             return make_env(env_cfg)

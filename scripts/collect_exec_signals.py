@@ -52,15 +52,13 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from envs.config import DockerEnvConfig
     from envs.errors import EnvError
     from envs.registry import make_env
-    from envs.swebench.build import WORKDIR, prepare_instance_image
+    from envs.swebench.build import prepare_instance_image
     from envs.swebench.instances import load_instances
-    from envs.swebench.parsers import parser_name_for
     from patchjury.records import Candidate
     from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.config import SelectionConfig, with_recipe_regression
+    from selection.config import SelectionConfig, recipe_regression
     from selection.pipeline import run_instance
 
     rows = {i.instance_id: i for i in load_instances(args.instances)}
@@ -98,7 +96,6 @@ def main() -> None:
             _append(out, record)
             print(f"[{n}/{len(todo)}] {iid}: no environment ({str(exc)[:160]})", file=sys.stderr)
             continue
-        recipe = image.recipe
         config = SelectionConfig(
             selector="staged",
             use_verifier=False,
@@ -114,15 +111,8 @@ def main() -> None:
                 "issue_tests": {"enabled": args.signals != "regression"},
             },
         )
-        if recipe is not None:  # as `patchjury select --instances` does
-            parser = parser_name_for(inst.repo, inst.log_parser, recipe.log_parser)
-            config = with_recipe_regression(config, recipe.test_cmd, parser)
-        env_cfg = DockerEnvConfig(
-            image=image.tag,
-            workdir=WORKDIR,
-            network=bool(recipe and recipe.network),
-            env=recipe.resolved_env() if recipe is not None else {},
-        )
+        config = recipe_regression(config, inst, image)  # as `patchjury select --instances` does
+        env_cfg = image.docker_config()
         run = run_instance(task, cands, config, lambda cfg=env_cfg: make_env(cfg), progress=False)
         m, reg = run.matrix, run.regression
         record["image_s"] = round(image.seconds, 1)

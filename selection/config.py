@@ -6,13 +6,17 @@ Load with `patchjury.config.build_config(SelectionConfig, ["-c", ...])` from the
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from selection.issue_config import IssueTestsConfig
 from selection.scores import B4Params
 from selection.verifier.config import VerifierConfig
+
+if TYPE_CHECKING:
+    from envs.swebench.build import InstanceImage
+    from envs.swebench.instances import SWEInstance
 
 SelectorName = Literal["staged", "r2e_hybrid", "learned", "verifier", "votes", "majority"]
 SELECTOR_NAMES: tuple[str, ...] = ("staged", "r2e_hybrid", "learned", "verifier", "votes", "majority")
@@ -173,3 +177,16 @@ def with_recipe_regression(
         return config
     update = {"command": f"{test_cmd} {{files}}", "parser": parser or "pytest_ra", "per_file": True}
     return config.model_copy(update={"regression": config.regression.model_copy(update=update)})
+
+
+def recipe_regression(
+    config: SelectionConfig, instance: SWEInstance, image: InstanceImage
+) -> SelectionConfig:
+    """`with_recipe_regression` for a SWE-bench instance built from a recipe (official images: unchanged)."""
+    from envs.swebench.parsers import parser_name_for
+
+    recipe = image.recipe
+    if recipe is None or image.official:
+        return config
+    parser = parser_name_for(instance.repo, instance.log_parser, recipe.log_parser)
+    return with_recipe_regression(config, recipe.test_cmd, parser)

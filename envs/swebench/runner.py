@@ -14,7 +14,7 @@ from envs.errors import EnvError
 from envs.patching import apply_patch
 from envs.protocol import Env
 from envs.registry import make_env
-from envs.swebench.build import WORKDIR, InstanceImage, prepare_instance_image
+from envs.swebench.build import InstanceImage, prepare_instance_image
 from envs.swebench.errors import GradingError
 from envs.swebench.grading import (
     END_TEST_OUTPUT,
@@ -92,16 +92,8 @@ def _image(instance: SWEInstance, config: EvalConfig, inst_dir: Path) -> Instanc
 def env_config_for(image: InstanceImage, config: EvalConfig, instance_id: str) -> DockerEnvConfig:
     """The container config grading uses: the instance image, full (untruncated) output, no network unless
     the recipe asks for it."""
-    recipe = image.recipe
-    return DockerEnvConfig(
-        image=image.tag,
-        workdir=WORKDIR,
-        network=bool(recipe and recipe.network),
-        env=recipe.resolved_env() if recipe is not None and not image.official else {},
-        labels={LABEL_INSTANCE: instance_id[:200]},
-        output_limit=0,
-        memory=config.memory,
-        cpus=config.cpus,
+    return image.docker_config(
+        labels={LABEL_INSTANCE: instance_id[:200]}, output_limit=0, memory=config.memory, cpus=config.cpus
     )
 
 

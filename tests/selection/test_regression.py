@@ -171,3 +171,29 @@ def test_per_file_leaves_out_a_file_too_slow_on_the_original_code(tmp_path: Path
     assert report.files == ["tests/test_textutil.py"]  # the slow file is not run on the candidates
     assert report.passing and report.count("good") == 0
     assert "tests/test_textutil_slow.py: timed out after 5 s: left out" in report.note
+
+
+def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_images_alone() -> None:
+    from envs.swebench.build import InstanceImage
+    from envs.swebench.instances import parse_instances
+    from envs.swebench.recipes import get_recipe
+    from selection.config import SelectionConfig, recipe_regression
+
+    (inst,) = parse_instances(
+        [
+            {
+                "instance_id": "sympy__sympy-1",
+                "repo": "sympy/sympy",
+                "base_commit": "abc",
+                "version": "1.9",
+                "problem_statement": "p",
+            }
+        ]
+    )
+    recipe = get_recipe("sympy/sympy", "1.9")
+    cfg = SelectionConfig()
+    local = recipe_regression(cfg, inst, InstanceImage("img", False, recipe, 0.0))
+    assert local.regression.command == f"{recipe.test_cmd} {{files}}"
+    assert local.regression.parser == "parse_log_sympy" and local.regression.per_file
+    assert recipe_regression(cfg, inst, InstanceImage("img", True, recipe, 0.0)) is cfg
+    assert InstanceImage("img", False, recipe, 0.0).docker_config().env == recipe.resolved_env()
