@@ -185,7 +185,7 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
                     CORRECT.search(c) and not BUGGY.search(c) for c in (context, _next_prose_line(blocks, i))
                 ):
                     shows = "expected"
-                found.append(Snippet("session", _session_text(examples), shows=shows, setup=_joined(setup)))
+                found.append(Snippet("session", _session_text(examples), shows=shows, setup=tuple(setup)))
                 if all(e.exc_msg is None for e in examples) and len(source) <= max_chars - sum(
                     map(len, setup)
                 ):
@@ -197,7 +197,7 @@ def extract(text: str, max_chars: int = 20_000) -> list[Snippet]:
         after = _following(blocks, i)
         snip = _script(block.text, after, max_chars)
         if snip:
-            found.append(Snippet("script", snip.source, snip.exception, setup=_joined(setup)))
+            found.append(Snippet("script", snip.source, snip.exception, setup=tuple(setup)))
         elif block.lang is not None and _is_setup(block.text, max_chars - sum(map(len, setup))):
             setup.append(textwrap.dedent(block.text).strip("\n") + "\n")
     unique: list[Snippet] = []
@@ -225,10 +225,6 @@ def _is_setup(code: str, room: int) -> bool:
         and compiles(textwrap.dedent(code))
         and not UNSAFE.search(code)
     )
-
-
-def _joined(parts: list[str]) -> tuple[str, ...]:
-    return tuple(parts)
 
 
 def _following(blocks: list[Block], i: int) -> str:
