@@ -64,7 +64,14 @@ class RegressionConfig(BaseModel):
     timeout: float = Field(default=600.0, gt=0)
     """Seconds for the command that runs the whole selection on one subject (without `per_file`)."""
     file_timeout: float = Field(default=120.0, gt=0)
-    """Seconds for one file's command with `per_file`; a file that times out on the original code is left out."""
+    """Seconds for one file's command with `per_file`; a file that still times out on the original code after the
+    `timeout_retries` is left out."""
+    timeout_retries: int = Field(default=1, ge=0)
+    """When a command times out (one file's with `per_file`, else the whole selection's), run it again from a freshly
+    reset and patched tree, up to this many times, each time with twice the previous limit: a timeout can come from
+    machine load rather than the patch. Only a last attempt that still times out counts: on a candidate, the tests it
+    did not finish are failures (a patch that makes the tests hang regresses); on the original code (per_file), the
+    file is left out. Worst case per hanging command: (1 + 2 + ... + 2^retries) x the limit. 0: no retry."""
     per_file: bool = False
     """Run each related test file in its own command: slower, but one file that crashes the runner (sympy's
     `bin/test` aborts on an import error) or hangs does not take the other files' results with it; a file whose run

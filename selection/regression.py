@@ -15,6 +15,8 @@ Heuristic for "related" (documented in docs/selection.md), over the repository's
 The best `max_files` files (by rank, then path) run with the configured command on the original code;
 tests that pass there are the baseline. Each candidate's count of *new failures* is the number of
 baseline tests that do not pass with the candidate (failed, errored, or missing, e.g. collection broke).
+A command that times out runs again (`timeout_retries`, twice the limit each time, from a fresh tree), on the
+original code too, because machine load can cause a timeout; only a last attempt that still times out counts.
 """
 
 from __future__ import annotations
@@ -176,33 +178,69 @@ class RegressionReport:
         return None if got is None else len(got)
 
 
-def _run(
-    env: Env, patch: str, files: Sequence[str], config: RegressionConfig, slow: list[str] | None = None
-) -> tuple[dict[str, str], str]:
-    """Statuses of the related tests with `patch` applied. With `per_file`, files whose run times out are added
-    to `slow` (when given) and their partial results left out."""
+def _prepare(env: Env, patch: str) -> str:
+    """Reset the checkout and apply `patch`: "" when ready, else why the patch does not apply."""
     env.reset()
     if patch.strip():
         res = apply_patch(env, patch)
         if not res.applied:
-            return {}, f"patch does not apply: {res.reason}"
+            return f"patch does not apply: {res.reason}"
+    return ""
+
+
+def _attempts(
+    env: Env, patch: str, cmd: str, config: RegressionConfig
+) -> tuple[str, ExecResult, list[float], str]:
+    """Run `cmd`; while it times out, run it again (at most `timeout_retries` times, each with twice the previous
+    limit) from a freshly reset and re-patched tree, as the killed run may have left files behind. Returns the last
+    attempt's output and result, the limit of every attempt, and why a retry could not start ("" normally)."""
+    limits = [config.file_timeout if config.per_file else config.timeout]
+    text, out = _full_output(env, cmd, limits[0])
+    while out.timed_out and len(limits) <= config.timeout_retries:
+        why = _prepare(env, patch)
+        if why:  # it applied a moment ago: the environment itself is broken, keep the timed-out result
+            return text, out, limits, f"no retry: {why} after a reset"
+        limits.append(2 * limits[-1])
+        text, out = _full_output(env, cmd, limits[-1])
+    return text, out, limits, ""
+
+
+def _timed_out(limits: Sequence[float]) -> str:
+    first, *again = (f"{x:g} s" for x in limits)
+    return f"timed out after {first}" + (f", and again after {' and '.join(again)}" if again else "")
+
+
+def _run(
+    env: Env, patch: str, files: Sequence[str], config: RegressionConfig, slow: list[str] | None = None
+) -> tuple[dict[str, str], str]:
+    """Statuses of the related tests with `patch` applied, and notes. A command that times out is retried (see
+    `_attempts`). `slow` given means this is the baseline: with `per_file`, a file whose last attempt still times out
+    is added to `slow` and its partial results left out. For a candidate, a last attempt that times out keeps its
+    partial results: the tests it did not finish count as failures (a patch that makes the tests hang regresses)."""
+    why = _prepare(env, patch)
+    if why:
+        return {}, why
     batches = [[f] for f in files] if config.per_file else [list(files)]
     parsed: dict[str, str] = {}
     notes: list[str] = []
-    limit = config.file_timeout if config.per_file else config.timeout
     for batch in batches:
         cmd = config.command.format(files=" ".join(shlex.quote(f) for f in batch))
-        text, out = _full_output(env, cmd, limit)
+        text, out, limits, no_retry = _attempts(env, patch, cmd, config)
         got = parse_results(text, config.parser)
         where = f"{batch[0]}: " if config.per_file else ""
+        timeouts = _timed_out(limits) + (f" ({no_retry})" if no_retry else "")
         if out.timed_out and slow is not None and config.per_file:
             slow.append(batch[0])
-            notes.append(f"{where}timed out after {limit:g} s: left out")
+            notes.append(f"{where}{timeouts}: left out")
             continue
         parsed.update(got)
         if out.timed_out:
-            notes.append(f"{where}timed out after {limit:g} s")
-        elif not got:
+            outcome = "partial results" if slow is not None else "its unfinished tests count as failures"
+            notes.append(f"{where}{timeouts}: {outcome}")
+            continue
+        if len(limits) > 1:
+            notes.append(f"{where}{_timed_out(limits[:-1])}, finished on retry within {limits[-1]:g} s")
+        if not got:
             tail = " ".join(text.strip().splitlines()[-3:])[-240:]
             notes.append(
                 f"{where}exit {out.exit_code}, no test results ({config.parser}) in the output: "

@@ -165,12 +165,82 @@ def test_per_file_leaves_out_a_file_too_slow_on_the_original_code(tmp_path: Path
     jury_repo.git(repo, "add", "-A")
     jury_repo.git(repo, "commit", "-q", "-m", "a slow related test file")
     sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
-    cfg = RegressionConfig(command=PYTEST, per_file=True, file_timeout=5)
+    cfg = RegressionConfig(command=PYTEST, per_file=True, file_timeout=1.5)  # one retry (3 s) by default
     with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
         report = run_regression(pool, {"good": patches["good"]}, cfg)
     assert report.files == ["tests/test_textutil.py"]  # the slow file is not run on the candidates
     assert report.passing and report.count("good") == 0
-    assert "tests/test_textutil_slow.py: timed out after 5 s: left out" in report.note
+    assert "tests/test_textutil_slow.py: timed out after 1.5 s, and again after 3 s: left out" in report.note
+
+
+def _first_run_hangs(marker: Path) -> str:
+    """Python source that hangs the first time it is imported (`marker` outside the checkout remembers it) after
+    leaving a file in the checkout, and fails when that file is still there on a later run (a retry must start
+    from a fresh tree): a timeout from load, not from the code."""
+    return (
+        "import os\nimport time\n\n"
+        f"if not os.path.exists({str(marker)!r}):\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+        "    open('leftover.txt', 'w').close()\n"
+        "    time.sleep(60)\n"
+        "elif os.path.exists('leftover.txt'):\n"
+        "    raise RuntimeError('the retry did not start from a fresh tree')\n\n\n"
+    )
+
+
+def _patched(repo: Path, textutil: str) -> str:
+    (repo / "textutil.py").write_text(textutil)
+    patch = jury_repo.git(repo, "diff")
+    jury_repo.git(repo, "checkout", "-q", "--", "textutil.py")
+    return patch
+
+
+def test_a_timeout_is_retried_with_twice_the_limit_and_only_a_hang_counts(tmp_path: Path) -> None:
+    repo, _, _ = jury_repo.make_repo(tmp_path)
+    # The original code's test file also hangs on its first run only: the baseline is retried, not left out.
+    tests = repo / "tests" / "test_textutil.py"
+    tests.write_text(_first_run_hangs(tmp_path / "baseline.ran") + tests.read_text())
+    jury_repo.git(repo, "commit", "-q", "-am", "a related test file that is slow once")
+    sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
+    subjects = {
+        "flaky": _patched(repo, _first_run_hangs(tmp_path / "flaky.ran") + jury_repo.FIXES["good"]),
+        "flaky_wrong": _patched(repo, _first_run_hangs(tmp_path / "wrong.ran") + jury_repo.FIXES["wrong"]),
+        "hang": _patched(repo, "import time\n\ntime.sleep(60)\n" + jury_repo.ORIGINAL),
+    }
+    cfg = RegressionConfig(command=PYTEST, per_file=True, file_timeout=2, timeout_retries=1)
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 2) as pool:
+        report = run_regression(pool, subjects, cfg, workers=2)
+    assert report.files == ["tests/test_textutil.py"]
+    assert report.passing == ["tests/test_textutil.py::test_basic", "tests/test_textutil.py::test_single"]
+    assert report.failures == {
+        "flaky": [],  # the retry ran on a fresh tree: no leftover.txt
+        "flaky_wrong": ["tests/test_textutil.py::test_basic"],  # ... with the patch applied again
+        "hang": report.passing,  # a patch that makes the tests hang regresses
+    }
+    retried = "tests/test_textutil.py: timed out after 2 s, finished on retry within 4 s"
+    for subject in ("baseline", "flaky", "flaky_wrong"):
+        assert f"{subject} {retried}" in report.note or f"{subject}: {retried}" in report.note
+    assert (
+        "hang: tests/test_textutil.py: timed out after 2 s, and again after 4 s: its unfinished tests count as "
+        "failures" in report.note
+    )
+
+
+def test_without_retries_the_first_timeout_of_the_whole_selection_counts(tmp_path: Path) -> None:
+    repo, sha, _ = jury_repo.make_repo(tmp_path)
+    subjects = {
+        "flaky": _patched(repo, _first_run_hangs(tmp_path / "flaky.ran") + jury_repo.FIXES["good"]),
+        "hang": _patched(repo, "import time\n\ntime.sleep(60)\n" + jury_repo.ORIGINAL),
+    }
+    cfg = RegressionConfig(command=PYTEST, timeout=2, timeout_retries=0)  # one command for all related files
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 2) as pool:
+        report = run_regression(pool, subjects, cfg, workers=2)
+    assert report.passing == ["tests/test_textutil.py::test_basic", "tests/test_textutil.py::test_single"]
+    assert report.count("flaky") == 2 and report.count("hang") == 2
+    assert report.note == (
+        "flaky: timed out after 2 s: its unfinished tests count as failures; "
+        "hang: timed out after 2 s: its unfinished tests count as failures"
+    )
 
 
 def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_images_alone() -> None:
