@@ -31,41 +31,76 @@ METHODS = [
     "majority vote, verifier tie-break",
     "ours (verifier-weighted cluster vote)",
 ]
-EXEC_METHODS = ["execution only", "R2E-Gym hybrid", "ours (staged: execution, agreement, verifier)"]
+LEARNED = "ours (learned weights, fitted out of fold)"
+EXEC_METHODS = ["execution only", "R2E-Gym hybrid", "ours (staged: execution, agreement, verifier)", LEARNED]
 """With `--exec-signals`: execution only (kept reproduction tests passed, then fewest regression failures), and the
 shipped `r2e_hybrid` and `staged` rules run unchanged on each subset's rebuilt signals (selection/exec_signals.py).
-Instances without saved signals (no environment) get no execution evidence, as in `patchjury select`."""
+Instances without saved signals (no environment) get no execution evidence, as in `patchjury select`. The `learned`
+rule's weights are fitted (selection/selectors/fit.py) on the full pools of the reported instances with signals in
+the verifier's other folds, so no instance is scored by weights fitted on it."""
 """"ours" is the verifier-weighted cluster vote, fixed before any of these numbers were computed (it is what
 `patchjury select` uses without execution evidence); the tie-break row is a second a-priori combination reported
 alongside, never swapped in after seeing the results."""
 
 
-def majority_tiebreak_value(keys: list, scores: np.ndarray, labels: np.ndarray) -> float:
-    """Largest cluster wins; ties between equally large clusters go to the one holding the top verifier score."""
-    from selection.bestk import group_pick_value
+def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wanted: set) -> dict:
+    """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals)."""
+    from selection.exec_signals import patch_sha1, subset_signals
+    from selection.selectors.fit import fit_weights, rule_of
 
-    members: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            members.setdefault(key, []).append(i)
-    # scores are probabilities in [0, 1): adding the best one never overturns a difference in cluster size
-    value = {k: len(v) + 0.999 * float(np.max(np.asarray(scores)[v])) for k, v in members.items()}
-    return group_pick_value(value, members, labels)
+    fold: dict[int, list] = defaultdict(list)
+    for p in pools:
+        if p.instance_id not in wanted or p.instance_id not in exec_sig:
+            continue
+        feat, everyone = p.featurizer, np.arange(len(p.labels))
+        sig = exec_sig[p.instance_id]
+        entries = [sig.get(patch_sha1(c.model_patch)) for c in groups[p.instance_id]]
+        ids = [f"c{i}" for i in everyone]
+        scores = models[p.instance_id].predict_proba(feat.features(everyone))
+        signals = subset_signals(entries, feat.cluster_keys(), scores, ids)
+        fold[id(models[p.instance_id])].append((p.instance_id, signals, [bool(v) for v in p.labels]))
+    out = {}
+    for p in pools:
+        train = [lp for key, group in fold.items() if key != id(models[p.instance_id]) for lp in group]
+        out[p.instance_id] = rule_of(fit_weights(train))
+    return out
 
 
-def best_single_system(groups: dict, labels: dict) -> tuple[str, float, int] | None:
-    """Reference point for the report only (uses provenance for bookkeeping, never for selecting)."""
-    per: dict[str, list[bool]] = defaultdict(list)
+def best_single_system(groups: dict, labels: dict) -> tuple[str, float, dict[str, float]] | None:
+    """Reference point for the report only (uses provenance for bookkeeping, never for selecting): the system with
+    the highest resolve rate, its rate, and its label per instance it answered."""
+    per: dict[str, dict[str, float]] = defaultdict(dict)
     for iid, cands in groups.items():
         for cand, y in zip(cands, labels[iid], strict=True):
             extra = cand.model_extra or {}
             name = extra.get("system") or cand.model_name_or_path
             if name:
-                per[f"{name}/{extra.get('run', '')}".rstrip("/")].append(bool(y))
+                per[f"{name}/{extra.get('run', '')}".rstrip("/")][iid] = float(y)
     if not per:
         return None
-    name, ys = max(per.items(), key=lambda kv: np.mean(kv[1]))
-    return name, float(np.mean(ys)), len(ys)
+    name, ys = max(per.items(), key=lambda kv: np.mean(list(kv[1].values())))
+    return name, float(np.mean(list(ys.values()))), ys
+
+
+def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
+    """Paired bootstrap over instances of the full-pool picks: ours against R2E-Gym and the best single system."""
+    from selection.bestk import paired_bootstrap
+
+    rng = np.random.default_rng(seed)
+    ours = "ours (staged: execution, agreement, verifier)"
+    value = {iid: {m: float(np.mean(v)) for m, v in row.items()} for iid, row in full_pool.items()}
+    pairs = [(ours, "R2E-Gym hybrid", sorted(value), lambda iid: value[iid]["R2E-Gym hybrid"])]
+    pairs.append((LEARNED, "R2E-Gym hybrid", sorted(value), lambda iid: value[iid]["R2E-Gym hybrid"]))
+    if ref:
+        answered = sorted(set(value) & set(ref[2]))
+        pairs.append((ours, f"best single system ({ref[0]})", answered, lambda iid: ref[2][iid]))
+    out = ["Paired bootstrap over instances (full pools, 10,000 resamples, 95% interval), in points:"]
+    for mine, other, iids, theirs in pairs:
+        d, lo, hi = paired_bootstrap([value[i][mine] for i in iids], [theirs(i) for i in iids], 10_000, rng)
+        out.append(
+            f"- {mine} minus {other}: {100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] on {len(iids)}"
+        )
+    return out
 
 
 def main() -> None:
@@ -103,6 +138,7 @@ def main() -> None:
     from selection.bestk import (
         best_at_k,
         cluster_sum_value,
+        majority_tiebreak_value,
         majority_value,
         oracle_value,
         pick_value,
@@ -145,6 +181,7 @@ def main() -> None:
     full_pool: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in range(args.repeats):
         models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
+        learned = learned_rules(pools, groups, models, exec_sig, wanted) if exec_sig is not None else {}
         curves_r: dict[str, list[float]] = {m: [] for m in methods}
         for k in track(range(1, max_n + 1), description=f"Best@K (split {r + 1}/{args.repeats})"):
             per: dict[str, list[float]] = {m: [] for m in methods}
@@ -191,6 +228,7 @@ def main() -> None:
                     fns["execution only"] = lambda s, y=y, sub=sub: execution_only_value(sub(s), y[s])
                     for name, rule in rules.items():
                         fns[name] = lambda s, rule=rule, ruled=ruled: ruled(s, rule)
+                    fns[LEARNED] = lambda s, rule=learned[p.instance_id], ruled=ruled: ruled(s, rule)
                 for m, fn in fns.items():
                     per[m].append(best_at_k(len(y), k, fn, args.draws, rng, args.max_exact))
                     if k == max_n:
@@ -231,8 +269,10 @@ def main() -> None:
     if ref:
         notes.append(
             f"Best single system (reference, from provenance, not a selector input): {ref[0]} "
-            f"{100 * ref[1]:.1f}% of its {ref[2]} instances."
+            f"{100 * ref[1]:.1f}% of its {len(ref[2])} instances."
         )
+    if exec_sig is not None:
+        notes += ["", *paired_lines(full_pool, ref, args.seed)]
     text = table + "\n\n" + "\n".join(notes) + "\n"
     print(text)
     if args.md:

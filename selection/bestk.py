@@ -92,3 +92,26 @@ def cluster_sum_value(
             members.setdefault(key, []).append(i)
     sums = {k: float(np.sum(np.asarray(scores)[v] ** power)) for k, v in members.items()}
     return group_pick_value(sums, members, labels)
+
+
+def majority_tiebreak_value(keys: Sequence[str | None], scores: np.ndarray, labels: np.ndarray) -> float:
+    """Largest cluster wins; ties between equally large clusters go to the one holding the top verifier score."""
+    members: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            members.setdefault(key, []).append(i)
+    # scores are probabilities in [0, 1): adding the best one never overturns a difference in cluster size
+    value = {k: len(v) + 0.999 * float(np.max(np.asarray(scores)[v])) for k, v in members.items()}
+    return group_pick_value(value, members, labels)
+
+
+def paired_bootstrap(
+    a: Sequence[float], b: Sequence[float], draws: int, rng: np.random.Generator, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of a - b over paired items (instances) and its percentile bootstrap interval (items resampled)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not len(d):
+        raise ValueError("paired_bootstrap needs at least one pair")
+    means = d[rng.integers(0, len(d), size=(draws, len(d)))].mean(axis=1)
+    tail = 100 * (1 - level) / 2
+    return float(d.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))

@@ -54,3 +54,19 @@ def test_k_larger_than_pool_uses_whole_pool_and_sampling_path() -> None:
     drawn = list(subsets(10, 5, draws=7, rng=np.random.default_rng(0), max_exact=10))
     assert len(drawn) == 7 and all(len(set(s.tolist())) == 5 and list(s) == sorted(s) for s in drawn)
     assert len(list(subsets(5, 2, draws=7, rng=np.random.default_rng(0)))) == 10  # exact: C(5,2)
+
+
+def test_majority_tiebreak_and_paired_bootstrap() -> None:
+    from selection.bestk import majority_tiebreak_value, paired_bootstrap
+
+    # clusters A (c0) and C (c3) tie at one member each once B is absent: the higher verifier score decides
+    keys: list[str | None] = ["A", "C"]
+    assert majority_tiebreak_value(keys, np.array([0.9, 0.2]), np.array([True, False])) == 1.0
+    assert majority_tiebreak_value(keys, np.array([0.1, 0.2]), np.array([True, False])) == 0.0
+    assert majority_tiebreak_value(KEYS, np.array([0.9, 0.1, 0.1, 0.0]), Y) == 0.0  # size beats score
+    rng = np.random.default_rng(0)
+    d, lo, hi = paired_bootstrap([1.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0], 2000, rng)
+    assert d == pytest.approx(0.5) and 0.0 <= lo < d < hi <= 1.0
+    assert paired_bootstrap([0.5] * 3, [0.5] * 3, 100, rng) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="at least one pair"):
+        paired_bootstrap([], [], 10, rng)
