@@ -43,8 +43,9 @@ the verifier's other folds, so no instance is scored by weights fitted on it."""
 alongside, never swapped in after seeing the results."""
 
 
-def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wanted: set) -> dict:
-    """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals)."""
+def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wanted: set) -> tuple[dict, list]:
+    """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals), and
+    those full pools' labeled signals."""
     from selection.exec_signals import patch_sha1, subset_signals
     from selection.selectors.fit import fit_weights, rule_of
 
@@ -63,7 +64,26 @@ def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wante
     for p in pools:
         train = [lp for key, group in fold.items() if key != id(models[p.instance_id]) for lp in group]
         out[p.instance_id] = rule_of(fit_weights(train))
-    return out
+    return out, [lp for group in fold.values() for lp in group]
+
+
+def regression_runs_line(labeled: list) -> str:
+    """How many regression runs (one per applying cluster) `regression.scope=contenders` needs on the full pools."""
+    from selection.config import SelectionConfig
+    from selection.selectors import make_rule
+    from selection.selectors.rules import regression_contenders
+
+    runs = {"all": 0, "staged": 0, "r2e_hybrid": 0}
+    for _, signals, _ in labeled:
+        measured = [s for s in signals if s.alive and s.regression_failures is not None]
+        runs["all"] += len({s.cluster for s in measured})
+        for name in ("staged", "r2e_hybrid"):
+            wanted = regression_contenders(make_rule(SelectionConfig(selector=name)), signals)
+            runs[name] += len({s.cluster for s in measured if wanted is None or s.candidate_id in wanted})
+    return (
+        f"Regression runs on the full pools with signals (one per applying cluster): {runs['all']} with "
+        f"regression.scope=all; with `contenders`, staged needs {runs['staged']} and r2e_hybrid {runs['r2e_hybrid']}."
+    )
 
 
 def best_single_system(groups: dict, labels: dict) -> tuple[str, float, dict[str, float]] | None:
@@ -181,7 +201,7 @@ def main() -> None:
     full_pool: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in range(args.repeats):
         models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
-        learned = learned_rules(pools, groups, models, exec_sig, wanted) if exec_sig is not None else {}
+        learned, labeled = learned_rules(pools, groups, models, exec_sig, wanted) if exec_sig else ({}, [])
         curves_r: dict[str, list[float]] = {m: [] for m in methods}
         for k in track(range(1, max_n + 1), description=f"Best@K (split {r + 1}/{args.repeats})"):
             per: dict[str, list[float]] = {m: [] for m in methods}
@@ -272,7 +292,7 @@ def main() -> None:
             f"{100 * ref[1]:.1f}% of its {len(ref[2])} instances."
         )
     if exec_sig is not None:
-        notes += ["", *paired_lines(full_pool, ref, args.seed)]
+        notes += ["", *paired_lines(full_pool, ref, args.seed), "", regression_runs_line(labeled)]
     text = table + "\n\n" + "\n".join(notes) + "\n"
     print(text)
     if args.md:

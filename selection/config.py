@@ -66,6 +66,12 @@ class RegressionConfig(BaseModel):
     file_timeout: float = Field(default=120.0, gt=0)
     """Seconds for one file's command with `per_file`; a file that still times out on the original code after the
     `timeout_retries` is left out."""
+    scope: Literal["contenders", "all"] = "contenders"
+    """Which candidates get the regression run (the costliest signal): `contenders` only those whose count can still
+    change the selector's decision once the cheaper signals are in (staged: the candidates passing the most kept
+    reproduction tests, then the most distinguishing ones; r2e_hybrid: the verifier's top k; learned: all; verifier,
+    votes, majority: none), so decisions are the same as with `all`, which runs every applying candidate (complete
+    explanations, and what a `learned` weight fit on your runs should see)."""
     timeout_retries: int = Field(default=1, ge=0)
     """When a command times out (one file's with `per_file`, else the whole selection's), run it again from a freshly
     reset and patched tree, up to this many times, each time with twice the previous limit: a timeout can come from

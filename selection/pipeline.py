@@ -1,4 +1,5 @@
-"""Wire the jury for one instance: cluster -> pass matrix -> regression -> verifier -> decision rule.
+"""Wire the jury for one instance: cluster -> pass matrix -> verifier -> regression (on the candidates still in
+contention, `regression.scope`) -> decision rule.
 
 `select_instance` returns the Decision; `run_instance` also returns the pass matrix and regression report
 (for explanations). `select_many` runs over instances and writes swebench-format predictions.
@@ -22,6 +23,7 @@ from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
 from selection.scores import compute_scores
 from selection.selectors import Signals, build_decision, make_rule
+from selection.selectors.rules import regression_contenders
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -89,6 +91,45 @@ def _test_notes(own: int, derived: int, pruned: list[str], matrix: PassMatrix) -
     return notes
 
 
+def _score_verifier(
+    task: Task,
+    cands: Sequence[Candidate],
+    signals: dict[str, Signals],
+    config: SelectionConfig,
+    verifier: Verifier | None,
+) -> None:
+    """Verifier scores for the live candidates, when the selector reads them (once: they do not change)."""
+    alive = [c for c in cands if signals[c.candidate_id].alive]
+    if not (config.use_verifier and config.selector in NEEDS_VERIFIER and alive):
+        return
+    if all(signals[c.candidate_id].verifier_score is not None for c in alive):
+        return
+    verifier = verifier or load_verifier(config)
+    for cand in alive:
+        signals[cand.candidate_id].verifier_score = float(verifier.score(task, cand, alive))
+
+
+def _contenders(
+    applying: dict[str, str],
+    reps: dict[str, list[str]],
+    signals: dict[str, Signals],
+    config: SelectionConfig,
+    notes: list[str],
+) -> dict[str, str]:
+    """The applying cluster representatives whose regression count can still change the decision."""
+    wanted = regression_contenders(make_rule(config), list(signals.values()))
+    if wanted is None:
+        return applying
+    keep = {rep: patch for rep, patch in applying.items() if any(cid in wanted for cid in reps[rep])}
+    skipped = [rep for rep in applying if rep not in keep]
+    if skipped:
+        notes.append(
+            f"regression not run for {', '.join(skipped)}: out of contention for `{config.selector}` after the "
+            "cheaper signals (regression.scope=contenders; `all` runs every candidate)"
+        )
+    return keep
+
+
 def run_instance(
     task: Task,
     candidates: Sequence[Candidate],
@@ -124,6 +165,11 @@ def run_instance(
             _exec_signals(signals, reps, matrix, config)
             notes += _test_notes(len(own), len(derived), pruned, matrix)
             applying = {s: subjects[s] for s in matrix.applying()}
+            if config.regression.enabled and applying and config.regression.scope == "contenders":
+                _score_verifier(
+                    task, cands, signals, config, verifier
+                )  # r2e_hybrid's contenders are its top k
+                applying = _contenders(applying, reps, signals, config, notes)
             if config.regression.enabled and applying:
                 report = run_regression(pool, applying, config.regression, config.execution.workers)
                 for rep in applying:
@@ -135,11 +181,7 @@ def run_instance(
                     notes.append(f"regression: {report.note}")
     elif config.execution.enabled and env_factory is None:
         notes.append("no environment given: execution-free signals only")
-    alive = [by_id[cid] for cid, s in signals.items() if s.alive]
-    if config.use_verifier and config.selector in NEEDS_VERIFIER and alive:
-        verifier = verifier or load_verifier(config)
-        for cand in alive:
-            signals[cand.candidate_id].verifier_score = float(verifier.score(task, cand, alive))
+    _score_verifier(task, cands, signals, config, verifier)
     rule = make_rule(config)
     ordered = [signals[c.candidate_id] for c in cands]
     outcome = rule.decide(ordered)

@@ -216,3 +216,22 @@ class Single:
             f"({_others_best(alive, pool, attr)})"
         )
         return _finish(reasons, pool)
+
+
+def regression_contenders(rule: object, signals: Sequence[Signals]) -> set[str] | None:
+    """Candidates whose regression count can change `rule`'s decision given the other signals already in `signals`
+    (None: every live candidate; empty: the rule never reads regressions). Mirrors the rules' own stages, so running
+    regressions on these only leaves every decision unchanged."""
+    alive = [s for s in signals if s.alive]
+    if isinstance(rule, Single):
+        return set()
+    if isinstance(rule, Staged):
+        if next((s.repro_total for s in alive if s.repro_total), None):
+            alive = keep_best(keep_best(alive, lambda s: s.repro_pass), lambda s: s.distinguishing_pass)
+        return {s.candidate_id for s in alive}
+    if isinstance(rule, R2EHybrid):
+        if not any(s.verifier_score is not None for s in alive):
+            return {s.candidate_id for s in alive}
+        ranked = sorted(alive, key=lambda s: (-(s.verifier_score or 0.0), *tie_key(s)))
+        return {s.candidate_id for s in ranked[: rule.k(len(alive))]}
+    return None

@@ -104,6 +104,8 @@ def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
             "use_verifier=false",
             "-c",
             f"regression.command={PYTEST}",
+            "-c",
+            "regression.scope=all",  # every candidate's regression count, for the full explanation
             "-q",
             "--explain-dir",
             str(tmp_path / "why"),

@@ -124,3 +124,40 @@ def test_regression_reads_sympy_logs_with_the_recipe_parser() -> None:
 def test_unknown_regression_parser_is_a_config_error_listing_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown log parser 'parse_log_nope'; known: .*parse_log_sympy"):
         RegressionConfig(parser="parse_log_nope")
+
+
+def test_regression_on_contenders_only_never_changes_a_decision() -> None:
+    """On the real pools' saved signals (docs/data), for every instance and random scores and subsets: masking the
+    regression counts of non-contenders leaves the staged and R2E-Gym decisions as they were."""
+    import dataclasses
+
+    import numpy as np
+
+    from selection.selectors.rules import regression_contenders
+
+    root = Path(__file__).resolve().parents[2] / "docs" / "data"
+    sig = load_exec_signals([root / "exec-signals-regression.jsonl.gz", root / "exec-signals-repro.jsonl.gz"])
+    rng = np.random.default_rng(0)
+    rules = [make_rule(SelectionConfig(selector=name)) for name in ("staged", "r2e_hybrid")]
+    checked = skipped = 0
+    for pool in sig.values():
+        entries = list(pool.values())
+        for _ in range(20):
+            take = rng.choice(len(entries), size=rng.integers(2, len(entries) + 1), replace=False)
+            keys = [f"k{rng.integers(0, 4)}" for _ in take]
+            signals = subset_signals(
+                [entries[i] for i in take], keys, list(rng.random(len(take))), [f"c{i}" for i in take]
+            )
+            for rule in rules:
+                wanted = regression_contenders(rule, signals)
+                assert wanted is not None
+                masked = [
+                    s if s.candidate_id in wanted else dataclasses.replace(s, regression_failures=None)
+                    for s in signals
+                ]
+                assert rule.decide(masked).winner == rule.decide(signals).winner
+                checked += 1
+                skipped += sum(1 for s in signals if s.alive and s.candidate_id not in wanted)
+    assert checked == 2 * 20 * len(sig) and skipped > 0
+    assert regression_contenders(make_rule(SelectionConfig(selector="votes")), signals) == set()
+    assert regression_contenders(make_rule(SelectionConfig(selector="learned")), signals) is None

@@ -28,7 +28,9 @@ def jury_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     root = tmp_path_factory.mktemp("jury")
     repo, sha, patches = jury_repo.make_repo(root)
     cands = jury_repo.candidates(patches, python=sys.executable)
-    cfg = SelectionConfig(selector="staged", execution={"workers": 2}, regression={"command": PYTEST})
+    cfg = SelectionConfig(
+        selector="staged", execution={"workers": 2}, regression={"command": PYTEST, "scope": "all"}
+    )
 
     def factory() -> Env:
         return LocalEnv(LocalEnvConfig(repo=repo, commit=sha))
@@ -75,6 +77,38 @@ def test_matrix_and_regression_are_kept_for_explanations(jury_run) -> None:  # t
     assert run.matrix is not None and run.matrix.kept == ["good/repro_collapse.py", "partial/repro_strip.py"]
     assert "good_dup" not in run.matrix.subjects
     assert run.regression is not None and run.regression.files == ["tests/test_textutil.py"]
+
+
+def test_regression_runs_only_for_contenders_and_decides_the_same(jury_run) -> None:  # type: ignore[no-untyped-def]
+    full, _, repo, sha, patches = jury_run
+    cands = jury_repo.candidates(patches, python=sys.executable)
+
+    def factory() -> Env:
+        return LocalEnv(LocalEnvConfig(repo=repo, commit=sha))
+
+    def run(selector: str):  # type: ignore[no-untyped-def]
+        cfg = SelectionConfig(
+            selector=selector, regression={"command": PYTEST}
+        )  # scope: contenders (default)
+        return run_instance(
+            jury_repo.task(sha), cands, cfg, factory, jury_repo.TableVerifier(SCORES), progress=False
+        )
+
+    staged = run("staged")
+    assert staged.decision.winner == full.decision.winner == "good"
+    ev = {e.candidate_id: e for e in staged.decision.evidence}
+    assert (
+        ev["good"].regression_failures == ev["good_dup"].regression_failures == 0
+    )  # the one contending cluster
+    assert ev["wrong"].regression_failures is None and ev["partial"].regression_failures is None
+    assert staged.regression is not None and sorted(staged.regression.failures) == ["good"]
+    assert any(
+        "regression not run for partial, wrong: out of contention for `staged`" in n
+        for n in staged.notes or []
+    )
+    votes = run("votes")  # a rule that never reads regressions: no regression run at all
+    assert votes.regression is None and votes.decision.winner == "good"
+    assert all(e.regression_failures is None for e in votes.decision.evidence)
 
 
 def test_without_tests_execution_only_checks_that_patches_apply(jury_run) -> None:  # type: ignore[no-untyped-def]
