@@ -104,6 +104,7 @@ def main() -> None:
                 "file_timeout": args.regression_timeout,
                 "max_files": args.regression_files,
                 "enabled": args.signals != "repro",
+                "scope": "all",  # every candidate: the benchmark replays the rules on every subset
             },
             execution={
                 "workers": args.workers,
