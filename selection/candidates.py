@@ -40,6 +40,20 @@ def _open_text(path: Path) -> Iterator[tuple[int, str]]:
         ) from exc
 
 
+def json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of every non-blank line of a JSONL(.gz) file; a bad line raises naming file:line."""
+    for n, line in _open_text(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CandidateFormatError(f"{path}:{n}: not JSON ({exc.msg}); one JSON object per line") from exc
+        if not isinstance(row, dict):
+            raise CandidateFormatError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        yield n, row
+
+
 def _check_row(row: Any) -> str | None:
     if not isinstance(row, dict):
         return f"expected a JSON object, got {type(row).__name__}"

@@ -17,8 +17,6 @@ Labeled pools come from `patchjury select` output (each prediction row keeps eve
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from patchjury.records import CandidateEvidence
+from selection.candidates import json_rows
 from selection.config import LearnedWeights
 from selection.errors import CandidateFormatError, SelectionConfigError
 from selection.selectors.base import Signals
@@ -61,23 +60,6 @@ def signals_from_evidence(e: CandidateEvidence) -> Signals:
     )
 
 
-def _rows(path: Path) -> list[tuple[int, dict]]:
-    raw = path.read_bytes()
-    text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CandidateFormatError(f"{path}:{n}: not JSON ({exc.msg}); one JSON object per line") from exc
-        if not isinstance(row, dict):
-            raise CandidateFormatError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-        out.append((n, row))
-    return out
-
-
 def load_labeled_pools(predictions: Path, labels: Path) -> tuple[list[LabeledPool], list[str]]:
     """Join `patchjury select` predictions (their per-candidate `scores`) with labels.
 
@@ -86,7 +68,7 @@ def load_labeled_pools(predictions: Path, labels: Path) -> tuple[list[LabeledPoo
     candidate, or no evidence recorded).
     """
     truth: dict[tuple[str, str], bool] = {}
-    for n, row in _rows(labels):
+    for n, row in json_rows(labels):
         try:
             truth[(str(row["instance_id"]), str(row["candidate_id"]))] = bool(row["resolved"])
         except KeyError as exc:
@@ -96,7 +78,7 @@ def load_labeled_pools(predictions: Path, labels: Path) -> tuple[list[LabeledPoo
             ) from exc
     pools: list[LabeledPool] = []
     skipped: list[str] = []
-    for n, row in _rows(predictions):
+    for n, row in json_rows(predictions):
         iid, scores = row.get("instance_id"), row.get("scores")
         if not isinstance(iid, str) or not isinstance(scores, dict):
             raise CandidateFormatError(
