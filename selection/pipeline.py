@@ -18,12 +18,11 @@ from selection.cluster import cluster_candidates
 from selection.config import SelectionConfig
 from selection.errors import SelectionConfigError
 from selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from selection.gather import contenders, exec_signals, test_notes
 from selection.issue_tests import issue_tests, prune_issue_tests
 from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
-from selection.scores import compute_scores
 from selection.selectors import Signals, build_decision, make_rule
-from selection.selectors.rules import regression_contenders
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -37,58 +36,6 @@ class InstanceRun:
     matrix: PassMatrix | None = None
     regression: RegressionReport | None = None
     notes: list[str] | None = None
-
-
-def _exec_signals(
-    signals: dict[str, Signals], reps: dict[str, list[str]], matrix: PassMatrix, config: SelectionConfig
-) -> None:
-    for rep, why in matrix.apply_failures.items():
-        for cid in reps[rep]:
-            signals[cid].dropped = why if why.startswith("patch does not apply") else f"does not apply: {why}"
-    applying = matrix.applying()
-    if not matrix.kept:
-        return  # no test reproduces the issue: execution says nothing about the fix (not "zero votes")
-    rows = {s: matrix.row(s) for s in applying}
-    weights = {s: len(reps[s]) for s in applying}
-    named = {
-        name: compute_scores(name, rows, weights, codet_variant=config.codet_variant, b4=config.b4.params())
-        for name in ("votes", "codet", "b4")
-    }
-    for rep in applying:
-        for cid in reps[rep]:
-            s = signals[cid]
-            s.repro_total = len(matrix.kept)
-            s.repro_pass = sum(rows[rep])
-            s.distinguishing_pass = sum(matrix.row(rep, matrix.distinguishing))
-            s.exec_score = named[config.scores].get(rep)
-            s.scores.update({name: vals[rep] for name, vals in named.items() if rep in vals})
-
-
-def _test_notes(own: int, derived: int, pruned: list[str], matrix: PassMatrix) -> list[str]:
-    """What the reproduction tests amounted to, for the decision's reasons."""
-    notes = []
-    if not own and not derived:
-        return [
-            "no candidate came with reproduction tests: only patch application was checked",
-            "no reproduction tests from the issue text either (no runnable code with shown output or traceback)",
-        ]
-    if not own:
-        notes.append(
-            f"no candidate came with reproduction tests; {derived} test(s) generated from the issue text"
-        )
-    elif derived:
-        notes.append(f"{own} candidate test(s) plus {derived} generated from the issue text")
-    if pruned:
-        notes.append(
-            f"issue-derived test(s) reproducing on every candidate ignored (no candidate passes): {', '.join(pruned)}"
-        )
-    if not matrix.kept:
-        notes.append(f"none of the {own + derived} reproduction tests exits 2 on the original code")
-    else:
-        kept_issue = [t for t in matrix.kept if t.startswith(("issue/", "hints/"))]
-        if kept_issue:
-            notes.append(f"kept issue-derived test(s): {', '.join(kept_issue)}")
-    return notes
 
 
 def _score_verifier(
@@ -107,27 +54,6 @@ def _score_verifier(
     verifier = verifier or load_verifier(config)
     for cand in alive:
         signals[cand.candidate_id].verifier_score = float(verifier.score(task, cand, alive))
-
-
-def _contenders(
-    applying: dict[str, str],
-    reps: dict[str, list[str]],
-    signals: dict[str, Signals],
-    config: SelectionConfig,
-    notes: list[str],
-) -> dict[str, str]:
-    """The applying cluster representatives whose regression count can still change the decision."""
-    wanted = regression_contenders(make_rule(config), list(signals.values()))
-    if wanted is None:
-        return applying
-    keep = {rep: patch for rep, patch in applying.items() if any(cid in wanted for cid in reps[rep])}
-    skipped = [rep for rep in applying if rep not in keep]
-    if skipped:
-        notes.append(
-            f"regression not run for {', '.join(skipped)}: out of contention for `{config.selector}` after the "
-            "cheaper signals (regression.scope=contenders; `all` runs every candidate)"
-        )
-    return keep
 
 
 def run_instance(
@@ -162,14 +88,14 @@ def run_instance(
                 tests, subjects, pool, config.execution, progress=progress, label=task.instance_id
             )
             pruned = prune_issue_tests(matrix)
-            _exec_signals(signals, reps, matrix, config)
-            notes += _test_notes(len(own), len(derived), pruned, matrix)
+            exec_signals(signals, reps, matrix, config)
+            notes += test_notes(len(own), len(derived), pruned, matrix)
             applying = {s: subjects[s] for s in matrix.applying()}
             if config.regression.enabled and applying and config.regression.scope == "contenders":
                 _score_verifier(
                     task, cands, signals, config, verifier
                 )  # r2e_hybrid's contenders are its top k
-                applying = _contenders(applying, reps, signals, config, notes)
+                applying = contenders(applying, reps, signals, config, notes)
             if config.regression.enabled and applying:
                 report = run_regression(pool, applying, config.regression, config.execution.workers)
                 for rep in applying:
