@@ -6,6 +6,7 @@ A failed attempt leaves the tree as it was, so the next method starts clean.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 import uuid
@@ -83,8 +84,34 @@ def strip_test_files(patch: str) -> tuple[str, list[str]]:
     return "".join(kept), dropped
 
 
+def drop_bytecode_command(files: list[str]) -> str:
+    """Shell command removing the cached bytecode (`__pycache__/<stem>.*.pyc`, legacy `<file>c`) of the Python files
+    among `files`; "" when there are none.
+
+    Python trusts a .pyc whose recorded source mtime (whole seconds) and size match the source. An edit of the same
+    size within the same second as the compile (a one-character fix applied right after an image build or a test run
+    compiled the file) would otherwise run the OLD code: seen in grading, where a gold patch was scored as failing.
+    """
+    globs = []
+    for path in files:
+        if not path.endswith(".py"):
+            continue
+        folder, name = posixpath.split(path)
+        cache = posixpath.join(folder, "__pycache__") if folder else "__pycache__"
+        globs.append(f"{shlex.quote(cache)}/{shlex.quote(name[:-3])}.*.pyc {shlex.quote(path + 'c')}")
+    return f"rm -f -- {' '.join(globs)}" if globs else ""
+
+
+def _applied(env: Env, method: str, output: str, files: list[str], excluded: list[str]) -> ApplyResult:
+    drop = drop_bytecode_command(files)
+    if drop:
+        env.execute(drop, timeout=60)
+    return ApplyResult(applied=True, method=method, output=output, files=files, excluded_files=excluded)
+
+
 def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResult:
-    """Apply `patch` in `env`'s workdir: git apply, then --3way, then patch --fuzz=5."""
+    """Apply `patch` in `env`'s workdir: git apply, then --3way, then patch --fuzz=5. The cached bytecode of the
+    Python files it touches is removed (see `drop_bytecode_command`)."""
     excluded: list[str] = []
     if exclude_tests:
         patch, excluded = strip_test_files(patch)
@@ -104,17 +131,13 @@ def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResul
         log.append(f"$ {GIT_APPLY} <patch>\n{first.output}")
         if first.exit_code == 0:
             removed = True
-            return ApplyResult(
-                applied=True, method=GIT_APPLY, output=first.output, files=files, excluded_files=excluded
-            )
+            return _applied(env, GIT_APPLY, first.output, files, excluded)
         snap = env.execute("git stash create 2>/dev/null || true", timeout=120).output.strip()
         snap = snap.splitlines()[-1] if snap else "HEAD"
         res = env.execute(f"{GIT_APPLY_3WAY} {q}", timeout=300)
         log.append(f"$ {GIT_APPLY_3WAY} <patch>\n{res.output}")
         if res.exit_code == 0:
-            return ApplyResult(
-                applied=True, method=GIT_APPLY_3WAY, output=res.output, files=files, excluded_files=excluded
-            )
+            return _applied(env, GIT_APPLY_3WAY, res.output, files, excluded)
         _restore(env, snap, files)
         dry = env.execute(f"patch --dry-run --batch --fuzz=5 -p1 -i {q}", timeout=300)
         if dry.exit_code != 0:
@@ -123,9 +146,7 @@ def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResul
             res = env.execute(f"{PATCH_FUZZ} {q}", timeout=300)
             log.append(f"$ {PATCH_FUZZ} <patch>\n{res.output}")
             if res.exit_code == 0:
-                return ApplyResult(
-                    applied=True, method=PATCH_FUZZ, output=res.output, files=files, excluded_files=excluded
-                )
+                return _applied(env, PATCH_FUZZ, res.output, files, excluded)
         return ApplyResult(
             applied=False,
             reason="patch does not apply (git apply, git apply --3way and patch --fuzz=5 all failed)",

@@ -124,3 +124,40 @@ def test_exclude_tests_and_empty(drifted: tuple[Path, str, str]) -> None:
         assert apply_patch(env, "").reason == "empty patch"
         only_tests, dropped = strip_test_files("diff --git a/tests" + patch.split("diff --git a/tests")[1])
         assert only_tests == "" and dropped == ["tests/test_f.py"]
+
+
+def test_a_same_size_edit_in_the_same_second_never_runs_stale_bytecode(tmp_path: Path) -> None:
+    """Python trusts a .pyc whose recorded source mtime (seconds) and size match: a one-character fix applied in the
+    second the file was compiled (right after an image build, or a test run in a reused env) ran the old code."""
+    import os
+    import sys
+
+    from gitrepo import init_repo
+
+    repo = init_repo(tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n"})
+    fixed = "def add(a, b):\n    return a + b\n"
+    with _env(repo) as env:
+        calc = Path(env.abspath("calc.py"))
+
+        def add() -> str:
+            cmd = f"env -u PYTHONDONTWRITEBYTECODE {sys.executable} -c 'import calc; print(calc.add(2, 3))'"
+            return env.execute(cmd).output.strip()
+
+        def same_second(stamp: float) -> None:
+            os.utime(calc, (stamp, stamp))
+
+        assert add() == "-1"
+        assert list(Path(env.abspath("__pycache__")).glob("calc.*.pyc"))  # bytecode recorded mtime + size
+        env._record_baseline()  # as if an image shipped that bytecode: present at start, so reset keeps its path
+        compiled = calc.stat().st_mtime
+        calc.write_text(fixed)
+        patch = env.diff()
+        env.reset()
+        assert apply_patch(env, patch).applied
+        same_second(compiled)
+        assert add() == "5"  # the patched source, not the stale bytecode of the original
+
+        compiled = calc.stat().st_mtime  # the bytecode now holds the fix
+        env.reset()
+        same_second(compiled)
+        assert add() == "-1"  # reset dropped the fix's bytecode too
