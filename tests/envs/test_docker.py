@@ -118,7 +118,8 @@ def test_first_client_of_a_process_sweeps_crashed_runs(
 def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: Path, sig: int) -> None:
     script = textwrap.dedent(
         f"""
-        import sys, time
+        import faulthandler, sys, time
+        faulthandler.dump_traceback_later(45)  # still alive 45 s on (the parent waits 60 s): say where it hangs
         from envs.config import DockerEnvConfig
         from envs.docker import DockerEnv
         env = DockerEnv(DockerEnvConfig(image={base_image!r}, source_repo={str(sample_repo)!r}))
@@ -134,7 +135,12 @@ def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: 
     assert cid, proc.stderr.read() if proc.stderr else ""
     assert _exists(cid)
     proc.send_signal(sig)
-    proc.wait(timeout=60)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"the process did not exit within 60 s of signal {sig}; its stacks:\n{err[-6000:]}")
     assert not _exists(cid)
 
 
