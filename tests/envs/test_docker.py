@@ -118,8 +118,11 @@ def test_first_client_of_a_process_sweeps_crashed_runs(
 def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: Path, sig: int) -> None:
     script = textwrap.dedent(
         f"""
-        import faulthandler, sys, time
+        import faulthandler, signal, sys, time
         faulthandler.dump_traceback_later(45)  # still alive 45 s on (the parent waits 60 s): say where it hangs
+        # as in a terminal: a shell starting pytest in the background (`cmd &`) makes SIGINT ignored, and Python
+        # keeps an inherited SIG_IGN, so Ctrl-C would never reach this process
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from envs.config import DockerEnvConfig
         from envs.docker import DockerEnv
         env = DockerEnv(DockerEnvConfig(image={base_image!r}, source_repo={str(sample_repo)!r}))
