@@ -92,9 +92,8 @@ def run_instance(
             notes += test_notes(len(own), len(derived), pruned, matrix)
             applying = {s: subjects[s] for s in matrix.applying()}
             if config.regression.enabled and applying and config.regression.scope == "contenders":
-                _score_verifier(
-                    task, cands, signals, config, verifier
-                )  # r2e_hybrid's contenders are its top k
+                # r2e_hybrid's contenders are its verifier top k: score before choosing them
+                _score_verifier(task, cands, signals, config, verifier)
                 applying = contenders(applying, reps, signals, config, notes)
             if config.regression.enabled and applying:
                 report = run_regression(pool, applying, config.regression, config.execution.workers)

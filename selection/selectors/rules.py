@@ -53,15 +53,22 @@ class R2EHybrid:
     def k(self, n: int) -> int:
         return min(n, max(self.k_min, math.floor(n * self.k_fraction)))
 
+    def verifier_stage(self, alive: Sequence[Signals]) -> list[Signals] | None:
+        """The top k of `alive` by verifier score (equal scores in tie-break order); None without verifier scores."""
+        if not any(s.verifier_score is not None for s in alive):
+            return None
+        ranked = sorted(alive, key=lambda s: (-(s.verifier_score or 0.0), *tie_key(s)))
+        return ranked[: self.k(len(alive))]
+
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
         alive = [s for s in signals if s.alive]
         if not alive:
             return no_candidate(signals)
         reasons: list[str] = []
         n, k = len(alive), self.k(len(alive))
-        if any(s.verifier_score is not None for s in alive):
-            ranked = sorted(alive, key=lambda s: (-(s.verifier_score or 0.0), *tie_key(s)))
-            pool = ranked[:k]
+        top = self.verifier_stage(alive)
+        if top is not None:
+            pool = top
             reasons.append(
                 f"verifier stage: kept top k = max({self.k_min}, {n} x {self.k_fraction:g}) = {k} of {n}: "
                 + ", ".join(f"{s.candidate_id} ({fmt(s.verifier_score)})" for s in pool)
@@ -99,6 +106,16 @@ class Staged:
 
     name: str = "staged"
 
+    @staticmethod
+    def repro_stage(alive: Sequence[Signals]) -> tuple[int, list[Signals], list[Signals]] | None:
+        """(kept tests, the candidates passing the most of them, and among those the ones passing the most
+        distinguishing tests); None when no kept test was measured."""
+        total = next((s.repro_total for s in alive if s.repro_total), None)
+        if not total:
+            return None
+        best = keep_best(alive, lambda s: s.repro_pass)
+        return total, best, keep_best(best, lambda s: s.distinguishing_pass)
+
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
         alive = [s for s in signals if s.alive]
         if not alive:
@@ -106,15 +123,14 @@ class Staged:
         dropped = len(signals) - len(alive)
         reasons = [f"{len(alive)} candidate(s) in the running" + (f", {dropped} dropped" if dropped else "")]
         pool = alive
-        total = next((s.repro_total for s in alive if s.repro_total), None)
-        if total:
-            best = keep_best(pool, lambda s: s.repro_pass)
+        stage = self.repro_stage(alive)
+        if stage is not None:
+            total, best, pool = stage
             win = best[0]
             reasons.append(
                 f"{', '.join(s.candidate_id for s in best)} pass{'es' if len(best) == 1 else ''} "
                 f"{fmt(win.repro_pass)}/{total} reproducing tests ({_others_best(alive, best, 'repro_pass')})"
             )
-            pool = keep_best(best, lambda s: s.distinguishing_pass)
         else:
             reasons.append("no reproducing tests (none measured or none fails on the original code)")
         if any(s.regression_failures is not None for s in pool):
@@ -226,12 +242,9 @@ def regression_contenders(rule: object, signals: Sequence[Signals]) -> set[str] 
     if isinstance(rule, Single):
         return set()
     if isinstance(rule, Staged):
-        if next((s.repro_total for s in alive if s.repro_total), None):
-            alive = keep_best(keep_best(alive, lambda s: s.repro_pass), lambda s: s.distinguishing_pass)
-        return {s.candidate_id for s in alive}
+        stage = rule.repro_stage(alive)
+        return {s.candidate_id for s in (stage[2] if stage else alive)}
     if isinstance(rule, R2EHybrid):
-        if not any(s.verifier_score is not None for s in alive):
-            return {s.candidate_id for s in alive}
-        ranked = sorted(alive, key=lambda s: (-(s.verifier_score or 0.0), *tie_key(s)))
-        return {s.candidate_id for s in ranked[: rule.k(len(alive))]}
+        top = rule.verifier_stage(alive)
+        return {s.candidate_id for s in (alive if top is None else top)}
     return None
