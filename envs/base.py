@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from envs.errors import EnvClosedError, EnvCommandError
+from envs.patching import DROP_BYTECODE
 from envs.protocol import ExecResult
 
 #: Seconds allowed for patchjury's own git commands (diff of a big repo, reset of a big tree).
@@ -108,13 +109,12 @@ class GitCheckoutEnv(ABC):
         """Back to the base commit: tracked changes reverted, files and directories created since start removed
         (ignored ones included), files present at start kept. The cached bytecode of changed Python files goes too:
         a .pyc present at start (shipped in an image) may hold a patched version's code with the same recorded
-        mtime second and size as the restored file (see envs.patching.drop_bytecode_command)."""
+        mtime second and size as the restored file (see envs.patching.DROP_BYTECODE)."""
         self._check_open()
         st = shlex.quote(self._state_dir)
         script = (
             f"set -e; rm -f {shlex.quote(self._index_lock)}; "
-            f"git -c core.quotepath=off diff --name-only {self.base_commit} -- '*.py' | while IFS= read -r f; do "
-            'rm -f -- "$(dirname "$f")/__pycache__/$(basename "$f" .py)".*.pyc "${f}c"; done; '
+            f"git -c core.quotepath=off diff --name-only {self.base_commit} -- '*.py' | {DROP_BYTECODE}; "
             f"git checkout -q -f --detach {self.base_commit}; "
             f"find . -path ./.git -prune -o -print0 | LC_ALL=C sort -z > {st}/now.z; "
             f"cmp -s {st}/now.z {st}/paths.z || LC_ALL=C comm -z -23 {st}/now.z {st}/paths.z | xargs -0 -r rm -rf --"

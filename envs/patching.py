@@ -6,7 +6,6 @@ A failed attempt leaves the tree as it was, so the next method starts clean.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
 import uuid
@@ -84,22 +83,22 @@ def strip_test_files(patch: str) -> tuple[str, list[str]]:
     return "".join(kept), dropped
 
 
-def drop_bytecode_command(files: list[str]) -> str:
-    """Shell command removing the cached bytecode (`__pycache__/<stem>.*.pyc`, legacy `<file>c`) of the Python files
-    among `files`; "" when there are none.
+DROP_BYTECODE = (
+    'while IFS= read -r f; do case "$f" in *.py) '
+    'rm -f -- "$(dirname "$f")/__pycache__/$(basename "$f" .py)".*.pyc "${f}c";; esac; done'
+)
+"""Shell loop reading repo-relative paths on stdin and removing the cached bytecode of the Python ones
+(`__pycache__/<stem>.*.pyc`, legacy `<file>c`). Used after applying a patch and by `reset()` (envs/base.py).
 
-    Python trusts a .pyc whose recorded source mtime (whole seconds) and size match the source. An edit of the same
-    size within the same second as the compile (a one-character fix applied right after an image build or a test run
-    compiled the file) would otherwise run the OLD code: seen in grading, where a gold patch was scored as failing.
-    """
-    globs = []
-    for path in files:
-        if not path.endswith(".py"):
-            continue
-        folder, name = posixpath.split(path)
-        cache = posixpath.join(folder, "__pycache__") if folder else "__pycache__"
-        globs.append(f"{shlex.quote(cache)}/{shlex.quote(name[:-3])}.*.pyc {shlex.quote(path + 'c')}")
-    return f"rm -f -- {' '.join(globs)}" if globs else ""
+Python trusts a .pyc whose recorded source mtime (whole seconds) and size match the source. An edit of the same
+size within the same second as the compile (a one-character fix applied right after an image build or a test run
+compiled the file) would otherwise run the OLD code: seen in grading, where a gold patch was scored as failing."""
+
+
+def drop_bytecode_command(files: list[str]) -> str:
+    """`DROP_BYTECODE` fed with the Python files among `files`; "" when there are none."""
+    py = [f for f in files if f.endswith(".py")]
+    return f"printf '%s\\n' {' '.join(shlex.quote(f) for f in py)} | {DROP_BYTECODE}" if py else ""
 
 
 def _applied(env: Env, method: str, output: str, files: list[str], excluded: list[str]) -> ApplyResult:
@@ -111,7 +110,7 @@ def _applied(env: Env, method: str, output: str, files: list[str], excluded: lis
 
 def apply_patch(env: Env, patch: str, exclude_tests: bool = False) -> ApplyResult:
     """Apply `patch` in `env`'s workdir: git apply, then --3way, then patch --fuzz=5. The cached bytecode of the
-    Python files it touches is removed (see `drop_bytecode_command`)."""
+    Python files it touches is removed (see `DROP_BYTECODE`)."""
     excluded: list[str] = []
     if exclude_tests:
         patch, excluded = strip_test_files(patch)
