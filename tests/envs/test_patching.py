@@ -149,10 +149,11 @@ def test_a_same_size_edit_in_the_same_second_never_runs_stale_bytecode(tmp_path:
         assert add() == "-1"
         assert list(Path(env.abspath("__pycache__")).glob("calc.*.pyc"))  # bytecode recorded mtime + size
         env._record_baseline()  # as if an image shipped that bytecode: present at start, so reset keeps its path
-        compiled = calc.stat().st_mtime
         calc.write_text(fixed)
         patch = env.diff()
         env.reset()
+        assert add() == "-1"  # the original's bytecode again, recording the restored file's mtime
+        compiled = calc.stat().st_mtime
         assert apply_patch(env, patch).applied
         same_second(compiled)
         assert add() == "5"  # the patched source, not the stale bytecode of the original
