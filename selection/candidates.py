@@ -27,7 +27,9 @@ _GOLD_HINT = ("patch", "test_patch", "FAIL_TO_PASS")
 _MAX_REPORTED = 20
 
 
-def _open_text(path: Path) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, gunzipped when it ends in `.gz`; unreadable input raises
+    CandidateFormatError naming the file."""
     if not path.is_file():
         raise CandidateFormatError(f"{path}: no such file; pass a JSONL or JSONL.gz file")
     opener = gzip.open if path.suffix == ".gz" else open
@@ -42,7 +44,7 @@ def _open_text(path: Path) -> Iterator[tuple[int, str]]:
 
 def json_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) of every non-blank line of a JSONL(.gz) file; a bad line raises naming file:line."""
-    for n, line in _open_text(path):
+    for n, line in text_lines(path):
         if not line.strip():
             continue
         try:
@@ -82,7 +84,7 @@ def load_candidates(path: str | Path) -> list[Candidate]:
     out: list[Candidate] = []
     errors: list[str] = []
     per_instance: dict[str, set[str]] = {}
-    for lineno, line in _open_text(path):
+    for lineno, line in text_lines(path):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

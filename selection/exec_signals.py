@@ -10,13 +10,13 @@ kept-test votes and the distinguishing tests are recomputed within the subset, s
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from selection.candidates import text_lines
 from selection.errors import CandidateFormatError
 from selection.selectors import Signals
 
@@ -41,9 +41,7 @@ def load_exec_signals(paths: Sequence[str | Path]) -> dict[str, dict[str, ExecEn
     `error` are left out."""
     merged: dict[str, dict[str, ExecEntry]] = {}
     for path in paths:
-        raw = Path(path).read_bytes()
-        text = gzip.decompress(raw).decode() if str(path).endswith(".gz") else raw.decode()
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in text_lines(Path(path)):
             if not line.strip():
                 continue
             try:
