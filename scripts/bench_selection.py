@@ -47,7 +47,8 @@ def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wante
     """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals), and
     those full pools' labeled signals."""
     from selection.exec_signals import patch_sha1, subset_signals
-    from selection.selectors.fit import fit_weights, rule_of
+    from selection.selectors.fit import fit_weights
+    from selection.selectors.rules import Learned
 
     fold: dict[int, list] = defaultdict(list)
     for p in pools:
@@ -63,7 +64,7 @@ def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wante
     out = {}
     for p in pools:
         train = [lp for key, group in fold.items() if key != id(models[p.instance_id]) for lp in group]
-        out[p.instance_id] = rule_of(fit_weights(train))
+        out[p.instance_id] = Learned.of(fit_weights(train))
     return out, [lp for group in fold.values() for lp in group]
 
 

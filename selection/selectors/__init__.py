@@ -32,8 +32,7 @@ def make_rule(config: SelectionConfig, name: str | None = None) -> Rule:
     if name == "staged":
         return Staged()
     if name == "learned":
-        w = config.learned
-        return Learned(w.bias, w.votes, w.regression, w.cluster, w.verifier)
+        return Learned.of(config.learned)
     if name in ("verifier", "votes", "majority"):
         return Single(name=name)
     raise SelectionConfigError(

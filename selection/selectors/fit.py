@@ -134,10 +134,6 @@ def fit_weights(pools: Sequence[LabeledPool], c: float = 1.0) -> LearnedWeights:
     return LearnedWeights(bias=float(model.intercept_[0]), **w)
 
 
-def rule_of(weights: LearnedWeights) -> Learned:
-    return Learned(weights.bias, weights.votes, weights.regression, weights.cluster, weights.verifier)
-
-
 def pick_accuracy(rule: Learned | Staged, signals: Sequence[Signals], labels: Sequence[bool]) -> float:
     """Correctness of the rule's pick; candidates the rule cannot tell apart count as the mean of their labels."""
     truth = {s.candidate_id: y for s, y in zip(signals, labels, strict=True)}
@@ -198,14 +194,14 @@ def grouped_cv(pools: Sequence[LabeledPool], folds: int = 5, c: float = 1.0, see
         )
     order = np.random.default_rng(seed).permutation(len(mixed))
     fold_of = {int(j): i % k for i, j in enumerate(order)}
-    prior, staged = rule_of(LearnedWeights()), Staged()
+    prior, staged = Learned.of(LearnedWeights()), Staged()
     got: dict[str, list[float]] = {"fitted": [], "prior": [], "staged": []}
     fitted: list[LearnedWeights] = []
     for f in range(k):
         train = [p for j, p in enumerate(mixed) if fold_of[j] != f]
         weights = fit_weights(train, c)
         fitted.append(weights)
-        rule = rule_of(weights)
+        rule = Learned.of(weights)
         for _, signals, labels in (p for j, p in enumerate(mixed) if fold_of[j] == f):
             got["fitted"].append(pick_accuracy(rule, signals, labels))
             got["prior"].append(pick_accuracy(prior, signals, labels))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from selection.selectors.base import (
     RuleOutcome,
@@ -16,6 +17,9 @@ from selection.selectors.base import (
     tie_key,
     tie_reason,
 )
+
+if TYPE_CHECKING:
+    from selection.config import LearnedWeights
 
 
 def _others_best(pool: Sequence[Signals], best: Sequence[Signals], attr: str, *, higher: bool = True) -> str:
@@ -169,6 +173,11 @@ class Learned:
     w_cluster: float = 1.5
     w_verifier: float = 2.5
     name: str = "learned"
+
+    @classmethod
+    def of(cls, weights: LearnedWeights) -> Learned:
+        """The rule with these configured (or fitted) weights."""
+        return cls(weights.bias, weights.votes, weights.regression, weights.cluster, weights.verifier)
 
     def features(self, s: Signals, pool: Sequence[Signals]) -> dict[str, float]:
         n = sum(1 for x in pool) or 1

@@ -13,13 +13,12 @@ from patchjury.config import build_config
 from selection.config import LearnedWeights, SelectionConfig
 from selection.errors import CandidateFormatError, SelectionConfigError
 from selection.pipeline import prediction_row
-from selection.selectors import Signals, build_decision, make_rule
+from selection.selectors import Learned, Signals, build_decision, make_rule
 from selection.selectors.fit import (
     fit_weights,
     grouped_cv,
     load_labeled_pools,
     pick_accuracy,
-    rule_of,
     signals_from_evidence,
 )
 
@@ -57,9 +56,9 @@ def test_no_pool_with_differing_labels_is_a_clear_error() -> None:
 
 def test_pick_accuracy_counts_ties_as_the_mean() -> None:
     _, sig, labels = _pool(0, minority_right=False)
-    flat = rule_of(LearnedWeights(bias=0, votes=0, regression=0, cluster=0, verifier=0))
+    flat = Learned.of(LearnedWeights(bias=0, votes=0, regression=0, cluster=0, verifier=0))
     assert pick_accuracy(flat, sig, labels) == pytest.approx(0.75)  # all four tie
-    assert pick_accuracy(rule_of(LearnedWeights()), sig, labels) == 1.0
+    assert pick_accuracy(Learned.of(LearnedWeights()), sig, labels) == 1.0
     staged = make_rule(SelectionConfig(selector="staged"))
     assert pick_accuracy(staged, sig, labels) == 1.0  # c1-c3 tie: all resolved
 
