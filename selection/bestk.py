@@ -73,12 +73,18 @@ def random_value(labels: np.ndarray) -> float:
     return float(np.asarray(labels, dtype=float).mean()) if len(labels) else 0.0
 
 
-def majority_value(keys: Sequence[str | None], labels: np.ndarray) -> float:
-    """Majority vote over normalized-patch clusters (dropped candidates, key None, never win)."""
+def cluster_members(keys: Sequence[str | None]) -> dict[str, list[int]]:
+    """Cluster key -> indices of its members (dropped candidates, key None, belong to none)."""
     members: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         if key is not None:
             members.setdefault(key, []).append(i)
+    return members
+
+
+def majority_value(keys: Sequence[str | None], labels: np.ndarray) -> float:
+    """Majority vote over normalized-patch clusters (dropped candidates, key None, never win)."""
+    members = cluster_members(keys)
     return group_pick_value({k: float(len(v)) for k, v in members.items()}, members, labels)
 
 
@@ -86,20 +92,14 @@ def cluster_sum_value(
     keys: Sequence[str | None], scores: np.ndarray, labels: np.ndarray, power: float = 1.0
 ) -> float:
     """Pick the cluster with the largest sum of member scores**power (verifier-weighted vote)."""
-    members: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            members.setdefault(key, []).append(i)
+    members = cluster_members(keys)
     sums = {k: float(np.sum(np.asarray(scores)[v] ** power)) for k, v in members.items()}
     return group_pick_value(sums, members, labels)
 
 
 def majority_tiebreak_value(keys: Sequence[str | None], scores: np.ndarray, labels: np.ndarray) -> float:
     """Largest cluster wins; ties between equally large clusters go to the one holding the top verifier score."""
-    members: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            members.setdefault(key, []).append(i)
+    members = cluster_members(keys)
     # scores are probabilities in [0, 1): adding the best one never overturns a difference in cluster size
     value = {k: len(v) + 0.999 * float(np.max(np.asarray(scores)[v])) for k, v in members.items()}
     return group_pick_value(value, members, labels)
