@@ -53,7 +53,8 @@ class RegressionConfig(BaseModel):
     enabled: bool = True
     """Gather the signal when execution is on."""
     command: str = "python -m pytest -q -rA -p no:cacheprovider {files}"
-    """Test command; `{files}` becomes the space-separated, shell-quoted test files. Its output is read by `parser`."""
+    """Test command; `{files}` becomes the space-separated, shell-quoted test files, `{modules}` their labels for
+    django's runtests.py (`tests/a/test_b.py` -> `a.test_b`). Its output is read by `parser`."""
     parser: str = "pytest_ra"
     """How to read per-test results from the output: `pytest_ra` (pytest's `-rA` short summary) or any SWE-bench log
     parser name (envs.swebench.parsers, e.g. `parse_log_sympy`, `parse_log_django`). `patchjury select --instances`
@@ -179,16 +180,18 @@ class SelectionConfig(BaseModel):
 
 
 def with_recipe_regression(
-    config: SelectionConfig, test_cmd: str | None, parser: str | None
+    config: SelectionConfig, test_cmd: str | None, parser: str | None, directives: str = "paths"
 ) -> SelectionConfig:
     """`config` running the regression signal with an instance recipe's test command and log parser.
 
     Unchanged when `regression.from_recipe` is off or the recipe has no test command. The related test files are
-    appended to `test_cmd` (recipes whose directives are test paths: sympy's `bin/test`, pytest's `pytest -rA`).
+    appended to `test_cmd`: as paths (sympy's `bin/test`, `pytest -rA`), or as module labels when the recipe's
+    `directives` are `django_modules` (django's runtests.py).
     """
     if not (config.regression.from_recipe and test_cmd):
         return config
-    update = {"command": f"{test_cmd} {{files}}", "parser": parser or "pytest_ra", "per_file": True}
+    slot = "{modules}" if directives == "django_modules" else "{files}"
+    update = {"command": f"{test_cmd} {slot}", "parser": parser or "pytest_ra", "per_file": True}
     return config.model_copy(update={"regression": config.regression.model_copy(update=update)})
 
 
@@ -196,10 +199,12 @@ def recipe_regression(
     config: SelectionConfig, instance: SWEInstance, image: InstanceImage
 ) -> SelectionConfig:
     """`with_recipe_regression` for a SWE-bench instance built from a recipe (official images: unchanged)."""
+    from envs.swebench.grading import resolve_directives
     from envs.swebench.parsers import parser_name_for
 
     recipe = image.recipe
     if recipe is None or image.official:
         return config
     parser = parser_name_for(instance.repo, instance.log_parser, recipe.log_parser)
-    return with_recipe_regression(config, recipe.test_cmd, parser)
+    directives = resolve_directives(recipe.directives, instance.repo)
+    return with_recipe_regression(config, recipe.test_cmd, parser, directives)

@@ -8,11 +8,14 @@ Heuristic for "related" (documented in docs/selection.md), over the repository's
           edited file's path or package, the closest (most shared directories) only:
           `sympy/physics/units/util.py` -> `sympy/physics/units/tests/test_util.py`, never
           `sympy/calculus/tests/test_util.py`; `requests/models.py` -> `tests/test_models.py`
-  rank 1  `test_mod_*.py` / `test_*_mod.py`, same rule
+  rank 1  `test_mod_*.py` / `test_*_mod.py`, same rule; and the test files (`tests.py`, `test_*.py`) of a test
+          directory named after the module (`mod`, `mod_tests`), as django lays its suite out:
+          `django/core/validators.py` -> `tests/validators/tests.py`
   rank 2  (if `importers`) test files whose source imports the module (`import a.b.mod`,
           `from a.b.mod import`, `from a.b import mod`), found with `git grep`
 
-The best `max_files` files (by rank, then path) run with the configured command on the original code;
+A directory named `<x>_tests` counts as `<x>` in these rules (`django/utils/html.py` ->
+`tests/utils_tests/test_html.py`). The best `max_files` files (by rank, then path) run with the configured command on the original code;
 tests that pass there are the baseline. Each candidate's count of *new failures* is the number of
 baseline tests that do not pass with the candidate (failed, errored, or missing, e.g. collection broke).
 A command that times out runs again (`timeout_retries`, twice the limit each time, from a fresh tree), on the
@@ -32,12 +35,13 @@ from pathlib import PurePosixPath
 from envs.errors import EnvFileError
 from envs.patching import apply_patch, patch_files
 from envs.protocol import Env, ExecResult
+from envs.swebench.grading import django_module_label
 from selection.config import RegressionConfig
 from selection.errors import SelectionConfigError
 from selection.execution import ORIGINAL, EnvPool
 
 _RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")
-_TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+_TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|tests)\.py$")
 PASSING = {"PASSED", "XFAIL", "XPASS"}
 _TEST_DIRS = {"tests", "test", "testing"}
 
@@ -74,7 +78,18 @@ def parse_results(output: str, parser: str = "pytest_ra") -> dict[str, str]:
 
 
 def is_repo_test_file(path: str) -> bool:
+    """`test_*.py`, `*_test.py`, or a django-style `tests.py`."""
     return bool(_TEST_NAME.search(path)) and path.endswith(".py")
+
+
+def _test_dirs(path: str) -> set[str]:
+    """A test file's directories, test markers dropped: `tests/utils_tests/x.py` -> {"utils"}."""
+    dirs = set()
+    for d in PurePosixPath(path).parent.parts:
+        if d in _TEST_DIRS:
+            continue
+        dirs.add(re.sub(r"_tests?$", "", d))
+    return dirs
 
 
 def _module_of(path: str) -> tuple[str, str] | None:
@@ -138,12 +153,20 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         for rank, group in ((0, named), (1, prefixed)):
             if not group:
                 continue
-            dirs = {t: set(PurePosixPath(t).parent.parts) - _TEST_DIRS for t in group}
+            dirs = {t: _test_dirs(t) for t in group}
             near = {t: len(d) for t, d in dirs.items() if d <= src_dirs}  # no directory foreign to the source
             best = max(near.values(), default=-1)
             for t, n in near.items():
                 if n == best:
                     offer(t, rank)
+        for t in tests:
+            parent = PurePosixPath(t).parent
+            if (
+                parent.parts
+                and re.sub(r"_tests?$", "", parent.name) == short
+                and parent.name not in _TEST_DIRS
+            ):
+                offer(t, 1)
         if config.importers and tests:
             parent, _, leaf = dotted.rpartition(".")
             pats = [rf"^\s*(import|from)\s+{re.escape(dotted)}(\s|\.|,|$)"]
@@ -224,7 +247,10 @@ def _run(
     parsed: dict[str, str] = {}
     notes: list[str] = []
     for batch in batches:
-        cmd = config.command.format(files=" ".join(shlex.quote(f) for f in batch))
+        cmd = config.command.format(
+            files=" ".join(shlex.quote(f) for f in batch),
+            modules=" ".join(shlex.quote(django_module_label(f)) for f in batch),
+        )
         text, out, limits, no_retry = _attempts(env, patch, cmd, config)
         got = parse_results(text, config.parser)
         where = f"{batch[0]}: " if config.per_file else ""

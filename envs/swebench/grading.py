@@ -38,14 +38,23 @@ def get_test_directives(instance: SWEInstance, style: str = "auto") -> list[str]
     if style == "none":
         return []
     files = [f for f in touched_files(instance.test_patch) if not f.endswith(NON_TEST_EXTS)]
-    if style == "django_modules" or (style == "auto" and instance.repo == "django/django"):
-        out = []
-        for f in files:
-            f = f[: -len(".py")] if f.endswith(".py") else f
-            f = f[len("tests/") :] if f.startswith("tests/") else f
-            out.append(f.replace("/", "."))
-        return out
+    if resolve_directives(style, instance.repo) == "django_modules":
+        return [django_module_label(f) for f in files]
     return files
+
+
+def resolve_directives(style: str, repo: str) -> str:
+    """A recipe's `directives` with `auto` resolved: `django_modules` for django/django, else `paths`."""
+    if style == "auto":
+        return "django_modules" if repo == "django/django" else "paths"
+    return style
+
+
+def django_module_label(path: str) -> str:
+    """The label django's runtests.py takes for a test file: `tests/a/test_b.py` -> `a.test_b`."""
+    path = path[: -len(".py")] if path.endswith(".py") else path
+    path = path[len("tests/") :] if path.startswith("tests/") else path
+    return path.replace("/", ".")
 
 
 def eval_script_test_command(eval_script: str | None) -> str | None:

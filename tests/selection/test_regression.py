@@ -267,3 +267,65 @@ def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_image
     assert local.regression.parser == "parse_log_sympy" and local.regression.per_file
     assert recipe_regression(cfg, inst, InstanceImage("img", True, recipe, 0.0)) is cfg
     assert InstanceImage("img", False, recipe, 0.0).docker_config().env == recipe.resolved_env()
+
+
+def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None:
+    """django's suite: `tests/<app>/tests.py` and `tests/<x>_tests/test_<mod>.py`, run as module labels."""
+    repo = tmp_path / "dj"
+    files = {
+        "django/__init__.py": "",
+        "django/core/__init__.py": "",
+        "django/core/validators.py": "def ok(x):\n    return x > 0\n",
+        "django/utils/__init__.py": "",
+        "django/utils/html.py": "def esc(s):\n    return s.replace('<', '&lt;')\n",
+        "tests/validators/__init__.py": "",
+        "tests/validators/tests.py": (
+            "import unittest\nfrom django.core.validators import ok\n\n"
+            "class T(unittest.TestCase):\n    def test_ok(self):\n        self.assertTrue(ok(1))\n"
+        ),
+        "tests/utils_tests/__init__.py": "",
+        "tests/utils_tests/test_html.py": (
+            "import unittest\nfrom django.utils.html import esc\n\n"
+            "class H(unittest.TestCase):\n    def test_esc(self):\n        self.assertEqual(esc('<'), '&lt;')\n"
+        ),
+        "tests/utils_tests/test_other.py": "import unittest\n",
+    }
+    for rel, content in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(content)
+    jury_repo.git(repo, "init", "-q")
+    jury_repo.git(repo, "add", "-A")
+    jury_repo.git(repo, "commit", "-q", "-m", "base")
+    sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
+    env = LocalEnv(LocalEnvConfig(repo=repo))
+    try:
+        assert related_test_files(env, ["django/core/validators.py"], RegressionConfig()) == [
+            "tests/validators/tests.py"  # the test directory named after the module
+        ]
+        assert related_test_files(env, ["django/utils/html.py"], RegressionConfig()) == [
+            "tests/utils_tests/test_html.py"  # `utils_tests` counts as `utils`
+        ]
+    finally:
+        env.close()
+    breaks = (
+        "diff --git a/django/utils/html.py b/django/utils/html.py\n--- a/django/utils/html.py\n"
+        "+++ b/django/utils/html.py\n@@ -1,2 +1,2 @@\n def esc(s):\n-    return s.replace('<', '&lt;')\n"
+        "+    return s\n"
+    )
+    cmd = f"cd tests && PYTHONPATH=.. {sys.executable} -m unittest -v {{modules}}"
+    cfg = RegressionConfig(command=cmd, parser="parse_log_django", per_file=True)
+    with EnvPool(lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha)), 1) as pool:
+        report = run_regression(pool, {"bad": breaks}, cfg)
+    assert report.passing == ["test_esc (utils_tests.test_html.H)"] or report.passing == [
+        "test_esc (utils_tests.test_html.H.test_esc)"  # unittest's newer name format
+    ]
+    assert report.count("bad") == 1, report.note
+
+
+def test_django_recipe_runs_related_tests_as_module_labels() -> None:
+    from selection.config import SelectionConfig, with_recipe_regression
+
+    got = with_recipe_regression(
+        SelectionConfig(), "./tests/runtests.py", "parse_log_django", "django_modules"
+    )
+    assert got.regression.command == "./tests/runtests.py {modules}"
