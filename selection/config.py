@@ -78,7 +78,9 @@ class RegressionConfig(BaseModel):
     reset and patched tree, up to this many times, each time with twice the previous limit: a timeout can come from
     machine load rather than the patch. Only a last attempt that still times out counts: on a candidate, the tests it
     did not finish are failures (a patch that makes the tests hang regresses); on the original code (per_file), the
-    file is left out. Worst case per hanging command: (1 + 2 + ... + 2^retries) x the limit. 0: no retry."""
+    file is left out. A candidate's command starts at the limit under which the original code's run finished (a
+    file that needed a retry there is not given a first attempt bound to time out). Worst case per hanging command:
+    (1 + 2 + ... + 2^retries) x its starting limit. 0: no retry."""
     per_file: bool = False
     """Run each related test file in its own command: slower, but one file that crashes the runner (sympy's
     `bin/test` aborts on an import error) or hangs does not take the other files' results with it; a file whose run

@@ -211,13 +211,23 @@ def _prepare(env: Env, patch: str) -> str:
     return ""
 
 
+@dataclass
+class _Timing:
+    """What the original code's run taught about each command (key: the file with `per_file`, else ""): files too
+    slow to keep, and the limit under which a command finished after retries. A candidate's first attempt gets that
+    limit rather than repeating an attempt bound to time out."""
+
+    slow: list[str] = field(default_factory=list)
+    limit: dict[str, float] = field(default_factory=dict)
+
+
 def _attempts(
-    env: Env, patch: str, cmd: str, config: RegressionConfig
+    env: Env, patch: str, cmd: str, config: RegressionConfig, first: float
 ) -> tuple[str, ExecResult, list[float], str]:
-    """Run `cmd`; while it times out, run it again (at most `timeout_retries` times, each with twice the previous
-    limit) from a freshly reset and re-patched tree, as the killed run may have left files behind. Returns the last
-    attempt's output and result, the limit of every attempt, and why a retry could not start ("" normally)."""
-    limits = [config.file_timeout if config.per_file else config.timeout]
+    """Run `cmd` with limit `first`; while it times out, run it again (at most `timeout_retries` times, each with
+    twice the previous limit) from a freshly reset and re-patched tree, as the killed run may have left files behind.
+    Returns the last attempt's output and result, the limit of every attempt, and why a retry could not start."""
+    limits = [first]
     text, out = _full_output(env, cmd, limits[0])
     while out.timed_out and len(limits) <= config.timeout_retries:
         why = _prepare(env, patch)
@@ -234,12 +244,19 @@ def _timed_out(limits: Sequence[float]) -> str:
 
 
 def _run(
-    env: Env, patch: str, files: Sequence[str], config: RegressionConfig, slow: list[str] | None = None
+    env: Env,
+    patch: str,
+    files: Sequence[str],
+    config: RegressionConfig,
+    timing: _Timing,
+    baseline: bool = False,
 ) -> tuple[dict[str, str], str]:
     """Statuses of the related tests with `patch` applied, and notes. A command that times out is retried (see
-    `_attempts`). `slow` given means this is the baseline: with `per_file`, a file whose last attempt still times out
-    is added to `slow` and its partial results left out. For a candidate, a last attempt that times out keeps its
+    `_attempts`). The `baseline` run records into `timing`: with `per_file`, a file whose last attempt still times out
+    is marked slow and its partial results left out. For a candidate, a last attempt that times out keeps its
     partial results: the tests it did not finish count as failures (a patch that makes the tests hang regresses)."""
+    slow = timing.slow if baseline else None
+    default = config.file_timeout if config.per_file else config.timeout
     why = _prepare(env, patch)
     if why:
         return {}, why
@@ -251,7 +268,10 @@ def _run(
             files=" ".join(shlex.quote(f) for f in batch),
             modules=" ".join(shlex.quote(django_module_label(f)) for f in batch),
         )
-        text, out, limits, no_retry = _attempts(env, patch, cmd, config)
+        key = batch[0] if config.per_file else ""
+        text, out, limits, no_retry = _attempts(env, patch, cmd, config, timing.limit.get(key, default))
+        if baseline and not out.timed_out and len(limits) > 1:
+            timing.limit[key] = limits[-1]
         got = parse_results(text, config.parser)
         where = f"{batch[0]}: " if config.per_file else ""
         timeouts = _timed_out(limits) + (f" ({no_retry})" if no_retry else "")
@@ -286,9 +306,9 @@ def run_regression(
         files = related_test_files(env, edited, config)
         if not files:
             return RegressionReport(note=f"no repository tests related to {', '.join(edited) or 'the edits'}")
-        slow: list[str] = []  # per_file: a file too slow on the original code is not run on every subject
-        baseline, note = _run(env, "", files, config, slow)
-        files = [f for f in files if f not in slow]
+        timing = _Timing()  # per_file: a file too slow on the original code is not run on every subject
+        baseline, note = _run(env, "", files, config, timing, baseline=True)
+        files = [f for f in files if f not in timing.slow]
     report = RegressionReport(files=files, baseline=baseline)
     passing = report.passing
     if not passing:
@@ -297,7 +317,7 @@ def run_regression(
 
     def work(subject: str) -> tuple[str, list[str], str]:
         with pool.lease() as env:
-            got, why = _run(env, subjects[subject], files, config)
+            got, why = _run(env, subjects[subject], files, config, timing)
         return subject, [t for t in passing if got.get(t) not in PASSING], why
 
     notes = [f"baseline {note}"] if note else []
