@@ -9,7 +9,8 @@ from envs.config import LocalEnvConfig
 from envs.local import LocalEnv
 from selection.config import RegressionConfig
 from selection.execution import EnvPool
-from selection.regression import parse_pytest_ra, related_test_files, run_regression
+from selection.regression import parse_pytest_ra, run_regression
+from selection.related_tests import related_test_files
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo

@@ -1,0 +1,137 @@
+"""Which repository tests relate to the edited files (the regression signal's test selection).
+
+Over the repository's tracked test files (`git ls-files`, names `test_*.py` / `*_test.py` / `tests.py`), for
+every edited non-test Python file `a/b/mod.py` (module `mod`; for `a/b/__init__.py` the module is `b`):
+
+  rank 0  `test_mod.py` / `mod_test.py` whose directories (other than tests/test/testing) all appear in the
+          edited file's path or package, the closest (most shared directories) only:
+          `sympy/physics/units/util.py` -> `sympy/physics/units/tests/test_util.py`, never
+          `sympy/calculus/tests/test_util.py`; `requests/models.py` -> `tests/test_models.py`
+  rank 1  `test_mod_*.py` / `test_*_mod.py`, same rule; and the test files (`tests.py`, `test_*.py`) of a test
+          directory named after the module (`mod`, `mod_tests`), as django lays its suite out:
+          `django/core/validators.py` -> `tests/validators/tests.py`
+  rank 2  (if `importers`) test files whose source imports the module (`import a.b.mod`,
+          `from a.b.mod import`, `from a.b import mod`), found with `git grep`
+
+A directory named `<x>_tests` counts as `<x>` in these rules (`django/utils/html.py` ->
+`tests/utils_tests/test_html.py`). The best `max_files` files (by rank, then path) are returned.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import uuid
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from envs.errors import EnvFileError
+from envs.protocol import Env, ExecResult
+from selection.config import RegressionConfig
+
+_TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|tests)\.py$")
+_TEST_DIRS = {"tests", "test", "testing"}
+
+
+def is_repo_test_file(path: str) -> bool:
+    """`test_*.py`, `*_test.py`, or a django-style `tests.py`."""
+    return bool(_TEST_NAME.search(path)) and path.endswith(".py")
+
+
+def _unmarked(folder: str) -> str:
+    """A directory name without its test marker: `utils_tests` -> `utils`."""
+    return re.sub(r"_tests?$", "", folder)
+
+
+def _test_dirs(path: str) -> set[str]:
+    """A test file's directories, test markers dropped: `tests/utils_tests/x.py` -> {"utils"}."""
+    dirs = set()
+    for d in PurePosixPath(path).parent.parts:
+        if d in _TEST_DIRS:
+            continue
+        dirs.add(_unmarked(d))
+    return dirs
+
+
+def _module_of(path: str) -> tuple[str, str] | None:
+    """(short module name, dotted path) of an edited Python source file; None for non-Python files."""
+    p = PurePosixPath(path)
+    if p.suffix != ".py" or is_repo_test_file(path):
+        return None
+    parts = list(p.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if not parts:
+        return None
+    if parts[0] in ("src", "lib") and len(parts) > 1:
+        parts = parts[1:]
+    return parts[-1], ".".join(parts)
+
+
+def full_output(env: Env, command: str, timeout: float) -> tuple[str, ExecResult]:
+    """Run `command` with its output sent to a file, then read the whole file: Env output is truncated
+    (head + tail) and a big repository's file list or a long pytest summary must not lose its middle."""
+    log = f"/tmp/patchjury-{uuid.uuid4().hex}.log"
+    res = env.execute(f"( {command} ) > {log} 2>&1", timeout=timeout)
+    try:
+        text = env.read_file(log)
+    except EnvFileError:
+        text = ""
+    env.execute(f"rm -f {log}", timeout=60)
+    return text, res
+
+
+def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig) -> list[str]:
+    """Tracked test files related to `edited` files, best first (see the module docstring)."""
+    listing, res = full_output(env, "git ls-files -z -- '*.py'", 300)
+    if res.exit_code != 0:
+        return []
+    tests = sorted(p for p in listing.split("\0") if p and is_repo_test_file(p))
+    ranks: dict[str, int] = {}
+
+    def offer(path: str, rank: int) -> None:
+        ranks[path] = min(rank, ranks.get(path, rank))
+
+    for src in edited:
+        mod = _module_of(src)
+        if mod is None:
+            continue
+        short, dotted = mod
+        src_dirs = set(dotted.split(".")[:-1]) | set(PurePosixPath(src).parent.parts)
+        named = [t for t in tests if PurePosixPath(t).name in (f"test_{short}.py", f"{short}_test.py")]
+        prefixed = [
+            t
+            for t in tests
+            if t not in named
+            and (
+                PurePosixPath(t).name.startswith(f"test_{short}_")
+                or (
+                    PurePosixPath(t).name.startswith("test_")
+                    and PurePosixPath(t).name.endswith(f"_{short}.py")
+                )
+            )
+        ]
+        for rank, group in ((0, named), (1, prefixed)):
+            if not group:
+                continue
+            dirs = {t: _test_dirs(t) for t in group}
+            near = {t: len(d) for t, d in dirs.items() if d <= src_dirs}  # no directory foreign to the source
+            best = max(near.values(), default=-1)
+            for t, n in near.items():
+                if n == best:
+                    offer(t, rank)
+        for t in tests:
+            folder = PurePosixPath(t).parent.name
+            if folder not in _TEST_DIRS and _unmarked(folder) == short:
+                offer(t, 1)
+        if config.importers and tests:
+            parent, _, leaf = dotted.rpartition(".")
+            pats = [rf"^\s*(import|from)\s+{re.escape(dotted)}(\s|\.|,|$)"]
+            if parent:
+                pats.append(rf"^\s*from\s+{re.escape(parent)}\s+import\s+.*\b{re.escape(leaf)}\b")
+            args = " ".join(f"-e {shlex.quote(p)}" for p in pats)
+            grep, _ = full_output(env, f"git grep -l -E {args} -- '*.py'", 300)
+            for t in grep.splitlines():
+                if t.strip() in tests:
+                    offer(t.strip(), 2)
+    return sorted(ranks, key=lambda t: (ranks[t], t))[: config.max_files]
