@@ -14,7 +14,9 @@ every edited non-test Python file `a/b/mod.py` (module `mod`; for `a/b/__init__.
           `from a.b.mod import`, `from a.b import mod`), found with `git grep`
 
 A directory named `<x>_tests` counts as `<x>` in these rules (`django/utils/html.py` ->
-`tests/utils_tests/test_html.py`). The best `max_files` files (by rank, then path) are returned.
+`tests/utils_tests/test_html.py`). The best `max_files` files are returned: by rank, then those whose path names
+an edited module (`django/utils/http.py` -> `tests/httpwrappers/tests.py` before `tests/admin_views/tests.py`,
+which also imports it), then path.
 """
 
 from __future__ import annotations
@@ -134,4 +136,5 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
             for t in grep.splitlines():
                 if t.strip() in tests:
                     offer(t.strip(), 2)
-    return sorted(ranks, key=lambda t: (ranks[t], t))[: config.max_files]
+    shorts = {m[0] for m in map(_module_of, edited) if m}
+    return sorted(ranks, key=lambda t: (ranks[t], not any(x in t for x in shorts), t))[: config.max_files]

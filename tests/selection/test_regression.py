@@ -292,6 +292,10 @@ def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None
             "class H(unittest.TestCase):\n    def test_esc(self):\n        self.assertEqual(esc('<'), '&lt;')\n"
         ),
         "tests/utils_tests/test_other.py": "import unittest\n",
+        "tests/admin_views/__init__.py": "",
+        "tests/admin_views/tests.py": "from django.utils.html import esc\n",
+        "tests/template_html/__init__.py": "",
+        "tests/template_html/tests.py": "from django.utils.html import esc\n",
     }
     for rel, content in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -306,7 +310,9 @@ def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None
             "tests/validators/tests.py"  # the test directory named after the module
         ]
         assert related_test_files(env, ["django/utils/html.py"], RegressionConfig()) == [
-            "tests/utils_tests/test_html.py"  # `utils_tests` counts as `utils`
+            "tests/utils_tests/test_html.py",  # `utils_tests` counts as `utils`
+            "tests/template_html/tests.py",  # importers: paths naming the module first
+            "tests/admin_views/tests.py",
         ]
     finally:
         env.close()
