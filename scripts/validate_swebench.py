@@ -97,6 +97,15 @@ VALIDATION_IDS = [
     # pydata/xarray (Python 3.9)
     "pydata__xarray-4248",
     "pydata__xarray-4094",
+    # scikit-learn/scikit-learn (Python 3.9; C extensions compiled in the build)
+    "scikit-learn__scikit-learn-11281",
+    "scikit-learn__scikit-learn-13142",
+    "scikit-learn__scikit-learn-14894",
+    "scikit-learn__scikit-learn-25570",
+    # matplotlib/matplotlib (3.3 on Python 3.9, 3.5-3.7 on 3.11; system FreeType/Qhull)
+    "matplotlib__matplotlib-18869",
+    "matplotlib__matplotlib-23299",
+    "matplotlib__matplotlib-25332",
 ]
 
 #: Why gold fails (or is not graded) on an instance, found by reading its test log. Instances that fail
