@@ -133,7 +133,6 @@ def _run(
     `_attempts`). The `baseline` run records into `timing`: with `per_file`, a file whose last attempt still times out
     is marked slow and its partial results left out. For a candidate, a last attempt that times out keeps its
     partial results: the tests it did not finish count as failures (a patch that makes the tests hang regresses)."""
-    slow = timing.slow if baseline else None
     default = config.file_timeout if config.per_file else config.timeout
     why = _prepare(env, patch)
     if why:
@@ -153,13 +152,13 @@ def _run(
         got = parse_results(text, config.parser)
         where = f"{batch[0]}: " if config.per_file else ""
         timeouts = _timed_out(limits) + (f" ({no_retry})" if no_retry else "")
-        if out.timed_out and slow is not None and config.per_file:
-            slow.append(batch[0])
+        if out.timed_out and baseline and config.per_file:
+            timing.slow.append(batch[0])
             notes.append(f"{where}{timeouts}: left out")
             continue
         parsed.update(got)
         if out.timed_out:
-            outcome = "partial results" if slow is not None else "its unfinished tests count as failures"
+            outcome = "partial results" if baseline else "its unfinished tests count as failures"
             notes.append(f"{where}{timeouts}: {outcome}")
             continue
         if len(limits) > 1:

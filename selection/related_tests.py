@@ -90,6 +90,7 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         return []
     tests = sorted(p for p in listing.split("\0") if p and is_repo_test_file(p))
     ranks: dict[str, int] = {}
+    shorts: set[str] = set()  # edited modules' short names: paths naming one come first within a rank
 
     def offer(path: str, rank: int) -> None:
         ranks[path] = min(rank, ranks.get(path, rank))
@@ -99,6 +100,7 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         if mod is None:
             continue
         short, dotted = mod
+        shorts.add(short)
         src_dirs = set(dotted.split(".")[:-1]) | set(PurePosixPath(src).parent.parts)
         named = [t for t in tests if PurePosixPath(t).name in (f"test_{short}.py", f"{short}_test.py")]
         prefixed = [
@@ -136,5 +138,4 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
             for t in grep.splitlines():
                 if t.strip() in tests:
                     offer(t.strip(), 2)
-    shorts = {m[0] for m in map(_module_of, edited) if m}
     return sorted(ranks, key=lambda t: (ranks[t], not any(x in t for x in shorts), t))[: config.max_files]

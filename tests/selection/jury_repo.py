@@ -47,6 +47,17 @@ def git(repo: Path, *args: str) -> str:
     return run.stdout
 
 
+def commit_tree(repo: Path, files: dict[str, str]) -> str:
+    """A new git repository at `repo` holding `files` (relative path -> content) in one commit; its sha."""
+    for rel, content in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(content)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def make_repo(root: Path) -> tuple[Path, str, dict[str, str]]:
     """(repo path, base commit, candidate name -> patch)."""
     repo = root / "slugrepo"

@@ -61,12 +61,7 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
         "tests/test_other.py": "import pkg.util\n\ndef test_e():\n    pass\n",
         "tests/helpers.py": "import pkg.core.parser\n",
     }
-    for rel, content in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(content)
-    jury_repo.git(repo, "init", "-q")
-    jury_repo.git(repo, "add", "-A")
-    jury_repo.git(repo, "commit", "-q", "-m", "base")
+    jury_repo.commit_tree(repo, files)
     env = LocalEnv(LocalEnvConfig(repo=repo, output_limit=80))  # command output is cut: lists must not be
     try:
         got = related_test_files(env, ["src/pkg/core/parser.py", "README.md"], RegressionConfig())
@@ -297,13 +292,7 @@ def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None
         "tests/template_html/__init__.py": "",
         "tests/template_html/tests.py": "from django.utils.html import esc\n",
     }
-    for rel, content in files.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(content)
-    jury_repo.git(repo, "init", "-q")
-    jury_repo.git(repo, "add", "-A")
-    jury_repo.git(repo, "commit", "-q", "-m", "base")
-    sha = jury_repo.git(repo, "rev-parse", "HEAD").strip()
+    sha = jury_repo.commit_tree(repo, files)
     env = LocalEnv(LocalEnvConfig(repo=repo))
     try:
         assert related_test_files(env, ["django/core/validators.py"], RegressionConfig()) == [
