@@ -6,6 +6,8 @@ Environments for execution (the pass matrix and regression tests), per instance:
 - otherwise, with exec on: the SWE-bench instance image built from the instance row (envs.swebench.build,
   repositories from `--repo-cache` or cloned), one container per worker;
 - `--no-exec`: no environment, execution-free signals only (clusters and the trained verifier).
+Static checks (pyflakes on the touched files before and after each patch) read the repository from `--repo` or the
+repo cache, with or without execution; without either they are skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from selection.config import SelectionConfig
     from selection.execution import EnvFactory
     from selection.pipeline import InstanceRun
+    from selection.static_check import StaticChecker
 
 
 def _safe_name(instance_id: str) -> str:
@@ -54,6 +57,18 @@ def _local_factory(kind: str, repo: Path, image: str | None) -> Callable[[Task],
         return make
 
     return for_task
+
+
+def _static_checker(repo: Path | None, repo_cache: Path | None) -> StaticChecker | None:
+    """Static checks read the repository at each task's base commit: `--repo`, else the repo cache (--repo-cache
+    or $PATCHJURY_REPO_CACHE); None when neither is given."""
+    from envs.swebench.repos import cache_dir_from
+    from selection.static_check import StaticChecker, cache_source, repo_source
+
+    if repo is not None:
+        return StaticChecker(repo_source(repo))
+    cache = cache_dir_from(repo_cache)
+    return StaticChecker(cache_source(cache)) if cache is not None else None
 
 
 def _swebench_factory(
@@ -142,7 +157,10 @@ def select_cmd(
         None, "--image", help="With --env docker: image tag (default: bookworm base)."
     ),
     repo_cache: Path | None = typer.Option(
-        None, "--repo-cache", help="SWE-bench instance images: directory of clones named owner__name."
+        None,
+        "--repo-cache",
+        help="Directory of clones named owner__name: SWE-bench instance images, and static checks (also with "
+        "--no-exec).",
     ),
     official_images: bool = typer.Option(False, "--official-images", help="Pull official SWE-bench images."),
     workers: int | None = typer.Option(
@@ -217,6 +235,7 @@ def select_cmd(
             factory_for = _local_factory(env_kind, repo, image)
         else:
             factory_for, config_for = _swebench_factory(instances, repo_cache, official_images, cfg)
+    static = _static_checker(repo, repo_cache)
     explain = explain_dir or Path(cfg.explain_dir or out.with_suffix(".explain"))
     notes: list[str] = []
     decisions = select_many(
@@ -226,6 +245,7 @@ def select_cmd(
         out,
         env_factory_for=factory_for,
         config_for=config_for,
+        static=static,
         on_done=_writer(explain, cfg.charts, notes),
         progress=not quiet,
         resume=resume,

@@ -35,8 +35,16 @@ def train(
         "--all-features",
         help="Use every feature, including the system proxies (fine when your pool comes from one system).",
     ),
+    static_checks: Path | None = typer.Option(
+        None, help="Saved static-check reports (scripts/collect_static_checks.py) for the static_* features."
+    ),
+    repo_cache: Path | None = typer.Option(
+        None, help="Directory of owner__name clones: compute the static_* features from the base commits."
+    ),
 ) -> None:
     """Train by grouped CV, print AUROC and selection accuracy, write the artifact and model card.
+
+    Without --static-checks or --repo-cache the static_* features read "not checked" (the model cannot use them).
 
     Use it with `selection.verifier.model_path: OUT/verifier-v2.json` in the config.
     """
@@ -50,6 +58,14 @@ def train(
     bad = [k for k in kind if k not in ("logreg", "gbdt")]
     if bad:
         raise typer.BadParameter(f"unknown kind {bad[0]!r}; choose logreg or gbdt", param_hint="--kind")
+    static = None
+    if static_checks is not None or repo_cache is not None:
+        from selection.static_check import StaticChecker, cache_source, load_static_reports
+
+        static = StaticChecker(
+            cache_source(repo_cache) if repo_cache is not None else None,
+            load_static_reports(static_checks) if static_checks is not None else None,
+        )
     run_training(
         candidates,
         instances,
@@ -61,6 +77,8 @@ def train(
         augment,
         log=typer.echo,
         exclude=exclude,
+        static=static,
+        static_label=", ".join(str(p) for p in (static_checks, repo_cache) if p is not None),
     )
 
 

@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
 from envs.protocol import Env
 from patchjury.records import Candidate, Task
 from patchjury.settings import EnvSettings, Settings
+
+if TYPE_CHECKING:
+    from selection.static_check import StaticChecker
 
 EnvConfigFactory = Callable[[], EnvConfig]
 
@@ -202,8 +205,10 @@ def run_task(
     *,
     progress: bool | None = None,
     on_event: Callable[[Any], None] | None = None,
+    static: StaticChecker | None = None,
 ) -> TaskResult:
-    """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation."""
+    """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation.
+    `static`: the repository source for the jury's static checks (None: not run)."""
     from agent.runner import run_trajectories
     from envs.registry import make_env
     from selection.explain import render_chart, render_markdown
@@ -228,6 +233,7 @@ def run_task(
         candidates,
         settings.selection,
         env_factory=lambda: clock.wrap(make_env(env_config())),
+        static=static,
         progress=sys.stderr.isatty() if progress is None else progress,
     )
     (run_dir / "decision.json").write_text(run.decision.model_dump_json(indent=2) + "\n")

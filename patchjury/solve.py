@@ -137,7 +137,10 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
         f"in {plan.description}; run directory {run_dir}"
     )
     task = Task(instance_id=instance_id, problem_statement=req.issue_text, base_commit=commit)
-    result = run_task(task, plan.make, settings, run_dir, progress=req.progress)
+    from selection.static_check import StaticChecker, repo_source
+
+    static = StaticChecker(repo_source(repo))
+    result = run_task(task, plan.make, settings, run_dir, progress=req.progress, static=static)
     data = build_report(result, title, settings, plan.description, plan.warnings)
     status, _ = write_outputs(result, data)
     subject, message = commit_message(data)

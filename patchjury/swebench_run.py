@@ -101,6 +101,7 @@ def run_instance_dir(
     """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
     expected failures: they are recorded with the stage and reason)."""
     from envs.swebench.build import prepare_instance_image
+    from selection.static_check import StaticChecker, cache_source
 
     inst_dir = cfg.out / "instances" / inst.instance_id
     inst_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,8 @@ def run_instance_dir(
         stage = "solve"
         env_cfg = _docker_config(image, settings, inst)
         task = inst.to_task(include_hints=settings.agent.show_hints)
+        # Images built from recipes read the repository from the cache (or its clone), which static checks reuse.
+        static = None if cfg.use_official_image else StaticChecker(cache_source(cfg.repo_cache))
         run = run_task(
             task,
             lambda: env_cfg,
@@ -122,6 +125,7 @@ def run_instance_dir(
             inst_dir,
             progress=False,
             on_event=on_event,
+            static=static,
         )
     except (EnvError, UsageError) as exc:
         result.update(stage=stage, error=f"{type(exc).__name__}: {exc}")

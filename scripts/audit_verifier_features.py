@@ -37,6 +37,11 @@ def main() -> None:
     ap.add_argument("--instances", nargs="+", default=[str(DATA / "swebench" / "lite_test.jsonl.gz")])
     ap.add_argument("--field", default="system", help="provenance field naming the producer (audit only)")
     ap.add_argument("--md", default="", help="also write the table to this markdown file")
+    ap.add_argument(
+        "--static-checks",
+        default=str(ROOT / "docs" / "data" / "static-checks-lite.jsonl.gz"),
+        help="saved static-check reports, so the static_* features are audited too ('' to skip them)",
+    )
     args = ap.parse_args()
 
     from selection.candidates import group_by_instance, load_candidates
@@ -46,7 +51,10 @@ def main() -> None:
     from selection.verifier.training_run import load_all_tasks
 
     groups = group_by_instance(load_candidates(args.candidates))
-    pools = build_pools(groups, load_all_tasks(args.instances))
+    from selection.static_check import StaticChecker, load_static_reports
+
+    static = StaticChecker(saved=load_static_reports(args.static_checks)) if args.static_checks else None
+    pools = build_pools(groups, load_all_tasks(args.instances), static)
     X = np.vstack([p.featurizer.features() for p in pools])
     y = np.concatenate([p.labels for p in pools])
     systems = np.array(

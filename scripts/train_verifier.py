@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selection.static_check import StaticChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -46,6 +50,13 @@ def main() -> None:
         help="features the model must not use (default: selection.verifier.proxies.PROXY_FEATURES, the features "
         "that identify the producing system; pass the flag with no names to use every feature)",
     )
+    ap.add_argument(
+        "--static-checks",
+        default="",
+        help="saved static-check reports (scripts/collect_static_checks.py), e.g. "
+        "docs/data/static-checks-lite.jsonl.gz, for the static_* features; by default they read 'not checked' "
+        "(the shipped v2 artifact: on the lite pool they did not change selection, docs/selection-benchmark.md)",
+    )
     ap.add_argument("--nested", action="store_true", help="nested-CV comparison of model families only")
     ap.add_argument("--seeds", type=int, default=5, help="--nested: fold splits (seeds 0..N-1)")
     args = ap.parse_args()
@@ -58,6 +69,7 @@ def main() -> None:
 
     exclude = PROXY_FEATURES if args.exclude_features is None else args.exclude_features
 
+    static = saved_static(args.static_checks)
     run_training(
         args.candidates,
         args.instances,
@@ -69,7 +81,15 @@ def main() -> None:
         args.augment,
         args.seed,
         exclude=exclude,
+        static=static,
+        static_label=Path(args.static_checks).name,
     )
+
+
+def saved_static(path: str) -> StaticChecker | None:
+    from selection.static_check import StaticChecker, load_static_reports
+
+    return StaticChecker(saved=load_static_reports(path)) if path else None
 
 
 def nested_report(args: argparse.Namespace) -> None:
@@ -81,7 +101,11 @@ def nested_report(args: argparse.Namespace) -> None:
     from selection.verifier.train import build_pools
     from selection.verifier.training_run import load_all_tasks
 
-    pools = build_pools(group_by_instance(load_candidates(args.candidates)), load_all_tasks(args.instances))
+    pools = build_pools(
+        group_by_instance(load_candidates(args.candidates)),
+        load_all_tasks(args.instances),
+        saved_static(args.static_checks),
+    )
     data = Data(pools, augment=args.augment)
     grids = {
         "nested: all families, base/ext features": default_grid(("base", "ext")),

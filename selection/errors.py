@@ -25,3 +25,7 @@ class VerifierError(SelectionError, RuntimeError):
 
 class ExecutionError(SelectionError, RuntimeError):
     """Running candidates' tests in an environment failed for reasons other than test failures."""
+
+
+class StaticCheckError(SelectionError, OSError):
+    """The repository source a static check needs cannot be read (missing commit, broken mirror...)."""

@@ -23,6 +23,7 @@ from selection.issue_tests import issue_tests, prune_issue_tests
 from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
 from selection.selectors import Signals, build_decision, make_rule
+from selection.static_check import StaticChecker
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -44,6 +45,7 @@ def _score_verifier(
     signals: dict[str, Signals],
     config: SelectionConfig,
     verifier: Verifier | None,
+    static: StaticChecker | None = None,
 ) -> None:
     """Verifier scores for the live candidates, when the selector reads them (once: they do not change)."""
     alive = [c for c in cands if signals[c.candidate_id].alive]
@@ -51,7 +53,7 @@ def _score_verifier(
         return
     if all(signals[c.candidate_id].verifier_score is not None for c in alive):
         return
-    verifier = verifier or load_verifier(config)
+    verifier = verifier or load_verifier(config, static)
     for cand in alive:
         signals[cand.candidate_id].verifier_score = float(verifier.score(task, cand, alive))
 
@@ -63,9 +65,12 @@ def run_instance(
     env_factory: EnvFactory | None = None,
     verifier: Verifier | None = None,
     *,
+    static: StaticChecker | None = None,
     progress: bool = True,
 ) -> InstanceRun:
-    """Gather every configured signal for one instance's candidates and apply the configured rule."""
+    """Gather every configured signal for one instance's candidates and apply the configured rule. `static`
+    (the repository source) adds static-check findings to the notes and, unless a `verifier` is given, to the
+    default verifier's features."""
     cands = list(candidates)
     clusters, dropped = cluster_candidates(cands)
     by_id = {c.candidate_id: c for c in cands}
@@ -93,7 +98,7 @@ def run_instance(
             applying = {s: subjects[s] for s in matrix.applying()}
             if config.regression.enabled and applying and config.regression.scope == "contenders":
                 # r2e_hybrid's contenders are its verifier top k: score before choosing them
-                _score_verifier(task, cands, signals, config, verifier)
+                _score_verifier(task, cands, signals, config, verifier, static)
                 applying = contenders(applying, reps, signals, config, notes)
             if config.regression.enabled and applying:
                 report = run_regression(pool, applying, config.regression, config.execution.workers)
@@ -106,7 +111,9 @@ def run_instance(
                     notes.append(f"regression: {report.note}")
     elif config.execution.enabled and env_factory is None:
         notes.append("no environment given: execution-free signals only")
-    _score_verifier(task, cands, signals, config, verifier)
+    if static is not None and config.verifier.static_checks:
+        notes += static_notes(task, [by_id[rep] for rep in reps], static)
+    _score_verifier(task, cands, signals, config, verifier, static)
     rule = make_rule(config)
     ordered = [signals[c.candidate_id] for c in cands]
     outcome = rule.decide(ordered)
@@ -151,12 +158,32 @@ class JurySelector:
         )
 
 
-def load_verifier(config: SelectionConfig) -> Verifier:
-    """The verifier described by `config.verifier` (the shipped trained model by default)."""
+def static_notes(task: Task, cands: Sequence[Candidate], static: StaticChecker) -> list[str]:
+    """One note per candidate whose patch introduces undefined names or syntax errors (pyflakes, base commit)."""
+    notes = []
+    for cand in cands:
+        report = static.report(task, cand)
+        if report is None or not report.checked:
+            continue
+        found = []
+        if report.undefined_names:
+            found.append(
+                "undefined name(s) " + ", ".join(f"`{n}`" for n in sorted(set(report.undefined_names)))
+            )
+        if report.syntax_errors:
+            found.append(f"a syntax error in {report.syntax_errors} file(s)")
+        if found:
+            notes.append(f"static: {cand.candidate_id} introduces {' and '.join(found)}")
+    return notes
+
+
+def load_verifier(config: SelectionConfig, static: StaticChecker | None = None) -> Verifier:
+    """The verifier described by `config.verifier` (the shipped trained model by default); `static` gives it
+    static-check features when the repository source is known."""
     from selection.verifier.config import build_verifier
 
     try:
-        return build_verifier(config.verifier)
+        return build_verifier(config.verifier, static)
     except FileNotFoundError as exc:
         raise SelectionConfigError(
             f"cannot load the verifier: {exc}; train one with `patchjury verifier train`, point "
@@ -186,6 +213,7 @@ def select_many(
     env_factory_for: Callable[[Task], EnvFactory | None] | None = None,
     config_for: Callable[[Task], SelectionConfig] | None = None,
     verifier: Verifier | None = None,
+    static: StaticChecker | None = None,
     on_done: Callable[[InstanceRun], None] | None = None,
     progress: bool = True,
     resume: bool = False,
@@ -194,7 +222,8 @@ def select_many(
 
     With `resume`, instances already present in `out` are kept and skipped (a crashed run continues);
     otherwise `out` is overwritten. `config_for(task)`, called after `env_factory_for(task)`, may give a task its
-    own configuration (e.g. the regression command of its SWE-bench recipe). Returns the decisions made in this call.
+    own configuration (e.g. the regression command of its SWE-bench recipe). `static` feeds the default verifier's
+    static checks (repository source per task). Returns the decisions made in this call.
     """
     missing = [iid for iid in pools if iid not in tasks]
     if missing:
@@ -204,7 +233,7 @@ def select_many(
             + "; add them to the instances file or remove their candidates"
         )
     if verifier is None and config.use_verifier and config.selector in NEEDS_VERIFIER:
-        verifier = load_verifier(config)
+        verifier = load_verifier(config, static)
     out.parent.mkdir(parents=True, exist_ok=True)
     decisions: list[Decision] = []
     from rich.progress import Progress
@@ -217,7 +246,7 @@ def select_many(
             task = tasks[iid]
             factory = env_factory_for(task) if env_factory_for else None
             task_config = config_for(task) if config_for else config  # after the factory: it may set it up
-            run = run_instance(task, cands, task_config, factory, verifier, progress=progress)
+            run = run_instance(task, cands, task_config, factory, verifier, static=static, progress=progress)
             fh.write(json.dumps(prediction_row(run.decision, config.model_name)) + "\n")
             fh.flush()
             decisions.append(run.decision)

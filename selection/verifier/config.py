@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from selection.protocol import Verifier
+from selection.static_check import StaticChecker
 
 
 class VerifierConfig(BaseModel):
@@ -19,6 +20,9 @@ class VerifierConfig(BaseModel):
     OpenAI-compatible endpoint; `none`: no verifier (every score 0.5)."""
     model_path: str | None = None
     """sklearn: path to a verifier artifact JSON (from `patchjury verifier train`); None = the shipped default."""
+    static_checks: bool = True
+    """sklearn: run static checks (pyflakes before/after the patch) when the repository is known (`--repo` or
+    `--repo-cache`); false = those features read "not checked"."""
     judge_model: str = "openai/judge"
     """judge: litellm model name, e.g. `openai/<served-name>` for a vLLM server."""
     api_base: str | None = None
@@ -37,12 +41,16 @@ class VerifierConfig(BaseModel):
     """judge: retries on transient endpoint errors."""
 
 
-def build_verifier(config: VerifierConfig) -> Verifier:
-    """The Verifier named by `config.type` (backends imported lazily)."""
+def build_verifier(config: VerifierConfig, static: StaticChecker | None = None) -> Verifier:
+    """The Verifier named by `config.type` (backends imported lazily). `static`: where the sklearn verifier's
+    static-check features come from (None: they read "not checked")."""
     if config.type == "sklearn":
         from selection.verifier.sklearn_verifier import SklearnVerifier, load_default_verifier
 
-        return SklearnVerifier.from_path(config.model_path) if config.model_path else load_default_verifier()
+        static = static if config.static_checks else None
+        if config.model_path:
+            return SklearnVerifier.from_path(config.model_path, static)
+        return load_default_verifier(static)
     if config.type == "judge":
         from selection.verifier.judge import LLMJudge
 

@@ -22,6 +22,7 @@ from selection.cluster import candidate_normal_form
 from selection.errors import PatchFormatError
 from selection.normalize import default_drop, kept_files
 from selection.patch_parse import parse_diff
+from selection.static_check import StaticChecker, StaticReport
 from selection.verifier.trajectory import summarize
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
@@ -70,7 +71,12 @@ INDIVIDUAL = [
     "reproduced_known",
     "reproduced",
     "log_n_tests",
+    "static_checked",
+    "static_undefined_names",
+    "static_syntax_error",
+    "static_new_warnings",
 ]
+"""Per-candidate features. The `static_*` ones come from selection.static_check (0 when no source was given)."""
 POOL = [
     "log_pool_valid",
     "cluster_share",
@@ -146,10 +152,24 @@ def _issue_stats(task: Task) -> tuple[str, set[str], list[float]]:
     )
 
 
+def _static_vec(report: StaticReport | None) -> list[float]:
+    if report is None or not report.checked:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [
+        1.0,
+        float(bool(report.undefined_names)),
+        float(report.syntax_errors > 0),
+        math.log1p(report.new_warnings),
+    ]
+
+
 def analyze(
-    task: Task, cand: Candidate, issue: tuple[str, set[str], list[float]] | None = None
+    task: Task,
+    cand: Candidate,
+    issue: tuple[str, set[str], list[float]] | None = None,
+    static: StaticReport | None = None,
 ) -> CandidateInfo:
-    """Pool-independent features of one candidate."""
+    """Pool-independent features of one candidate (`static`: its static-check report, when a source is known)."""
     text, idents, issue_vec = issue or _issue_stats(task)
     norm, reason = candidate_normal_form(cand)
     raw_tests = raw_scratch = 0.0
@@ -173,8 +193,8 @@ def analyze(
         vec = np.zeros(len(INDIVIDUAL))
         vec[INDIVIDUAL.index("raw_touches_tests")] = raw_tests
         vec[INDIVIDUAL.index("raw_adds_scratch")] = raw_scratch
-        vec[-len(traj_vec) - 3 : -len(traj_vec)] = issue_vec
-        vec[-len(traj_vec) :] = traj_vec
+        start = INDIVIDUAL.index("log_issue_len")
+        vec[start : start + len(issue_vec) + len(traj_vec)] = [*issue_vec, *traj_vec]
         return CandidateInfo(norm=None, drop_reason=reason, vector=vec)
     own = {t.path for t in cand.tests}
     files = kept_files(cand.model_patch, (lambda p: p in own) if own else None)
@@ -206,6 +226,7 @@ def analyze(
         len(idents & patch_idents) / max(len(patch_idents), 1),
         *issue_vec,
         *traj_vec,
+        *_static_vec(static),
     ]
     return CandidateInfo(
         norm=norm,
@@ -240,9 +261,15 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 class PoolFeaturizer:
     """Features of every candidate of one instance's pool, for the whole pool or any subset of it."""
 
-    def __init__(self, task: Task, candidates: Sequence[Candidate]) -> None:
+    def __init__(
+        self,
+        task: Task,
+        candidates: Sequence[Candidate],
+        static: Sequence[StaticReport | None] | None = None,
+    ) -> None:
         issue = _issue_stats(task)
-        self.infos = [analyze(task, c, issue) for c in candidates]
+        reports = list(static) if static is not None else [None] * len(candidates)
+        self.infos = [analyze(task, c, issue, r) for c, r in zip(candidates, reports, strict=True)]
         n = len(self.infos)
         self.valid = np.array([i.norm is not None for i in self.infos])
         self.same = np.zeros((n, n))
@@ -306,12 +333,15 @@ class PoolFeaturizer:
         return [self.infos[i].norm for i in idx]
 
 
-def featurize(task: Task, candidate: Candidate, pool: Sequence[Candidate] = ()) -> dict[str, float]:
+def featurize(
+    task: Task, candidate: Candidate, pool: Sequence[Candidate] = (), static: StaticChecker | None = None
+) -> dict[str, float]:
     """Named features of `candidate` within `pool` (the candidate is added to the pool if absent)."""
     members = list(pool)
     pos = next((i for i, c in enumerate(members) if c is candidate), None)
     if pos is None:
         members.append(candidate)
         pos = len(members) - 1
-    row = PoolFeaturizer(task, members).features()[pos]
+    reports = static.reports(task, members) if static is not None else None
+    row = PoolFeaturizer(task, members, reports).features()[pos]
     return dict(zip(FEATURE_NAMES, (float(v) for v in row), strict=True))

@@ -8,7 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from patchjury.records import Candidate, Task
-from selection.verifier.features import PoolFeaturizer
+from selection.errors import SelectionConfigError
+from selection.static_check import StaticChecker
+from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from selection.verifier.model import VerifierModel
 
 DEFAULT_ARTIFACT = "verifier-v2.json"
@@ -16,23 +18,36 @@ DEFAULT_ARTIFACT = "verifier-v2.json"
 
 
 class SklearnVerifier:
-    """Scores candidates with a trained feature model; pool-relative features come from `pool`."""
+    """Scores candidates with a trained feature model; pool-relative features come from `pool`, static-check
+    features from `static` (when given; otherwise they read "not checked")."""
 
     name = "sklearn"
 
-    def __init__(self, model: VerifierModel) -> None:
+    def __init__(self, model: VerifierModel, static: StaticChecker | None = None) -> None:
         self.model = model
+        self.static = static
+        unknown = [n for n in model.feature_names if n not in FEATURE_NAMES]
+        if unknown:
+            raise SelectionConfigError(
+                f"verifier artifact uses features this version does not compute ({', '.join(unknown)}); "
+                "retrain it with `patchjury verifier train` or use a matching patchjury version"
+            )
+        # Artifacts name their columns, so one trained before a feature was added still loads.
+        self._columns = [FEATURE_NAMES.index(n) for n in model.feature_names]
+        self._reads_static = any(n.startswith("static_") for n in model.feature_names)
         self._cache: dict[tuple[str, tuple[int, ...]], dict[int, float]] = {}
 
     @classmethod
-    def from_path(cls, path: str | Path) -> SklearnVerifier:
-        return cls(VerifierModel.load(path))
+    def from_path(cls, path: str | Path, static: StaticChecker | None = None) -> SklearnVerifier:
+        return cls(VerifierModel.load(path), static)
 
     def score_pool(self, task: Task, pool: Sequence[Candidate]) -> list[float]:
         """Scores of every candidate of `pool` (featurized once), in pool order."""
         if not pool:
             return []
-        return [float(v) for v in self.model.predict_proba(PoolFeaturizer(task, pool).features())]
+        reports = self.static.reports(task, pool) if self.static is not None and self._reads_static else None
+        X = PoolFeaturizer(task, pool, reports).features()[:, self._columns]
+        return [float(v) for v in self.model.predict_proba(X)]
 
     def score(self, task: Task, candidate: Candidate, pool: Sequence[Candidate] = ()) -> float:
         """P(resolved) for `candidate` within `pool` (added if absent). Scores of one pool are cached."""
@@ -62,9 +77,9 @@ def _default_model() -> VerifierModel:
         return VerifierModel.load(path)
 
 
-def load_default_verifier() -> SklearnVerifier:
+def load_default_verifier(static: StaticChecker | None = None) -> SklearnVerifier:
     """The verifier trained by scripts/train_verifier.py and shipped in selection/verifier/artifacts/."""
-    return SklearnVerifier(_default_model())
+    return SklearnVerifier(_default_model(), static)
 
 
 def default_artifact_path() -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 from patchjury.records import Candidate, Task
 from selection.bestk import cluster_sum_value, pick_value
 from selection.errors import CandidateFormatError
+from selection.static_check import StaticChecker
 from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from selection.verifier.model import VerifierModel, from_sklearn
 
@@ -66,8 +67,11 @@ def label_of(cand: Candidate) -> bool:
     return bool(extra["resolved"])
 
 
-def build_pools(groups: dict[str, list[Candidate]], tasks: dict[str, Task]) -> list[Pool]:
-    """Featurize every labeled pool whose instance has a task (problem statement)."""
+def build_pools(
+    groups: dict[str, list[Candidate]], tasks: dict[str, Task], static: StaticChecker | None = None
+) -> list[Pool]:
+    """Featurize every labeled pool whose instance has a task (problem statement); `static` supplies the
+    static-check features (None: they read "not checked")."""
     missing = sorted(set(groups) - set(tasks))
     if missing:
         raise CandidateFormatError(
@@ -75,7 +79,11 @@ def build_pools(groups: dict[str, list[Candidate]], tasks: dict[str, Task]) -> l
             "pass the SWE-bench instances file that contains them with --instances"
         )
     return [
-        Pool(iid, PoolFeaturizer(tasks[iid], cands), np.array([label_of(c) for c in cands], dtype=bool))
+        Pool(
+            iid,
+            PoolFeaturizer(tasks[iid], cands, static.reports(tasks[iid], cands) if static else None),
+            np.array([label_of(c) for c in cands], dtype=bool),
+        )
         for iid, cands in sorted(groups.items())
     ]
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from patchjury.records import Task
 from selection.candidates import group_by_instance, load_candidates, load_tasks
+from selection.static_check import StaticChecker
 from selection.verifier.model import VerifierModel
 from selection.verifier.proxies import PROXY_FEATURES
 from selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
@@ -48,7 +49,9 @@ def load_all_tasks(paths: Sequence[str | Path]) -> dict[str, Task]:
     return tasks
 
 
-def extra_pools(paths: Sequence[str | Path], tasks: dict[str, Task], log: Any) -> list[Pool]:
+def extra_pools(
+    paths: Sequence[str | Path], tasks: dict[str, Task], log: Any, static: StaticChecker | None = None
+) -> list[Pool]:
     """Extra labeled data (training side only); instances without a problem statement are skipped and counted."""
     pools: list[Pool] = []
     for p in paths:
@@ -58,7 +61,7 @@ def extra_pools(paths: Sequence[str | Path], tasks: dict[str, Task], log: Any) -
             f"extra data {p}: {sum(map(len, known.values()))} candidates on {len(known)} instances used; "
             f"{len(groups) - len(known)} instances skipped (no problem statement in the instances files)"
         )
-        pools.extend(build_pools(known, tasks))
+        pools.extend(build_pools(known, tasks, static))
     return pools
 
 
@@ -74,15 +77,19 @@ def run_training(
     seed: int = 0,
     log: Any = print,
     exclude: Sequence[str] = PROXY_FEATURES,
+    static: StaticChecker | None = None,
+    static_label: str = "",
 ) -> TrainingResult:
     """Grouped-CV model choice (by selection accuracy, then AUROC), final fit on all pools, artifact + card.
 
     `exclude`: feature names the model must not use (weight 0); by default the features that identify the
-    producing system in a multi-system pool (selection.verifier.proxies.PROXY_FEATURES). Pass () to use all."""
+    producing system in a multi-system pool (selection.verifier.proxies.PROXY_FEATURES). Pass () to use all.
+    `static` supplies the static-check features (saved reports or a repository source, described by
+    `static_label` in the model card); without it they read "not checked" and get no weight to learn."""
     cands = load_candidates(candidates)
     groups = group_by_instance(cands)
     tasks = load_all_tasks(instances)
-    pools = build_pools(groups, tasks)
+    pools = build_pools(groups, tasks, static)
     folds = max(2, min(folds, len(pools)))
     log(
         f"{len(cands)} candidates on {len(pools)} instances; {folds}-fold CV grouped by instance x {repeats} repeats"
@@ -98,7 +105,7 @@ def run_training(
             )
             reports.append(rep)
     chosen = max(reports, key=lambda r: (round(r.selection_accuracy, 4), r.auroc))
-    xpools = extra_pools(extra, tasks, log) if extra else []
+    xpools = extra_pools(extra, tasks, log, static) if extra else []
     extra_reports = []
     if xpools:
         rep = cross_validate(pools, chosen.kind, chosen.params, folds, repeats, augment, seed, extra=xpools)
@@ -111,6 +118,7 @@ def run_training(
     meta = {
         "version": 2,
         "excluded_features": sorted(exclude),
+        "static_checks": static_label if static is not None else "",
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training_data": {
             "candidates": Path(candidates).name,

@@ -208,3 +208,33 @@ def test_select_filter_and_resume(tmp_path: Path) -> None:
     assert "1 instance(s)" in res.output
     res = CliRunner().invoke(app, [*base, "--filter", "^nothing"])
     assert res.exit_code != 0 and "no instance left" in str(res.exception)
+
+
+def test_select_no_exec_with_repo_cache_notes_static_findings(tmp_path: Path) -> None:
+    repo, cands, inst, _ = _files(tmp_path)
+    (repo / "textutil.py").write_text(jury_repo.ORIGINAL.replace('s.lower().replace(" ", "-")', "slug_of(s)"))
+    broken = jury_repo.git(repo, "diff")
+    jury_repo.git(repo, "checkout", "-q", "--", "textutil.py")
+    with cands.open("a") as fh:
+        fh.write(json.dumps({"instance_id": "slug-1", "candidate_id": "undef", "model_patch": broken}) + "\n")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "x__slug").symlink_to(repo)
+    out = tmp_path / "preds.jsonl"
+    args = [
+        "select",
+        "--candidates",
+        str(cands),
+        "--instances",
+        str(inst),
+        "--out",
+        str(out),
+        "--no-exec",
+        "-q",
+    ]
+    res = CliRunner().invoke(app, [*args, "--repo-cache", str(cache), "--selector", "majority"])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "preds.explain" / "slug-1.md").read_text()
+    assert "static: undef introduces undefined name(s) `slug_of`" in md
+    missing = CliRunner().invoke(app, [*args, "--repo-cache", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "nowhere" in str(missing.exception or missing.output)

@@ -26,7 +26,7 @@ def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
     assert (path.parent / "MODEL_CARD.md").is_file()
     verifier = load_default_verifier()
     assert isinstance(verifier, Verifier)
-    assert verifier.model.feature_names == FEATURE_NAMES
+    assert set(verifier.model.feature_names) <= set(FEATURE_NAMES)
     task = Task(instance_id="i", problem_statement="`foo` returns None for empty lists")
     diff = (
         "--- a/p/m.py\n+++ b/p/m.py\n@@ -1,2 +1,2 @@\n def foo(x):\n-    return None\n+    return x or []\n"

@@ -1,0 +1,68 @@
+"""Static checks (selection/static_check.py) of every candidate of a pool, saved for training and benchmarks.
+
+    .venv/bin/python scripts/collect_static_checks.py --repo-cache /work/repo-cache \
+        --out docs/data/static-checks-lite.jsonl.gz
+
+Reads only `instance_id` and `model_patch` of each candidate, and `repo`/`base_commit` of its instance; writes one
+line per distinct (instance, patch): {"instance_id", "patch_sha1", "static": report}. `scripts/train_verifier.py
+--static-checks FILE` and `scripts/bench_selection.py --static-checks FILE` join it by patch sha1, so they run
+without the repository mirrors. About 1 minute for the 1,511 lite candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
+    ap.add_argument("--instances", default=str(DATA / "swebench" / "lite_test.jsonl.gz"))
+    ap.add_argument("--repo-cache", required=True, help="directory of owner__name clones or mirrors")
+    ap.add_argument("--out", required=True, help="JSONL output (.gz to compress)")
+    args = ap.parse_args()
+
+    from rich.progress import track
+
+    from selection.candidates import group_by_instance, load_candidates, load_tasks
+    from selection.exec_signals import patch_sha1
+    from selection.static_check import StaticChecker, cache_source
+
+    tasks = load_tasks(args.instances)
+    pools = group_by_instance(load_candidates(args.candidates))
+    checker = StaticChecker(cache_source(args.repo_cache))
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for iid, cands in track(sorted(pools.items()), description="static checks"):
+        for cand in cands:
+            key = (iid, patch_sha1(cand.model_patch))
+            if key not in rows:
+                report = checker.report(tasks[iid], cand)
+                assert report is not None  # every lite task names its repo
+                rows[key] = {"instance_id": iid, "patch_sha1": key[1], "static": report.to_json()}
+    out = Path(args.out)
+    opener = gzip.open if out.suffix == ".gz" else open
+    with opener(out, "wt", encoding="utf-8") as fh:
+        for row in rows.values():
+            fh.write(json.dumps(row, sort_keys=True) + "\n")
+    tally: Counter[str] = Counter()
+    for row in rows.values():
+        rep = row["static"]
+        assert isinstance(rep, dict)
+        tally["checked"] += bool(rep["checked"])
+        tally["undefined names"] += bool(rep["undefined_names"])
+        tally["syntax errors"] += bool(rep["syntax_errors"])
+        tally["new warnings"] += bool(rep["new_warnings"])
+    print(f"{len(rows)} distinct patches -> {out}: " + ", ".join(f"{k} {v}" for k, v in tally.items()))
+
+
+if __name__ == "__main__":
+    main()
