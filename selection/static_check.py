@@ -126,8 +126,10 @@ def check_patch(patch: str, read: SourceReader) -> StaticReport:
     Every file the patch names is copied from the base commit (so git-style and plain unified diffs apply the
     same way); only the Python ones are checked."""
     paths = touched_paths(patch)
-    if not any(p.endswith(".py") for p in paths):
-        return NOT_CHECKED
+    if not any(p.endswith(".py") for p in paths) or any(
+        p.startswith("/") or ".." in p.split("/") for p in paths
+    ):
+        return NOT_CHECKED  # nothing to check, or a path outside the repository
     originals = {path: read(path) for path in paths}
     with tempfile.TemporaryDirectory(prefix="patchjury-static-") as tmp:
         root = Path(tmp)

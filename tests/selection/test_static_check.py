@@ -93,6 +93,8 @@ def test_syntax_error_non_applying_and_non_python_patches(repo: tuple[Path, str]
     assert check_patch(stale, read).checked is False
     docs = _diff(path, {"README.md": "hello world\n"})
     assert check_patch(docs, read).checked is False
+    escape = syntax.replace("a/pkg/core.py", "a/../outside.py").replace("b/pkg/core.py", "b/../outside.py")
+    assert check_patch(escape, read).checked is False and not (path.parent / "outside.py").exists()
 
 
 def test_new_file_and_patches_touching_non_python_files_too(repo: tuple[Path, str]) -> None:
