@@ -1,7 +1,9 @@
 """Which repository tests relate to the edited files (the regression signal's test selection).
 
 Over the repository's tracked test files (`git ls-files`, names `test_*.py` / `*_test.py` / `tests.py`), for
-every edited non-test Python file `a/b/mod.py` (module `mod`; for `a/b/__init__.py` the module is `b`):
+every edited non-test Python file `a/b/mod.py` (module `mod`; for `a/b/__init__.py` the module is `b`; a private
+module `_mod` also goes by `mod`, as `sklearn/compose/_column_transformer.py` is tested by
+`sklearn/compose/tests/test_column_transformer.py`):
 
   rank 0  `test_mod.py` / `mod_test.py` whose directories (other than tests/test/testing) all appear in the
           edited file's path or package, the closest (most shared directories) only:
@@ -33,6 +35,8 @@ from selection.config import RegressionConfig
 
 _TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|tests)\.py$")
 _TEST_DIRS = {"tests", "test", "testing"}
+_NAMED = (("test_", ".py"), ("", "_test.py"))
+"""(prefix, suffix) of the test file named after a module."""
 
 
 def is_repo_test_file(path: str) -> bool:
@@ -100,19 +104,21 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         if mod is None:
             continue
         short, dotted = mod
-        shorts.add(short)
+        # a private module is tested under its public name: `_column_transformer.py` -> `test_column_transformer.py`
+        names = {short, short.lstrip("_")} - {""}
+        shorts |= names
         src_dirs = set(dotted.split(".")[:-1]) | set(PurePosixPath(src).parent.parts)
-        named = [t for t in tests if PurePosixPath(t).name in (f"test_{short}.py", f"{short}_test.py")]
+        named = [
+            t for t in tests if PurePosixPath(t).name in {f"{p}{n}{q}" for n in names for p, q in _NAMED}
+        ]
         prefixed = [
             t
             for t in tests
             if t not in named
-            and (
-                PurePosixPath(t).name.startswith(f"test_{short}_")
-                or (
-                    PurePosixPath(t).name.startswith("test_")
-                    and PurePosixPath(t).name.endswith(f"_{short}.py")
-                )
+            and any(
+                PurePosixPath(t).name.startswith(f"test_{n}_")
+                or (PurePosixPath(t).name.startswith("test_") and PurePosixPath(t).name.endswith(f"_{n}.py"))
+                for n in names
             )
         ]
         for rank, group in ((0, named), (1, prefixed)):
@@ -126,7 +132,7 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
                     offer(t, rank)
         for t in tests:
             folder = PurePosixPath(t).parent.name
-            if folder not in _TEST_DIRS and _unmarked(folder) == short:
+            if folder not in _TEST_DIRS and _unmarked(folder) in names:
                 offer(t, 1)
         if config.importers and tests:
             parent, _, leaf = dotted.rpartition(".")

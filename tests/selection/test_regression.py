@@ -60,6 +60,8 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
         "tests/test_api.py": "from pkg.core import parser\n\ndef test_d():\n    pass\n",
         "tests/test_other.py": "import pkg.util\n\ndef test_e():\n    pass\n",
         "tests/helpers.py": "import pkg.core.parser\n",
+        "src/pkg/compose/_column_transformer.py": "Z = 1\n",  # private module, public test name (sklearn)
+        "src/pkg/compose/tests/test_column_transformer.py": "def test_g():\n    pass\n",
     }
     jury_repo.commit_tree(repo, files)
     env = LocalEnv(LocalEnvConfig(repo=repo, output_limit=80))  # command output is cut: lists must not be
@@ -77,6 +79,9 @@ def test_related_test_files_ranking(tmp_path: Path) -> None:
             env, ["src/pkg/core/parser.py"], RegressionConfig(max_files=1, importers=False)
         ) == ["tests/core/test_parser.py"]
         assert related_test_files(env, ["src/pkg/util.py"], RegressionConfig()) == ["tests/test_other.py"]
+        assert related_test_files(env, ["src/pkg/compose/_column_transformer.py"], RegressionConfig()) == [
+            "src/pkg/compose/tests/test_column_transformer.py"
+        ]
     finally:
         env.close()
 
