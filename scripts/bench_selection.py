@@ -43,7 +43,9 @@ the verifier's other folds, so no instance is scored by weights fitted on it."""
 alongside, never swapped in after seeing the results."""
 
 
-def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wanted: set) -> tuple[dict, list]:
+def learned_rules(
+    pools: list, groups: dict, models: dict, exec_sig: dict, wanted: set, static: dict
+) -> tuple[dict, list]:
     """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals), and
     those full pools' labeled signals."""
     from selection.exec_signals import patch_sha1, subset_signals
@@ -59,7 +61,7 @@ def learned_rules(pools: list, groups: dict, models: dict, exec_sig: dict, wante
         entries = [sig.get(patch_sha1(c.model_patch)) for c in groups[p.instance_id]]
         ids = [f"c{i}" for i in everyone]
         scores = models[p.instance_id].predict_proba(feat.features(everyone))
-        signals = subset_signals(entries, feat.cluster_keys(), scores, ids)
+        signals = subset_signals(entries, feat.cluster_keys(), scores, ids, static.get(p.instance_id))
         fold[id(models[p.instance_id])].append((p.instance_id, signals, [bool(v) for v in p.labels]))
     out = {}
     for p in pools:
@@ -124,6 +126,19 @@ def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
     return out
 
 
+def static_errors(path: str, groups: dict) -> dict[str, list[int | None]]:
+    """instance_id -> per candidate (pool order) StaticReport.errors, None when not checked or not in the file."""
+    from selection.exec_signals import patch_sha1
+    from selection.static_check import load_static_reports
+
+    saved = load_static_reports(path)
+    out: dict[str, list[int | None]] = {}
+    for iid, cands in groups.items():
+        reports = [saved.get((iid, patch_sha1(c.model_patch))) for c in cands]
+        out[iid] = [r.errors if r is not None and r.checked else None for r in reports]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
@@ -145,6 +160,12 @@ def main() -> None:
         nargs="*",
         default=[],
         help="execution signals from scripts/collect_exec_signals.py (files merge per candidate)",
+    )
+    ap.add_argument(
+        "--static-checks",
+        default="",
+        help="saved static-check reports (scripts/collect_static_checks.py): the rules see them as `patchjury "
+        "select` does with a repository (the staged rule sets aside patches introducing undefined names)",
     )
     ap.add_argument("--subset", default="", help="file of instance ids (one per line): report on these only")
     ap.add_argument(
@@ -191,6 +212,7 @@ def main() -> None:
         "ours (staged: execution, agreement, verifier)": make_rule(SelectionConfig(selector="staged")),
     }
     pools = build_pools(groups, load_all_tasks(args.instances))
+    static = static_errors(args.static_checks, groups) if args.static_checks else {}
     labels = {p.instance_id: p.labels for p in pools}
     has_tests = any(c.tests for c in cands)
     shipped = VerifierModel.load(args.artifact)
@@ -202,7 +224,9 @@ def main() -> None:
     full_pool: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in range(args.repeats):
         models = fold_models(pools, kind, params, args.folds, augment, args.seed + r)
-        learned, labeled = learned_rules(pools, groups, models, exec_sig, wanted) if exec_sig else ({}, [])
+        learned, labeled = (
+            learned_rules(pools, groups, models, exec_sig, wanted, static) if exec_sig else ({}, [])
+        )
         curves_r: dict[str, list[float]] = {m: [] for m in methods}
         for k in track(range(1, max_n + 1), description=f"Best@K (split {r + 1}/{args.repeats})"):
             per: dict[str, list[float]] = {m: [] for m in methods}
@@ -237,9 +261,15 @@ def main() -> None:
                     # random opaque ids: the rules' last-resort tie-break (by id) then averages over tied sets
                     ids = [f"c{v}" for v in rng.permutation(len(y))]
 
-                    def sub(s, entries=entries, ka=keys_all, sc=scores, ids=ids):
+                    def sub(
+                        s, entries=entries, ka=keys_all, sc=scores, ids=ids, st=static.get(p.instance_id)
+                    ):
                         return subset_signals(
-                            [entries[i] for i in s], [ka[i] for i in s], sc(s), [ids[i] for i in s]
+                            [entries[i] for i in s],
+                            [ka[i] for i in s],
+                            sc(s),
+                            [ids[i] for i in s],
+                            [st[i] for i in s] if st is not None else None,
                         )
 
                     def ruled(s, rule, y=y, sub=sub, ids=ids):

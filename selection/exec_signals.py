@@ -72,8 +72,10 @@ def subset_signals(
     keys: Sequence[str | None],
     verifier: Sequence[float] | None,
     ids: Sequence[str],
+    static: Sequence[int | None] | None = None,
 ) -> list[Signals]:
-    """Signals of a submitted subset: `entries`, cluster `keys` (None = dropped) and scores are per member."""
+    """Signals of a submitted subset: `entries`, cluster `keys` (None = dropped), scores and static-check error
+    counts (`StaticReport.errors`, None = not checked) are per member."""
     sizes: dict[str, int] = {}
     for k in keys:
         if k is not None:
@@ -92,6 +94,7 @@ def subset_signals(
                 regression_failures=e.regression_failures,
                 regression_total=e.regression_total,
                 verifier_score=float(verifier[j]) if verifier is not None else None,
+                static_errors=static[j] if static is not None else None,
             )
         )
     rows = {

@@ -113,6 +113,10 @@ def run_instance(
         notes.append("no environment given: execution-free signals only")
     if static is not None and config.verifier.static_checks:
         notes += static_notes(task, [by_id[rep] for rep in reps], static)
+        for rep, members in reps.items():
+            found = static.report(task, by_id[rep])
+            for cid in members:
+                signals[cid].static_errors = found.errors if found is not None and found.checked else None
     _score_verifier(task, cands, signals, config, verifier, static)
     rule = make_rule(config)
     ordered = [signals[c.candidate_id] for c in cands]

@@ -52,6 +52,11 @@ class StaticReport:
     files: int = 0
     """Python files checked."""
 
+    @property
+    def errors(self) -> int:
+        """Undefined names plus files that stop parsing: what makes a patch very likely wrong."""
+        return len(self.undefined_names) + self.syntax_errors
+
     def to_json(self) -> dict[str, object]:
         return {
             "checked": self.checked,

@@ -35,6 +35,8 @@ class Signals:
     """Related repository tests that pass on the original code."""
     verifier_score: float | None = None
     """Execution-free verifier score in [0, 1]."""
+    static_errors: int | None = None
+    """Undefined names and syntax errors the patch introduces (selection.static_check); None when not checked."""
     scores: dict[str, float] = field(default_factory=dict)
     """Every other named score (votes, codet, b4, learned...)."""
 
@@ -48,6 +50,7 @@ class Signals:
             ("repro_total", self.repro_total),
             ("distinguishing_pass", self.distinguishing_pass),
             ("regression_total", self.regression_total),
+            ("static_errors", self.static_errors),
         ):
             if val is not None:
                 extra[key] = float(val)

@@ -105,8 +105,9 @@ class R2EHybrid:
 @dataclass
 class Staged:
     """Ours: drop non-applying/empty; keep the candidates passing the most kept reproduction tests
-    (and, among them, the most distinguishing tests); prefer zero regression failures (else the
-    fewest); then the larger cluster; then the higher verifier score; then candidate id."""
+    (and, among them, the most distinguishing tests); prefer patches that introduce no undefined name or
+    syntax error (static checks, when run); prefer zero regression failures (else the fewest); then the larger
+    cluster; then the higher verifier score; then candidate id."""
 
     name: str = "staged"
 
@@ -137,6 +138,13 @@ class Staged:
             )
         else:
             reasons.append("no reproducing tests (none measured or none fails on the original code)")
+        flagged = [s for s in pool if s.static_errors]
+        if flagged and len(flagged) < len(pool):
+            pool = [s for s in pool if not s.static_errors]
+            reasons.append(
+                "introduce undefined names or syntax errors (static checks), set aside: "
+                + ", ".join(s.candidate_id for s in flagged)
+            )
         if any(s.regression_failures is not None for s in pool):
             clean = [s for s in pool if s.regression_failures == 0]
             pool = clean or keep_best(pool, lambda s: s.regression_failures, higher=False)

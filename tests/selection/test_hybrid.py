@@ -129,6 +129,24 @@ def test_staged_without_tests_falls_to_cluster_size() -> None:
     assert "no reproducing tests" in out.reasons[1]
 
 
+def test_staged_sets_aside_static_errors_after_reproducing_tests() -> None:
+    # a larger cluster with a higher verifier score loses to a patch that introduces no undefined name
+    flagged = sig("a", cluster_size=3, verifier_score=0.9, static_errors=1)
+    out = Staged().decide([flagged, sig("b", cluster_size=1, verifier_score=0.2, static_errors=0)])
+    assert out.winner == "b"
+    assert "introduce undefined names or syntax errors (static checks), set aside: a" in out.reasons
+    # not checked (None) is not flagged; when every candidate is flagged the stage keeps them all
+    assert Staged().decide([flagged, sig("b", cluster_size=1)]).winner == "b"
+    both = [flagged, sig("b", cluster_size=1, static_errors=2)]
+    assert Staged().decide(both).winner == "a"
+    # reproducing tests come first: a flagged candidate that passes them still wins
+    tested = [
+        sig("a", repro_pass=1, repro_total=1, static_errors=1),
+        sig("b", repro_pass=0, repro_total=1, static_errors=0),
+    ]
+    assert Staged().decide(tested).winner == "a"
+
+
 def test_no_survivor_means_no_winner() -> None:
     signals = [sig("a", dropped="empty patch"), sig("b", dropped="patch does not apply")]
     for rule in (Staged(), R2EHybrid(), Learned(), Single("votes")):

@@ -172,6 +172,13 @@ def test_jury_notes_name_the_candidate_that_introduces_an_undefined_name(repo: t
     assert run.notes is not None
     assert "static: bad introduces undefined name(s) `helper`" in run.notes
     assert not any("good" in n for n in run.notes if n.startswith("static:"))
+    errors = {s.candidate_id: s.static_errors for s in run.signals}
+    assert errors == {"good": 0, "bad": 1}
+    staged = run_instance(
+        task, cands, SelectionConfig(), static=StaticChecker(repo_source(path)), progress=False
+    )
+    assert staged.decision.winner == "good"
+    assert next(e for e in staged.decision.evidence if e.candidate_id == "bad").scores["static_errors"] == 1.0
     off = config.model_copy(update={"verifier": config.verifier.model_copy(update={"static_checks": False})})
     quiet = run_instance(task, cands, off, static=StaticChecker(repo_source(path)), progress=False)
     assert not any(n.startswith("static:") for n in quiet.notes or [])
