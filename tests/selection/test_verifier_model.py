@@ -38,6 +38,31 @@ def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
     assert isinstance(build_verifier(VerifierConfig()), type(verifier))
 
 
+def test_artifact_columns_are_matched_by_name_and_unknown_features_are_refused() -> None:
+    from selection.errors import SelectionConfigError
+    from selection.verifier.sklearn_verifier import SklearnVerifier
+
+    shipped = load_default_verifier().model
+    # the same model with its columns in reverse order scores identically: columns are looked up by name
+    flipped = VerifierModel(
+        shipped.kind,
+        shipped.feature_names[::-1],
+        {
+            **shipped.params,
+            **{k: list(reversed(v)) for k, v in shipped.params.items() if k in ("coef", "mean", "scale")},
+        },
+        shipped.meta,
+    )
+    task = Task(instance_id="i", problem_statement="`foo` returns None")
+    diff = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = None\n+x = []\n"
+    pool = [Candidate(instance_id="i", model_patch=diff), Candidate(instance_id="i", model_patch="")]
+    a = SklearnVerifier(shipped).score_pool(task, pool)
+    assert np.allclose(a, SklearnVerifier(flipped).score_pool(task, pool))
+    bogus = VerifierModel(shipped.kind, [*shipped.feature_names[:-1], "no_such_feature"], shipped.params, {})
+    with pytest.raises(SelectionConfigError, match=r"no_such_feature.*patchjury verifier train"):
+        SklearnVerifier(bogus)
+
+
 def test_json_export_matches_sklearn_for_both_kinds(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, len(FEATURE_NAMES)))
