@@ -184,6 +184,7 @@ Model: `{model.kind}` {chosen.params}, trained {model.meta["trained_at"]} by `sc
 - Each pool is also featurized on {model.meta["augment"]} random sub-pools (sub-pool copies of a pool weigh 1 in
   total), so pool features match small-K use.
 - Labels: the candidates' `resolved` field (systems' published evaluation reports).
+- Static checks (`static_*` features): {model.meta.get("static_checks") or 'none given (the features read "not checked")'}.
 
 ## Features used ({len(used)})
 {", ".join(f"`{n}`" for n in used)}
