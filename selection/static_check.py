@@ -5,7 +5,7 @@ The Python files a patch touches are read at the base commit, the patch is appli
 patch *introduces* counts: a name pyflakes reports undefined after the patch but not before (a missing import,
 a helper that was never written), a file that stops parsing, and other new warnings (unused imports,
 redefinitions, unused locals). On the labeled lite pool no candidate that introduced an undefined name was
-resolved (0 of 57), against 26% of the rest; see docs/selection-benchmark.md.
+resolved (0 of 61), against 29% of the rest; see docs/selection-benchmark.md.
 
 A `SourceReader` gives a file's text at the base commit (None when the file does not exist there), so the same
 check runs on a bare mirror (`git show`), a checkout, or a dict in tests.
