@@ -44,19 +44,18 @@ def _files(tmp_path: Path, python: str = "python3") -> tuple[Path, Path, Path, d
     return repo, cands, inst, patches
 
 
+def _select(cands: Path, inst: Path, out: Path, *extra: str) -> list[str]:
+    """`patchjury select` arguments for these candidates and instances, written to `out`, plus `extra`."""
+    return ["select", "--candidates", str(cands), "--instances", str(inst), "--out", str(out), *extra]
+
+
 def test_select_no_exec_writes_predictions_and_explanations(tmp_path: Path) -> None:
     _, cands, inst, patches = _files(tmp_path)
     out = tmp_path / "out" / "preds.jsonl"
     res = CliRunner().invoke(
         app,
         [
-            "select",
-            "--candidates",
-            str(cands),
-            "--instances",
-            str(inst),
-            "--out",
-            str(out),
+            *_select(cands, inst, out),
             "--no-exec",
             "--selector",
             "majority",
@@ -89,13 +88,7 @@ def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "select",
-            "--candidates",
-            str(cands),
-            "--instances",
-            str(inst),
-            "--out",
-            str(out),
+            *_select(cands, inst, out),
             "--repo",
             str(repo),
             "--workers",
@@ -136,13 +129,7 @@ def test_select_bad_input_is_one_clear_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "select",
-            "--candidates",
-            str(cands),
-            "--instances",
-            str(inst),
-            "--out",
-            str(tmp_path / "p.jsonl"),
+            *_select(cands, inst, tmp_path / "p.jsonl"),
             "--no-exec",
             "--selector",
             "best",
@@ -158,13 +145,7 @@ def test_select_no_exec_with_the_shipped_verifier(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         [
-            "select",
-            "--candidates",
-            str(cands),
-            "--instances",
-            str(inst),
-            "--out",
-            str(out),
+            *_select(cands, inst, out),
             "--no-exec",
             "-q",
             "--selector",
@@ -183,21 +164,7 @@ def test_select_no_exec_with_the_shipped_verifier(tmp_path: Path) -> None:
 def test_select_filter_and_resume(tmp_path: Path) -> None:
     _, cands, inst, _ = _files(tmp_path)
     out = tmp_path / "preds.jsonl"
-    base = [
-        "select",
-        "--candidates",
-        str(cands),
-        "--instances",
-        str(inst),
-        "--out",
-        str(out),
-        "--no-exec",
-        "-q",
-        "--selector",
-        "majority",
-        "-c",
-        "use_verifier=false",
-    ]
+    base = _select(cands, inst, out, "--no-exec", "-q", "--selector", "majority", "-c", "use_verifier=false")
     res = CliRunner().invoke(app, [*base, "--instance-id", "other-2"])
     assert res.exit_code == 0, res.output
     assert [json.loads(x)["instance_id"] for x in out.read_text().splitlines()] == ["other-2"]
@@ -221,17 +188,7 @@ def test_select_no_exec_with_repo_cache_notes_static_findings(tmp_path: Path) ->
     cache.mkdir()
     (cache / "x__slug").symlink_to(repo)
     out = tmp_path / "preds.jsonl"
-    args = [
-        "select",
-        "--candidates",
-        str(cands),
-        "--instances",
-        str(inst),
-        "--out",
-        str(out),
-        "--no-exec",
-        "-q",
-    ]
+    args = _select(cands, inst, out, "--no-exec", "-q")
     res = CliRunner().invoke(app, [*args, "--repo-cache", str(cache), "--selector", "majority"])
     assert res.exit_code == 0, res.output
     md = (tmp_path / "preds.explain" / "slug-1.md").read_text()
