@@ -23,7 +23,7 @@ from selection.issue_tests import issue_tests, prune_issue_tests
 from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
 from selection.selectors import Signals, build_decision, make_rule
-from selection.static_check import StaticChecker
+from selection.static_check import StaticChecker, StaticReport
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -81,6 +81,14 @@ def run_instance(
         for cid in cl.members:
             signals[cid].cluster, signals[cid].cluster_size = cl.id, cl.size
     notes: list[str] = []
+    if static is not None and config.verifier.static_checks:
+        # before execution: the staged rule's regression contenders leave out what this sets aside
+        found = {rep: static.report(task, by_id[rep]) for rep in reps}
+        notes += static_notes(found)
+        for rep, members in reps.items():
+            errors = r.errors if (r := found[rep]) is not None and r.checked else None
+            for cid in members:
+                signals[cid].static_errors = errors
     matrix: PassMatrix | None = None
     report: RegressionReport | None = None
     if config.execution.enabled and env_factory is not None and reps:
@@ -111,12 +119,6 @@ def run_instance(
                     notes.append(f"regression: {report.note}")
     elif config.execution.enabled and env_factory is None:
         notes.append("no environment given: execution-free signals only")
-    if static is not None and config.verifier.static_checks:
-        notes += static_notes(task, [by_id[rep] for rep in reps], static)
-        for rep, members in reps.items():
-            found = static.report(task, by_id[rep])
-            for cid in members:
-                signals[cid].static_errors = found.errors if found is not None and found.checked else None
     _score_verifier(task, cands, signals, config, verifier, static)
     rule = make_rule(config)
     ordered = [signals[c.candidate_id] for c in cands]
@@ -162,11 +164,10 @@ class JurySelector:
         )
 
 
-def static_notes(task: Task, cands: Sequence[Candidate], static: StaticChecker) -> list[str]:
-    """One note per candidate whose patch introduces undefined names or syntax errors (pyflakes, base commit)."""
+def static_notes(reports: Mapping[str, StaticReport | None]) -> list[str]:
+    """One note per candidate (id -> its report) whose patch introduces undefined names or syntax errors."""
     notes = []
-    for cand in cands:
-        report = static.report(task, cand)
+    for cid, report in reports.items():
         if report is None or not report.checked:
             continue
         found = []
@@ -177,7 +178,7 @@ def static_notes(task: Task, cands: Sequence[Candidate], static: StaticChecker) 
         if report.syntax_errors:
             found.append(f"a syntax error in {report.syntax_errors} file(s)")
         if found:
-            notes.append(f"static: {cand.candidate_id} introduces {' and '.join(found)}")
+            notes.append(f"static: {cid} introduces {' and '.join(found)}")
     return notes
 
 

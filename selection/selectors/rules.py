@@ -121,6 +121,14 @@ class Staged:
         best = keep_best(alive, lambda s: s.repro_pass)
         return total, best, keep_best(best, lambda s: s.distinguishing_pass)
 
+    @staticmethod
+    def static_stage(pool: Sequence[Signals]) -> tuple[list[Signals], list[Signals]]:
+        """(kept, set aside): patches introducing undefined names or syntax errors are set aside, unless all do."""
+        flagged = [s for s in pool if s.static_errors]
+        if not flagged or len(flagged) == len(pool):
+            return list(pool), []
+        return [s for s in pool if not s.static_errors], flagged
+
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
         alive = [s for s in signals if s.alive]
         if not alive:
@@ -138,9 +146,8 @@ class Staged:
             )
         else:
             reasons.append("no reproducing tests (none measured or none fails on the original code)")
-        flagged = [s for s in pool if s.static_errors]
-        if flagged and len(flagged) < len(pool):
-            pool = [s for s in pool if not s.static_errors]
+        pool, flagged = self.static_stage(pool)
+        if flagged:
             reasons.append(
                 "introduce undefined names or syntax errors (static checks), set aside: "
                 + ", ".join(s.candidate_id for s in flagged)
@@ -260,7 +267,8 @@ def regression_contenders(rule: object, signals: Sequence[Signals]) -> set[str] 
         return set()
     if isinstance(rule, Staged):
         stage = rule.repro_stage(alive)
-        return {s.candidate_id for s in (stage[2] if stage else alive)}
+        kept, _ = rule.static_stage(stage[2] if stage else alive)
+        return {s.candidate_id for s in kept}
     if isinstance(rule, R2EHybrid):
         top = rule.verifier_stage(alive)
         return {s.candidate_id for s in (alive if top is None else top)}

@@ -145,8 +145,13 @@ def test_regression_on_contenders_only_never_changes_a_decision() -> None:
         for _ in range(20):
             take = rng.choice(len(entries), size=rng.integers(2, len(entries) + 1), replace=False)
             keys = [f"k{rng.integers(0, 4)}" for _ in take]
+            static = [None if rng.random() < 0.3 else int(rng.random() < 0.3) for _ in take]
             signals = subset_signals(
-                [entries[i] for i in take], keys, list(rng.random(len(take))), [f"c{i}" for i in take]
+                [entries[i] for i in take],
+                keys,
+                list(rng.random(len(take))),
+                [f"c{i}" for i in take],
+                static,  # staged sets aside patches with static errors before its regression stage
             )
             for rule in rules:
                 wanted = regression_contenders(rule, signals)
