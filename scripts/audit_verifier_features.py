@@ -51,10 +51,9 @@ def main() -> None:
     from selection.verifier.training_run import load_all_tasks
 
     groups = group_by_instance(load_candidates(args.candidates))
-    from selection.static_check import StaticChecker, load_static_reports
+    from selection.static_check import saved_checker
 
-    static = StaticChecker(saved=load_static_reports(args.static_checks)) if args.static_checks else None
-    pools = build_pools(groups, load_all_tasks(args.instances), static)
+    pools = build_pools(groups, load_all_tasks(args.instances), saved_checker(args.static_checks))
     X = np.vstack([p.featurizer.features() for p in pools])
     y = np.concatenate([p.labels for p in pools])
     systems = np.array(

@@ -126,17 +126,15 @@ def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
     return out
 
 
-def static_errors(path: str, groups: dict) -> dict[str, list[int | None]]:
-    """instance_id -> per candidate (pool order) StaticReport.errors, None when not checked or not in the file."""
-    from selection.exec_signals import patch_sha1
-    from selection.static_check import load_static_reports
+def static_errors(path: str, groups: dict, tasks: dict) -> dict[str, list[int | None]]:
+    """instance_id -> per candidate (pool order) static error count, None when not checked or not in the file."""
+    from selection.static_check import error_count, saved_checker
 
-    saved = load_static_reports(path)
-    out: dict[str, list[int | None]] = {}
-    for iid, cands in groups.items():
-        reports = [saved.get((iid, patch_sha1(c.model_patch))) for c in cands]
-        out[iid] = [r.errors if r is not None and r.checked else None for r in reports]
-    return out
+    checker = saved_checker(path)
+    assert checker is not None  # path is non-empty
+    return {
+        iid: [error_count(r) for r in checker.reports(tasks[iid], cands)] for iid, cands in groups.items()
+    }
 
 
 def main() -> None:
@@ -211,8 +209,9 @@ def main() -> None:
         "R2E-Gym hybrid": make_rule(SelectionConfig(selector="r2e_hybrid")),
         "ours (staged: execution, agreement, verifier)": make_rule(SelectionConfig(selector="staged")),
     }
-    pools = build_pools(groups, load_all_tasks(args.instances))
-    static = static_errors(args.static_checks, groups) if args.static_checks else {}
+    tasks = load_all_tasks(args.instances)
+    pools = build_pools(groups, tasks)
+    static = static_errors(args.static_checks, groups, tasks) if args.static_checks else {}
     labels = {p.instance_id: p.labels for p in pools}
     has_tests = any(c.tests for c in cands)
     shipped = VerifierModel.load(args.artifact)

@@ -21,10 +21,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from selection.static_check import StaticChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -64,12 +60,13 @@ def main() -> None:
         nested_report(args)
         return
 
+    from selection.static_check import saved_checker
     from selection.verifier.proxies import PROXY_FEATURES
     from selection.verifier.training_run import run_training
 
     exclude = PROXY_FEATURES if args.exclude_features is None else args.exclude_features
 
-    static = saved_static(args.static_checks)
+    static = saved_checker(args.static_checks)
     run_training(
         args.candidates,
         args.instances,
@@ -86,17 +83,12 @@ def main() -> None:
     )
 
 
-def saved_static(path: str) -> StaticChecker | None:
-    from selection.static_check import StaticChecker, load_static_reports
-
-    return StaticChecker(saved=load_static_reports(path)) if path else None
-
-
 def nested_report(args: argparse.Namespace) -> None:
     import numpy as np
     from rich.progress import track
 
     from selection.candidates import group_by_instance, load_candidates
+    from selection.static_check import saved_checker
     from selection.verifier.nested import Data, default_grid, nested_cv
     from selection.verifier.train import build_pools
     from selection.verifier.training_run import load_all_tasks
@@ -104,7 +96,7 @@ def nested_report(args: argparse.Namespace) -> None:
     pools = build_pools(
         group_by_instance(load_candidates(args.candidates)),
         load_all_tasks(args.instances),
-        saved_static(args.static_checks),
+        saved_checker(args.static_checks),
     )
     data = Data(pools, augment=args.augment)
     grids = {

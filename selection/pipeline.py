@@ -23,7 +23,7 @@ from selection.issue_tests import issue_tests, prune_issue_tests
 from selection.protocol import Verifier
 from selection.regression import RegressionReport, run_regression
 from selection.selectors import Signals, build_decision, make_rule
-from selection.static_check import StaticChecker, StaticReport
+from selection.static_check import StaticChecker, StaticReport, error_count
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -86,9 +86,8 @@ def run_instance(
         found = {rep: static.report(task, by_id[rep]) for rep in reps}
         notes += static_notes(found)
         for rep, members in reps.items():
-            errors = r.errors if (r := found[rep]) is not None and r.checked else None
             for cid in members:
-                signals[cid].static_errors = errors
+                signals[cid].static_errors = error_count(found[rep])
     matrix: PassMatrix | None = None
     report: RegressionReport | None = None
     if config.execution.enabled and env_factory is not None and reps:

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyflakes import checker
 
@@ -67,19 +68,25 @@ class StaticReport:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> StaticReport:
+    def from_json(cls, data: Mapping[str, Any]) -> StaticReport:
         names = data.get("undefined_names") or []
-        assert isinstance(names, list)
+        if not isinstance(names, list):
+            raise TypeError(f"undefined_names must be a list, got {type(names).__name__}")
         return cls(
             checked=bool(data["checked"]),
             undefined_names=tuple(str(n) for n in names),
-            syntax_errors=int(str(data.get("syntax_errors", 0))),
-            new_warnings=int(str(data.get("new_warnings", 0))),
-            files=int(str(data.get("files", 0))),
+            syntax_errors=int(data.get("syntax_errors", 0)),
+            new_warnings=int(data.get("new_warnings", 0)),
+            files=int(data.get("files", 0)),
         )
 
 
 NOT_CHECKED = StaticReport(checked=False)
+
+
+def error_count(report: StaticReport | None) -> int | None:
+    """`report.errors` of a checked report; None when there is no report or nothing could be checked."""
+    return report.errors if report is not None and report.checked else None
 
 
 def _messages(source: str, filename: str) -> Counter[tuple[str, tuple[str, ...]]] | None:
@@ -229,12 +236,17 @@ def load_static_reports(path: str | Path) -> dict[tuple[str, str], StaticReport]
     for n, row in json_rows(Path(path)):
         try:
             out[(row["instance_id"], row["patch_sha1"])] = StaticReport.from_json(row["static"])
-        except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise CandidateFormatError(
                 f"{path}:{n}: not a static-check record ({exc!r}); regenerate it with "
                 "scripts/collect_static_checks.py"
             ) from exc
     return out
+
+
+def saved_checker(path: str | Path | None) -> StaticChecker | None:
+    """A checker over the reports saved in `path` (no repository source); None when no path is given."""
+    return StaticChecker(saved=load_static_reports(path)) if path else None
 
 
 class StaticChecker:

@@ -156,6 +156,11 @@ def test_saved_reports_round_trip_and_bad_lines_name_the_file(tmp_path: Path, re
     bad.write_text('{"instance_id": "i"}\n')
     with pytest.raises(CandidateFormatError, match=r"bad.jsonl:1: .*collect_static_checks"):
         load_static_reports(bad)
+    bad.write_text(
+        '{"instance_id": "i", "patch_sha1": "x", "static": {"checked": true, "undefined_names": "y"}}\n'
+    )
+    with pytest.raises(CandidateFormatError, match=r"bad.jsonl:1: .*undefined_names must be a list"):
+        load_static_reports(bad)
 
 
 def test_jury_notes_name_the_candidate_that_introduces_an_undefined_name(repo: tuple[Path, str]) -> None:
