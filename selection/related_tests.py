@@ -93,6 +93,7 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
     if res.exit_code != 0:
         return []
     tests = sorted(p for p in listing.split("\0") if p and is_repo_test_file(p))
+    base = {t: PurePosixPath(t).name for t in tests}
     ranks: dict[str, int] = {}
     shorts: set[str] = set()  # edited modules' short names: paths naming one come first within a rank
 
@@ -108,16 +109,15 @@ def related_test_files(env: Env, edited: Sequence[str], config: RegressionConfig
         names = {short, short.lstrip("_")} - {""}
         shorts |= names
         src_dirs = set(dotted.split(".")[:-1]) | set(PurePosixPath(src).parent.parts)
-        named = [
-            t for t in tests if PurePosixPath(t).name in {f"{p}{n}{q}" for n in names for p, q in _NAMED}
-        ]
+        wanted = {f"{p}{n}{q}" for n in names for p, q in _NAMED}
+        named = [t for t in tests if base[t] in wanted]
         prefixed = [
             t
             for t in tests
-            if t not in named
+            if base[t] not in wanted
             and any(
-                PurePosixPath(t).name.startswith(f"test_{n}_")
-                or (PurePosixPath(t).name.startswith("test_") and PurePosixPath(t).name.endswith(f"_{n}.py"))
+                base[t].startswith(f"test_{n}_")
+                or (base[t].startswith("test_") and base[t].endswith(f"_{n}.py"))
                 for n in names
             )
         ]
