@@ -15,7 +15,6 @@ import argparse
 import gzip
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,34 +33,28 @@ def main() -> None:
     from rich.progress import track
 
     from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.exec_signals import patch_sha1
     from selection.static_check import StaticChecker, cache_source
 
     tasks = load_tasks(args.instances)
     pools = group_by_instance(load_candidates(args.candidates))
     checker = StaticChecker(cache_source(args.repo_cache))
-    rows: dict[tuple[str, str], dict[str, object]] = {}
     for iid, cands in track(sorted(pools.items()), description="static checks"):
-        for cand in cands:
-            key = (iid, patch_sha1(cand.model_patch))
-            if key not in rows:
-                report = checker.report(tasks[iid], cand)
-                assert report is not None  # every lite task names its repo
-                rows[key] = {"instance_id": iid, "patch_sha1": key[1], "static": report.to_json()}
+        if any(report is None for report in checker.reports(tasks[iid], cands)):
+            sys.exit(f"{iid}: its instance row names no repository, so it cannot be checked")
+    reports = checker.saved  # (instance_id, patch sha1) -> report: one per distinct patch
     out = Path(args.out)
     opener = gzip.open if out.suffix == ".gz" else open
     with opener(out, "wt", encoding="utf-8") as fh:
-        for row in rows.values():
+        for (iid, sha), report in reports.items():
+            row = {"instance_id": iid, "patch_sha1": sha, "static": report.to_json()}
             fh.write(json.dumps(row, sort_keys=True) + "\n")
-    tally: Counter[str] = Counter()
-    for row in rows.values():
-        rep = row["static"]
-        assert isinstance(rep, dict)
-        tally["checked"] += bool(rep["checked"])
-        tally["undefined names"] += bool(rep["undefined_names"])
-        tally["syntax errors"] += bool(rep["syntax_errors"])
-        tally["new warnings"] += bool(rep["new_warnings"])
-    print(f"{len(rows)} distinct patches -> {out}: " + ", ".join(f"{k} {v}" for k, v in tally.items()))
+    tally = {
+        "checked": sum(r.checked for r in reports.values()),
+        "undefined names": sum(bool(r.undefined_names) for r in reports.values()),
+        "syntax errors": sum(bool(r.syntax_errors) for r in reports.values()),
+        "new warnings": sum(bool(r.new_warnings) for r in reports.values()),
+    }
+    print(f"{len(reports)} distinct patches -> {out}: " + ", ".join(f"{k} {v}" for k, v in tally.items()))
 
 
 if __name__ == "__main__":
