@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from agent.config import AgentConfig
-from agent.events import Event, EventCallback, EventKind
-from agent.prompting import Prompts
-from agent.protocol import Model
-from agent.trajectory import Recorder
-from envs.protocol import Env
-from tools.protocol import Tool
+from patchjury.agent.config import AgentConfig
+from patchjury.agent.events import Event, EventCallback, EventKind
+from patchjury.agent.prompting import Prompts
+from patchjury.agent.protocol import Model
+from patchjury.agent.trajectory import Recorder
+from patchjury.envs.protocol import Env
+from patchjury.tools.protocol import Tool
 
 
 class TrajState(TypedDict, total=False):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.trajectory import load_record
-from agent.workspace import load_submission
-from envs.errors import EnvError
+from patchjury.agent.trajectory import load_record
+from patchjury.agent.workspace import load_submission
+from patchjury.envs.errors import EnvError
 from patchjury.records import Candidate, TestFile
 
 
@@ -17,7 +17,7 @@ def _as_dict(test: Any) -> dict[str, Any]:
 
 def finalize(ctx: Any, state: dict[str, Any]) -> dict[str, Any]:
     """Node body of `finish` (ctx: agent.loop.TrajContext): record outputs, return the state update."""
-    from tools.repro import list_tests, reproduced_on_original
+    from patchjury.tools.repro import list_tests, reproduced_on_original
 
     status = state.get("status", "running")
     error = state.get("error") or None

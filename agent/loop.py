@@ -13,12 +13,12 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.config import AgentConfig
-from agent.context import TrajContext, TrajState
-from agent.errors import ModelError
-from agent.workspace import clip, save_submission, snapshot
-from envs.errors import EnvError
-from tools.protocol import Observation
+from patchjury.agent.config import AgentConfig
+from patchjury.agent.context import TrajContext, TrajState
+from patchjury.agent.errors import ModelError
+from patchjury.agent.workspace import clip, save_submission, snapshot
+from patchjury.envs.errors import EnvError
+from patchjury.tools.protocol import Observation
 
 __all__ = ["TrajContext", "TrajState", "build_trajectory_graph", "initial_state"]
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from agent.events import Event, EventCallback
+from patchjury.agent.events import Event, EventCallback
 
 _STYLE = {"submitted": "green", "running": "cyan", "skipped": "dim"}
 

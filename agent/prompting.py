@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from agent.errors import PromptError
+from patchjury.agent.errors import PromptError
 from patchjury.records import Task
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"

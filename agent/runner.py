@@ -1,6 +1,6 @@
 """Run N trajectories of one task in parallel and return their candidates.
 
-    from agent.runner import run_trajectories
+    from patchjury.agent.runner import run_trajectories
     candidates = run_trajectories(task, env_factory, run_dir, AgentConfig(n_trajectories=4),
                                   [ModelConfig(name="openai/gpt-4o-mini")])
 
@@ -26,22 +26,22 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from agent.checkpoint import close_saver, open_saver
-from agent.config import AgentConfig, ModelConfig
-from agent.errors import AgentError, ResumeError
-from agent.events import Event, EventCallback
-from agent.finalize import candidate_from_record, finalize
-from agent.loop import TrajContext, build_trajectory_graph, initial_state
-from agent.models.registry import model_for
-from agent.prompting import Prompts, initial_messages, load_prompts
-from agent.trajectory import Recorder, blob_dir, traj_id_for, trajectory_path
-from agent.workspace import restore
-from envs.errors import EnvError
-from envs.protocol import Env
+from patchjury.agent.checkpoint import close_saver, open_saver
+from patchjury.agent.config import AgentConfig, ModelConfig
+from patchjury.agent.errors import AgentError, ResumeError
+from patchjury.agent.events import Event, EventCallback
+from patchjury.agent.finalize import candidate_from_record, finalize
+from patchjury.agent.loop import TrajContext, build_trajectory_graph, initial_state
+from patchjury.agent.models.registry import model_for
+from patchjury.agent.prompting import Prompts, initial_messages, load_prompts
+from patchjury.agent.trajectory import Recorder, blob_dir, traj_id_for, trajectory_path
+from patchjury.agent.workspace import restore
+from patchjury.envs.errors import EnvError
+from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
-from tools.protocol import Tool
-from tools.repo_map import set_focus_text
-from tools.state import clear_state
+from patchjury.tools.protocol import Tool
+from patchjury.tools.repo_map import set_focus_text
+from patchjury.tools.state import clear_state
 
 log = logging.getLogger(__name__)
 EnvFactory = Callable[[int], Env]
@@ -231,7 +231,7 @@ def run_trajectories(
     round robin across trajectories. Returns one Candidate per trajectory, ordered by index, whatever
     its status. `progress=None` shows a rich live table only on an interactive terminal.
     """
-    from tools.registry import get_tools, openai_tool_schemas, run_tool
+    from patchjury.tools.registry import get_tools, openai_tool_schemas, run_tool
 
     cfg = config or AgentConfig()
     model_list = [models] if isinstance(models, ModelConfig) else list(models)
@@ -242,7 +242,7 @@ def run_trajectories(
     saver = open_saver(run_dir)
     display = None
     if progress or (progress is None and _interactive()):
-        from agent.progress import LiveProgress
+        from patchjury.agent.progress import LiveProgress
 
         display = LiveProgress(task.instance_id, cfg.n_trajectories, forward=on_event)
         on_event = display.on_event

@@ -13,15 +13,15 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from agent.events import Event
+from patchjury.agent.events import Event
 
 
 def iter_events(*args: Any, **kwargs: Any) -> Iterator[Event]:
-    """Run `agent.runner.run_trajectories(*args, **kwargs)` in a thread and yield its events.
+    """Run `patchjury.agent.runner.run_trajectories(*args, **kwargs)` in a thread and yield its events.
 
     The last event is `done` (with the candidates). An exception of the run is re-raised here.
     """
-    from agent.runner import run_trajectories
+    from patchjury.agent.runner import run_trajectories
 
     events: queue.Queue[Event | BaseException | None] = queue.Queue()
     forward = kwargs.pop("on_event", None)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.errors import TrajectoryFileError
+from patchjury.agent.errors import TrajectoryFileError
 
 FORMAT = "patchjury-trajectory/1"
 

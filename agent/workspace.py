@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ResumeError
-from envs.protocol import Env
+from patchjury.agent.errors import ResumeError
+from patchjury.envs.protocol import Env
 
 
 def clip(text: str, limit: int) -> str:
@@ -34,7 +34,7 @@ def load_submission(ref: dict[str, Any]) -> dict[str, Any]:
 def snapshot(env: Env, blobs: Path, step: int, previous: str) -> str:
     """Store the workspace (diff with new files + the reproduction-test manifest of the tools) when it
     changed; return the blob path kept in state ('' = clean checkout)."""
-    from tools.repro import load_manifest
+    from patchjury.tools.repro import load_manifest
 
     diff = env.diff()
     manifest = load_manifest(env)
@@ -54,7 +54,7 @@ def restore(env: Env, ref: str, tag: str) -> None:
     """Re-apply a workspace snapshot in a fresh Env (resume after a crash)."""
     if not ref:
         return
-    from tools.repro import save_manifest
+    from patchjury.tools.repro import save_manifest
 
     blob = json.loads(Path(ref).read_text())
     if blob["diff"].strip():

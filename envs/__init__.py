@@ -1,6 +1,6 @@
 """Sandboxed environments: where commands run (`docker`, isolated; `local`, not isolated).
 
-Kept light: `from envs import make_env` imports no backend until one is used.
+Kept light: `from patchjury.envs import make_env` imports no backend until one is used.
 """
 
 from __future__ import annotations
@@ -8,19 +8,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
-    from envs.protocol import Env, ExecResult
-    from envs.registry import make_env
+    from patchjury.envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
+    from patchjury.envs.protocol import Env, ExecResult
+    from patchjury.envs.registry import make_env
 
 __all__ = ["DockerEnvConfig", "Env", "EnvConfig", "ExecResult", "LocalEnvConfig", "make_env"]
 
 _LAZY = {
-    "make_env": "envs.registry",
-    "EnvConfig": "envs.config",
-    "LocalEnvConfig": "envs.config",
-    "DockerEnvConfig": "envs.config",
-    "Env": "envs.protocol",
-    "ExecResult": "envs.protocol",
+    "make_env": "patchjury.envs.registry",
+    "EnvConfig": "patchjury.envs.config",
+    "LocalEnvConfig": "patchjury.envs.config",
+    "DockerEnvConfig": "patchjury.envs.config",
+    "Env": "patchjury.envs.protocol",
+    "ExecResult": "patchjury.envs.protocol",
 }
 
 
@@ -29,4 +29,4 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'envs' has no attribute {name!r}")
+    raise AttributeError(f"module 'patchjury.envs' has no attribute {name!r}")

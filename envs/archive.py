@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from envs.errors import EnvFileError
+from patchjury.envs.errors import EnvFileError
 
 _DIR_BIT = 1 << 31
 _SYMLINK_BIT = 1 << 27

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from envs.errors import EnvClosedError, EnvCommandError
-from envs.patching import DROP_BYTECODE
-from envs.protocol import ExecResult
+from patchjury.envs.errors import EnvClosedError, EnvCommandError
+from patchjury.envs.patching import DROP_BYTECODE
+from patchjury.envs.protocol import ExecResult
 
 #: Seconds allowed for patchjury's own git commands (diff of a big repo, reset of a big tree).
 GIT_TIMEOUT = 600.0

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from envs.errors import ImageBuildError
+from patchjury.envs.errors import ImageBuildError
 
 #: Debian suite -> the Python it ships (what SWE-bench recipes need to know).
 SUITE_PYTHON = {"bookworm": "3.11", "bullseye": "3.9"}

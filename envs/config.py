@@ -83,7 +83,7 @@ class DockerEnvConfig(_CommonEnvConfig):
     user: str | None = None
     """User to run commands as (default: the image's user)."""
     run_id: str | None = None
-    """Run id label (default: this process's run id, see envs.docker.RUN_ID); used by sweeps."""
+    """Run id label (default: this process's run id, see patchjury.envs.docker.RUN_ID); used by sweeps."""
     use_runner: bool = True
     """Run commands through a persistent in-container runner (~5 ms per command instead of ~60-90 ms per
     `docker exec`); needs python3 in the image, falls back to plain exec without it."""

@@ -17,15 +17,15 @@ import time
 import uuid
 from typing import Any
 
-from envs import archive
-from envs.base import GitCheckoutEnv
-from envs.config import DockerEnvConfig
-from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
-from envs.gitsource import checkout_tarball
-from envs.output import HeadTailBuffer
-from envs.protocol import ExecResult
-from envs.runner import RunnerClient, RunnerDied, render_reply
-from envs.sweep import (
+from patchjury.envs import archive
+from patchjury.envs.base import GitCheckoutEnv
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.errors import EnvCommandError, EnvConfigError, EnvFileError
+from patchjury.envs.gitsource import checkout_tarball
+from patchjury.envs.output import HeadTailBuffer
+from patchjury.envs.protocol import ExecResult
+from patchjury.envs.runner import RunnerClient, RunnerDied, render_reply
+from patchjury.envs.sweep import (
     KEEPALIVE,
     RUN_ID,
     docker_client,

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from envs.errors import EnvCommandError, EnvConfigError
+from patchjury.envs.errors import EnvCommandError, EnvConfigError
 
 _CACHE: dict[tuple[str, str], Path] = {}
 _LOCK = threading.Lock()

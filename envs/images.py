@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.bootstrap import bootstrap
-from envs.errors import ImageBuildError
-from envs.gitsource import checkout_tarball, resolve_commit
-from envs.sweep import (
+from patchjury.envs.bootstrap import bootstrap
+from patchjury.envs.errors import ImageBuildError
+from patchjury.envs.gitsource import checkout_tarball, resolve_commit
+from patchjury.envs.sweep import (
     KEEPALIVE,
     LABEL_MANAGED,
     docker_client,

@@ -15,11 +15,11 @@ import threading
 import time
 from pathlib import Path
 
-from envs.base import GitCheckoutEnv
-from envs.config import LocalEnvConfig
-from envs.errors import EnvCommandError, EnvConfigError, EnvFileError
-from envs.output import HeadTailBuffer
-from envs.protocol import ExecResult
+from patchjury.envs.base import GitCheckoutEnv
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.errors import EnvCommandError, EnvConfigError, EnvFileError
+from patchjury.envs.output import HeadTailBuffer
+from patchjury.envs.protocol import ExecResult
 
 #: Variables that would point git at another repository (set when running inside a git hook).
 _GIT_REPO_VARS = frozenset(

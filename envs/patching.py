@@ -11,7 +11,7 @@ import shlex
 import uuid
 from dataclasses import dataclass, field
 
-from envs.protocol import Env
+from patchjury.envs.protocol import Env
 
 GIT_APPLY = "git apply --verbose"
 GIT_APPLY_3WAY = "git apply --verbose --3way"

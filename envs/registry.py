@@ -8,14 +8,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from envs.config import EnvConfig
-from envs.errors import EnvConfigError
-from envs.protocol import Env
+from patchjury.envs.config import EnvConfig
+from patchjury.envs.errors import EnvConfigError
+from patchjury.envs.protocol import Env
 
 #: type -> (module, class). Add a backend here.
 BACKENDS: dict[str, tuple[str, str]] = {
-    "local": ("envs.local", "LocalEnv"),
-    "docker": ("envs.docker", "DockerEnv"),
+    "local": ("patchjury.envs.local", "LocalEnv"),
+    "docker": ("patchjury.envs.docker", "DockerEnv"),
 }
 
 

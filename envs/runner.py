@@ -21,8 +21,8 @@ from typing import Any
 
 import docker.errors
 
-from envs.errors import EnvCommandError
-from envs.output import HeadTailBuffer
+from patchjury.envs.errors import EnvCommandError
+from patchjury.envs.output import HeadTailBuffer
 
 # Runs inside the container under whatever python3 the image has: keep it Python 3.5+ compatible.
 RUNNER_SOURCE = r"""
@@ -142,7 +142,7 @@ class RunnerClient:
     """Client side of one runner: send a request, wait for its reply."""
 
     def __init__(self, api: Any, container_id: str, user: str = "") -> None:
-        from envs.sweep import no_socket_timeout
+        from patchjury.envs.sweep import no_socket_timeout
 
         self.api = api
         self.pidfile = f"/tmp/.pj-runner-{uuid.uuid4().hex}.pid"

@@ -14,7 +14,7 @@ import uuid
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from envs.errors import EngineUnavailableError
+from patchjury.envs.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
     from docker import DockerClient

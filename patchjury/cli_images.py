@@ -20,6 +20,6 @@ def bootstrap_cmd(
     force: bool = typer.Option(False, help="Rebuild even if the image exists."),
 ) -> None:
     """Build a base image with debootstrap + docker import (no registry needed); prints its tag."""
-    from envs.bootstrap import bootstrap
+    from patchjury.envs.bootstrap import bootstrap
 
     typer.echo(bootstrap(suite, mirror=mirror, force=force))

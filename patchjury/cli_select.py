@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from envs.protocol import Env
+    from patchjury.envs.protocol import Env
     from patchjury.records import Task
-    from selection.config import SelectionConfig
-    from selection.execution import EnvFactory
-    from selection.pipeline import InstanceRun
-    from selection.static_check import StaticChecker
+    from patchjury.selection.config import SelectionConfig
+    from patchjury.selection.execution import EnvFactory
+    from patchjury.selection.pipeline import InstanceRun
+    from patchjury.selection.static_check import StaticChecker
 
 
 def _safe_name(instance_id: str) -> str:
@@ -36,13 +36,13 @@ def _safe_name(instance_id: str) -> str:
 
 
 def _local_factory(kind: str, repo: Path, image: str | None) -> Callable[[Task], EnvFactory]:
-    from envs.config import DockerEnvConfig, LocalEnvConfig
-    from envs.registry import make_env
+    from patchjury.envs.config import DockerEnvConfig, LocalEnvConfig
+    from patchjury.envs.registry import make_env
 
     def for_task(task: Task) -> EnvFactory:
         commit = task.base_commit or "HEAD"
         if kind == "docker":
-            from envs.bootstrap import bootstrap
+            from patchjury.envs.bootstrap import bootstrap
 
             tag = image or bootstrap("bookworm")
             cfg: LocalEnvConfig | DockerEnvConfig = DockerEnvConfig(
@@ -62,8 +62,8 @@ def _local_factory(kind: str, repo: Path, image: str | None) -> Callable[[Task],
 def _static_checker(repo: Path | None, repo_cache: Path | None) -> StaticChecker | None:
     """Static checks read the repository at each task's base commit: `--repo`, else the repo cache (--repo-cache
     or $PATCHJURY_REPO_CACHE); None when neither is given."""
-    from envs.swebench.repos import cache_dir_from
-    from selection.static_check import StaticChecker, cache_source, repo_source
+    from patchjury.envs.swebench.repos import cache_dir_from
+    from patchjury.selection.static_check import StaticChecker, cache_source, repo_source
 
     if repo is not None:
         return StaticChecker(repo_source(repo))
@@ -75,11 +75,11 @@ def _swebench_factory(
     instances_path: Path, repo_cache: Path | None, official: bool, cfg: SelectionConfig
 ) -> tuple[Callable[[Task], EnvFactory | None], Callable[[Task], SelectionConfig]]:
     """Per task: an env factory on the instance's image, and the config with its recipe's regression command."""
-    from envs.errors import EnvError
-    from envs.registry import make_env
-    from envs.swebench.build import prepare_instance_image
-    from envs.swebench.instances import load_instances
-    from selection.config import recipe_regression
+    from patchjury.envs.errors import EnvError
+    from patchjury.envs.registry import make_env
+    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.swebench.instances import load_instances
+    from patchjury.selection.config import recipe_regression
 
     rows = {inst.instance_id: inst for inst in load_instances(instances_path)}
     configs: dict[str, SelectionConfig] = {}
@@ -113,7 +113,7 @@ def _swebench_factory(
 
 
 def _writer(explain_dir: Path, charts: bool, notes: list[str]) -> Callable[[InstanceRun], None]:
-    from selection.explain import render_chart, render_markdown
+    from patchjury.selection.explain import render_chart, render_markdown
 
     def on_done(run: InstanceRun) -> None:
         d = run.decision
@@ -183,9 +183,9 @@ def select_cmd(
     """Pick one patch per instance from a candidate pool (execution voting + verifier) and write predictions."""
     from patchjury.config import build_config
     from patchjury.errors import UsageError
-    from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.config import SELECTOR_NAMES, SelectionConfig
-    from selection.pipeline import select_many
+    from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+    from patchjury.selection.config import SELECTOR_NAMES, SelectionConfig
+    from patchjury.selection.pipeline import select_many
 
     cfg: SelectionConfig = build_config(SelectionConfig, config)
     overrides: dict[str, object] = {}

@@ -19,8 +19,8 @@ def show_cmd(
 
     from rich.console import Console
 
-    from agent.render import render_record
-    from agent.trajectory import load_record
+    from patchjury.agent.render import render_record
+    from patchjury.agent.trajectory import load_record
 
     record = load_record(trajectory)
     if as_json:

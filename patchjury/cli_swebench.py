@@ -59,7 +59,7 @@ def eval_cmd(
     """
     from rich.console import Console
 
-    from envs.swebench.evaluate import EvalConfig, evaluate
+    from patchjury.envs.swebench.evaluate import EvalConfig, evaluate
 
     config = EvalConfig(
         predictions=predictions,

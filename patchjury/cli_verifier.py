@@ -46,10 +46,10 @@ def train(
 
     Without --static-checks or --repo-cache the static_* features read "not checked" (the model cannot use them).
 
-    Use it with `selection.verifier.model_path: OUT/verifier-v2.json` in the config.
+    Use it with `patchjury.selection.verifier.model_path: OUT/verifier-v2.json` in the config.
     """
-    from selection.verifier.proxies import PROXY_FEATURES
-    from selection.verifier.training_run import run_training
+    from patchjury.selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.verifier.training_run import run_training
 
     if all_features and exclude_feature:
         raise typer.BadParameter("--all-features and --exclude-feature contradict each other; pass one")
@@ -60,7 +60,7 @@ def train(
         raise typer.BadParameter(f"unknown kind {bad[0]!r}; choose logreg or gbdt", param_hint="--kind")
     static = None
     if static_checks is not None or repo_cache is not None:
-        from selection.static_check import StaticChecker, cache_source, load_static_reports
+        from patchjury.selection.static_check import StaticChecker, cache_source, load_static_reports
 
         static = StaticChecker(
             cache_source(repo_cache) if repo_cache is not None else None,
@@ -96,10 +96,10 @@ def export_sft(
     keep_empty: bool = typer.Option(False, help="Also export candidates with an empty patch."),
 ) -> None:
     """Write chat-format lines (system, user, assistant YES or NO) for fine-tuning a YES/NO judge."""
-    from selection.candidates import load_candidates
-    from selection.verifier.config import VerifierConfig
-    from selection.verifier.sft import export_sft as run
-    from selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.candidates import load_candidates
+    from patchjury.selection.verifier.config import VerifierConfig
+    from patchjury.selection.verifier.sft import export_sft as run
+    from patchjury.selection.verifier.training_run import load_all_tasks
 
     cfg = VerifierConfig(type="judge", max_steps=max_steps, max_chars=max_chars)
     counts = run(load_candidates(candidates), load_all_tasks(instances), out, cfg, skip_empty=not keep_empty)
@@ -130,8 +130,8 @@ def fit_weights_cmd(
     import yaml
 
     from patchjury.errors import UsageError
-    from selection.errors import SelectionConfigError
-    from selection.selectors.fit import fit_weights, grouped_cv, load_labeled_pools
+    from patchjury.selection.errors import SelectionConfigError
+    from patchjury.selection.selectors.fit import fit_weights, grouped_cv, load_labeled_pools
 
     for label, path in (("--predictions", predictions), ("--labels", labels)):
         if not path.is_file():

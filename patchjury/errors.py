@@ -17,14 +17,14 @@ class UsageError(PatchjuryError, ValueError):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from envs.errors import EnvError
     from patchjury.config import ConfigError
+    from patchjury.envs.errors import EnvError
 
     errs: list[type[BaseException]] = [PatchjuryError, EnvError, ConfigError]
     for mod, name in (
-        ("agent.errors", "AgentError"),
-        ("selection.errors", "SelectionError"),
-        ("tools.errors", "ToolError"),
+        ("patchjury.agent.errors", "AgentError"),
+        ("patchjury.selection.errors", "SelectionError"),
+        ("patchjury.tools.errors", "ToolError"),
     ):
         try:
             errs.append(getattr(__import__(mod, fromlist=[name]), name))

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
-from envs.protocol import Env
+from patchjury.envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
+from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
 from patchjury.settings import EnvSettings, Settings
 
 if TYPE_CHECKING:
-    from selection.static_check import StaticChecker
+    from patchjury.selection.static_check import StaticChecker
 
 EnvConfigFactory = Callable[[], EnvConfig]
 
@@ -83,8 +83,8 @@ class _TimedEnv:
 
 
 def docker_reachable() -> tuple[bool, str]:
-    from envs.errors import EngineUnavailableError
-    from envs.sweep import docker_client
+    from patchjury.envs.errors import EngineUnavailableError
+    from patchjury.envs.sweep import docker_client
 
     try:
         docker_client()
@@ -117,7 +117,7 @@ def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) 
             )
     image, repo_inside = "", False
     if kind == "docker":
-        from envs.errors import ImageBuildError
+        from patchjury.envs.errors import ImageBuildError
 
         try:
             image, repo_inside = prepare_image(env, repo, commit)
@@ -159,7 +159,7 @@ def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) 
 def prepare_image(env: EnvSettings, repo: Path, commit: str) -> tuple[str, bool]:
     """(image tag, whether the repo is inside it): the base image as is, or an environment image with the
     repo at `commit` and its dependencies installed by `env.setup` (cached by content hash)."""
-    from envs.images import build_env_image, ensure_base_image
+    from patchjury.envs.images import build_env_image, ensure_base_image
 
     base = ensure_base_image(env.image)
     if not env.setup:
@@ -209,10 +209,10 @@ def run_task(
 ) -> TaskResult:
     """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation.
     `static`: the repository source for the jury's static checks (None: not run)."""
-    from agent.runner import run_trajectories
-    from envs.registry import make_env
-    from selection.explain import render_chart, render_markdown
-    from selection.pipeline import run_instance
+    from patchjury.agent.runner import run_trajectories
+    from patchjury.envs.registry import make_env
+    from patchjury.selection.explain import render_chart, render_markdown
+    from patchjury.selection.pipeline import run_instance
 
     start = time.monotonic()
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from patchjury.records import Candidate, Decision, Task
-from selection.execution import PassMatrix
+from patchjury.selection.execution import PassMatrix
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.config import AgentConfig, ModelConfig
+from patchjury.agent.config import AgentConfig, ModelConfig
 from patchjury.config import ConfigError, build_config
 from patchjury.errors import UsageError
-from selection.config import SelectionConfig
+from patchjury.selection.config import SelectionConfig
 
 
 class EnvSettings(BaseModel):
@@ -102,7 +102,7 @@ def load_settings(
     updates: dict[str, Any] = {}
     agent: dict[str, Any] = {}
     if models:
-        from agent.models.registry import model_configs_from_names
+        from patchjury.agent.models.registry import model_configs_from_names
 
         # litellm models named by flags keep the config file's endpoint/key/timeout settings
         keep = ("api_base", "api_key_env", "timeout", "retries", "backoff_s", "text_tool_format", "extra")

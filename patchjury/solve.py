@@ -52,7 +52,7 @@ def issue_title(text: str) -> str:
 def build_report(
     result: TaskResult, title: str, settings: Settings, env_description: str, warnings: list[str]
 ) -> ReportData:
-    from agent.trajectory import load_record
+    from patchjury.agent.trajectory import load_record
 
     decision = result.decision
     own = own_test_verdicts(result.candidates, decision, result.run.matrix)
@@ -137,7 +137,7 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
         f"in {plan.description}; run directory {run_dir}"
     )
     task = Task(instance_id=instance_id, problem_statement=req.issue_text, base_commit=commit)
-    from selection.static_check import StaticChecker, repo_source
+    from patchjury.selection.static_check import StaticChecker, repo_source
 
     static = StaticChecker(repo_source(repo))
     result = run_task(task, plan.make, settings, run_dir, progress=req.progress, static=static)

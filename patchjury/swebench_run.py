@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from envs.config import DockerEnvConfig
-from envs.errors import EnvError
-from envs.swebench.instances import SWEInstance, load_instances, select_instances
-from envs.swebench.source import InstanceSource
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.errors import EnvError
+from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances
+from patchjury.envs.swebench.source import InstanceSource
 from patchjury.errors import UsageError
 from patchjury.pipeline import run_task
 from patchjury.report import own_test_verdicts, patch_stats
@@ -100,8 +100,8 @@ def run_instance_dir(
 ) -> dict[str, Any]:
     """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
     expected failures: they are recorded with the stage and reason)."""
-    from envs.swebench.build import prepare_instance_image
-    from selection.static_check import StaticChecker, cache_source
+    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.selection.static_check import StaticChecker, cache_source
 
     inst_dir = cfg.out / "instances" / inst.instance_id
     inst_dir.mkdir(parents=True, exist_ok=True)
@@ -185,8 +185,8 @@ def write_predictions(cfg: SWERunConfig, selected: list[SWEInstance], model_name
 
 
 def _grade(inst: SWEInstance, cfg: SWERunConfig, result: dict[str, Any], model_name: str) -> str:
-    from envs.swebench.evaluate import EvalConfig, grade_one
-    from envs.swebench.predictions import Prediction
+    from patchjury.envs.swebench.evaluate import EvalConfig, grade_one
+    from patchjury.envs.swebench.predictions import Prediction
 
     ecfg = EvalConfig(
         predictions=cfg.out / "preds.jsonl",
@@ -264,8 +264,8 @@ def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -
         "predictions": str(cfg.out / "preds.jsonl"),
     }
     if cfg.eval:
-        from envs.swebench.evaluate import EvalConfig, summarize
-        from envs.swebench.predictions import load_predictions
+        from patchjury.envs.swebench.evaluate import EvalConfig, summarize
+        from patchjury.envs.swebench.predictions import load_predictions
 
         ecfg = EvalConfig(predictions=cfg.out / "preds.jsonl", instances=cfg.instances, out=cfg.out / "eval")
         preds = load_predictions(ecfg.predictions) if any(r.get("status") == "done" for r in results) else {}

@@ -44,14 +44,19 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from selection.candidates import group_by_instance, load_candidates
-    from selection.verifier.features import FEATURE_NAMES
-    from selection.verifier.proxies import LABEL_AUROC_MAX, PROXY_FEATURES, SYSTEM_AUROC_MIN, is_proxy
-    from selection.verifier.train import build_pools
-    from selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.candidates import group_by_instance, load_candidates
+    from patchjury.selection.verifier.features import FEATURE_NAMES
+    from patchjury.selection.verifier.proxies import (
+        LABEL_AUROC_MAX,
+        PROXY_FEATURES,
+        SYSTEM_AUROC_MIN,
+        is_proxy,
+    )
+    from patchjury.selection.verifier.train import build_pools
+    from patchjury.selection.verifier.training_run import load_all_tasks
 
     groups = group_by_instance(load_candidates(args.candidates))
-    from selection.static_check import saved_checker
+    from patchjury.selection.static_check import saved_checker
 
     pools = build_pools(groups, load_all_tasks(args.instances), saved_checker(args.static_checks))
     X = np.vstack([p.featurizer.features() for p in pools])

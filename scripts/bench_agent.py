@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.config import AgentConfig, ModelConfig
-from agent.runner import run_trajectories
-from envs.errors import EnvFileError
-from envs.protocol import ExecResult
+from patchjury.agent.config import AgentConfig, ModelConfig
+from patchjury.agent.runner import run_trajectories
+from patchjury.envs.errors import EnvFileError
+from patchjury.envs.protocol import ExecResult
 from patchjury.records import Task
 
 

@@ -32,9 +32,9 @@ from rich.console import Console  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from envs.base import GitCheckoutEnv  # noqa: E402
-from envs.config import DockerEnvConfig, LocalEnvConfig  # noqa: E402
-from envs.patching import apply_patch  # noqa: E402
+from patchjury.envs.base import GitCheckoutEnv  # noqa: E402
+from patchjury.envs.config import DockerEnvConfig, LocalEnvConfig  # noqa: E402
+from patchjury.envs.patching import apply_patch  # noqa: E402
 
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@patchjury.invalid"]
 CALC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -287,19 +287,19 @@ def main() -> None:
 
 
 def _make_local(repo: Path) -> GitCheckoutEnv:
-    from envs.local import LocalEnv
+    from patchjury.envs.local import LocalEnv
 
     return LocalEnv(LocalEnvConfig(repo=repo))
 
 
 def _make_docker(image: str, runner: bool) -> GitCheckoutEnv:
-    from envs.docker import DockerEnv
+    from patchjury.envs.docker import DockerEnv
 
     return DockerEnv(DockerEnvConfig(image=image, use_runner=runner))
 
 
 def _env_image(repo: Path, console: Console) -> str:
-    from envs.images import build_env_image, ensure_base_image
+    from patchjury.envs.images import build_env_image, ensure_base_image
 
     base = ensure_base_image(None)
     with console.status("building the env image (cached by content hash)"):

@@ -70,11 +70,11 @@ def main() -> None:
     from rich.progress import track
     from rich.table import Table
 
-    import tools.repomap as repomap
-    from envs.config import LocalEnvConfig
-    from envs.local import LocalEnv
-    from tools.config import ToolsConfig
-    from tools.repo_map import repo_map_text
+    import patchjury.tools.repomap as repomap
+    from patchjury.envs.config import LocalEnvConfig
+    from patchjury.envs.local import LocalEnv
+    from patchjury.tools.config import ToolsConfig
+    from patchjury.tools.repo_map import repo_map_text
 
     with gzip.open(args.instances, "rt") as fh:
         rows = [json.loads(line) for line in fh]

@@ -48,9 +48,9 @@ def learned_rules(
 ) -> tuple[dict, list]:
     """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals), and
     those full pools' labeled signals."""
-    from selection.exec_signals import patch_sha1, subset_signals
-    from selection.selectors.fit import fit_weights
-    from selection.selectors.rules import Learned
+    from patchjury.selection.exec_signals import patch_sha1, subset_signals
+    from patchjury.selection.selectors.fit import fit_weights
+    from patchjury.selection.selectors.rules import Learned
 
     fold: dict[int, list] = defaultdict(list)
     for p in pools:
@@ -72,9 +72,9 @@ def learned_rules(
 
 def regression_runs_line(labeled: list) -> str:
     """How many regression runs (one per applying cluster) `regression.scope=contenders` needs on the full pools."""
-    from selection.config import SelectionConfig
-    from selection.selectors import make_rule
-    from selection.selectors.rules import regression_contenders
+    from patchjury.selection.config import SelectionConfig
+    from patchjury.selection.selectors import make_rule
+    from patchjury.selection.selectors.rules import regression_contenders
 
     runs = {"all": 0, "staged": 0, "r2e_hybrid": 0}
     for _, signals, _ in labeled:
@@ -107,7 +107,7 @@ def best_single_system(groups: dict, labels: dict) -> tuple[str, float, dict[str
 
 def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
     """Paired bootstrap over instances of the full-pool picks: ours against R2E-Gym and the best single system."""
-    from selection.bestk import paired_bootstrap
+    from patchjury.selection.bestk import paired_bootstrap
 
     rng = np.random.default_rng(seed)
     ours = "ours (staged: execution, agreement, verifier)"
@@ -128,7 +128,7 @@ def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
 
 def static_errors(path: str, groups: dict, tasks: dict) -> dict[str, list[int | None]]:
     """instance_id -> per candidate (pool order) static error count, None when not checked or not in the file."""
-    from selection.static_check import error_count, saved_checker
+    from patchjury.selection.static_check import error_count, saved_checker
 
     checker = saved_checker(path)
     assert checker is not None  # path is non-empty
@@ -175,7 +175,7 @@ def main() -> None:
 
     from rich.progress import track
 
-    from selection.bestk import (
+    from patchjury.selection.bestk import (
         best_at_k,
         cluster_sum_value,
         majority_tiebreak_value,
@@ -184,13 +184,18 @@ def main() -> None:
         pick_value,
         random_value,
     )
-    from selection.candidates import group_by_instance, load_candidates
-    from selection.config import SelectionConfig
-    from selection.exec_signals import execution_only_value, load_exec_signals, patch_sha1, subset_signals
-    from selection.selectors import make_rule
-    from selection.verifier.model import VerifierModel
-    from selection.verifier.train import build_pools, fold_models
-    from selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.candidates import group_by_instance, load_candidates
+    from patchjury.selection.config import SelectionConfig
+    from patchjury.selection.exec_signals import (
+        execution_only_value,
+        load_exec_signals,
+        patch_sha1,
+        subset_signals,
+    )
+    from patchjury.selection.selectors import make_rule
+    from patchjury.selection.verifier.model import VerifierModel
+    from patchjury.selection.verifier.train import build_pools, fold_models
+    from patchjury.selection.verifier.training_run import load_all_tasks
 
     t0 = time.time()
     cands = load_candidates(args.candidates)

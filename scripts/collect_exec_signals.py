@@ -52,14 +52,14 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from envs.errors import EnvError
-    from envs.registry import make_env
-    from envs.swebench.build import prepare_instance_image
-    from envs.swebench.instances import load_instances
+    from patchjury.envs.errors import EnvError
+    from patchjury.envs.registry import make_env
+    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.swebench.instances import load_instances
     from patchjury.records import Candidate
-    from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.config import SelectionConfig, recipe_regression
-    from selection.pipeline import run_instance
+    from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+    from patchjury.selection.config import SelectionConfig, recipe_regression
+    from patchjury.selection.pipeline import run_instance
 
     rows = {i.instance_id: i for i in load_instances(args.instances)}
     tasks = load_tasks(args.instances)

@@ -32,8 +32,8 @@ def main() -> None:
 
     from rich.progress import track
 
-    from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.static_check import StaticChecker, cache_source
+    from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+    from patchjury.selection.static_check import StaticChecker, cache_source
 
     tasks = load_tasks(args.instances)
     pools = group_by_instance(load_candidates(args.candidates))

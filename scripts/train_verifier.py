@@ -60,9 +60,9 @@ def main() -> None:
         nested_report(args)
         return
 
-    from selection.static_check import saved_checker
-    from selection.verifier.proxies import PROXY_FEATURES
-    from selection.verifier.training_run import run_training
+    from patchjury.selection.static_check import saved_checker
+    from patchjury.selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.verifier.training_run import run_training
 
     exclude = PROXY_FEATURES if args.exclude_features is None else args.exclude_features
 
@@ -87,11 +87,11 @@ def nested_report(args: argparse.Namespace) -> None:
     import numpy as np
     from rich.progress import track
 
-    from selection.candidates import group_by_instance, load_candidates
-    from selection.static_check import saved_checker
-    from selection.verifier.nested import Data, default_grid, nested_cv
-    from selection.verifier.train import build_pools
-    from selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.candidates import group_by_instance, load_candidates
+    from patchjury.selection.static_check import saved_checker
+    from patchjury.selection.verifier.nested import Data, default_grid, nested_cv
+    from patchjury.selection.verifier.train import build_pools
+    from patchjury.selection.verifier.training_run import load_all_tasks
 
     pools = build_pools(
         group_by_instance(load_candidates(args.candidates)),

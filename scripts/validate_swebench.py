@@ -4,7 +4,7 @@ For the chosen instances (default: VALIDATION_IDS below, from ../shared/data/swe
 prediction files into --out (never into the repo): `gold` (the instance's own patch), `empty` (no patch: the
 official harness grades it "empty patch" without running tests) and `noop` (a patch that only adds an unrelated
 file, so the tests really run on the unmodified code and FAIL_TO_PASS must fail). Each set is graded with
-`envs.swebench.evaluate` (the code behind `patchjury swebench eval`), locally built images from
+`patchjury.envs.swebench.evaluate` (the code behind `patchjury swebench eval`), locally built images from
 envs/swebench/recipes.yaml and repositories from --repo-cache. Then it writes a Markdown table (instance, repo,
 version, Python, outcomes, build and test times) plus the reason for every gold failure to --doc.
 
@@ -30,9 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from envs.swebench.errors import RecipeMissing  # noqa: E402
-from envs.swebench.evaluate import EvalConfig, evaluate  # noqa: E402
-from envs.swebench.recipes import get_recipe, load_recipes  # noqa: E402
+from patchjury.envs.swebench.errors import RecipeMissing  # noqa: E402
+from patchjury.envs.swebench.evaluate import EvalConfig, evaluate  # noqa: E402
+from patchjury.envs.swebench.recipes import get_recipe, load_recipes  # noqa: E402
 
 DATA_FILES = ("lite_dev", "lite_test", "verified_test")
 KINDS = ("gold", "noop", "empty")

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from patchjury.records import Candidate, Task
-from selection.errors import CandidateFormatError
+from patchjury.selection.errors import CandidateFormatError
 
 _GOLD_HINT = ("patch", "test_patch", "FAIL_TO_PASS")
 _MAX_REPORTED = 20
@@ -141,6 +141,6 @@ def group_by_instance(candidates: Sequence[Candidate]) -> dict[str, list[Candida
 
 def load_tasks(path: str | Path) -> dict[str, Task]:
     """instance_id -> Task (no gold fields) from a SWE-bench instances file (envs.swebench.instances formats)."""
-    from envs.swebench.instances import load_instances
+    from patchjury.envs.swebench.instances import load_instances
 
     return {inst.instance_id: inst.to_task(include_hints=True) for inst in load_instances(path)}

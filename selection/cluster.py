@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from patchjury.records import Candidate
-from selection.errors import CandidateFormatError, PatchFormatError
-from selection.normalize import normalize_patch
+from patchjury.selection.errors import CandidateFormatError, PatchFormatError
+from patchjury.selection.normalize import normalize_patch
 
 DROP_EMPTY = "empty patch"
 DROP_NO_CODE = "only test/whitespace changes"

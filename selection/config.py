@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from selection.issue_config import IssueTestsConfig
-from selection.scores import B4Params
-from selection.verifier.config import VerifierConfig
+from patchjury.selection.issue_config import IssueTestsConfig
+from patchjury.selection.scores import B4Params
+from patchjury.selection.verifier.config import VerifierConfig
 
 if TYPE_CHECKING:
-    from envs.swebench.build import InstanceImage
-    from envs.swebench.instances import SWEInstance
+    from patchjury.envs.swebench.build import InstanceImage
+    from patchjury.envs.swebench.instances import SWEInstance
 
 SelectorName = Literal["staged", "r2e_hybrid", "learned", "verifier", "votes", "majority"]
 SELECTOR_NAMES: tuple[str, ...] = ("staged", "r2e_hybrid", "learned", "verifier", "votes", "majority")
@@ -95,7 +95,7 @@ class RegressionConfig(BaseModel):
     @classmethod
     def _known_parser(cls, value: str) -> str:
         if value != "pytest_ra":
-            from envs.swebench.parsers import get_parser
+            from patchjury.envs.swebench.parsers import get_parser
 
             try:
                 get_parser(value)
@@ -201,8 +201,8 @@ def recipe_regression(
     config: SelectionConfig, instance: SWEInstance, image: InstanceImage
 ) -> SelectionConfig:
     """`with_recipe_regression` for a SWE-bench instance built from a recipe (official images: unchanged)."""
-    from envs.swebench.grading import resolve_directives
-    from envs.swebench.parsers import parser_name_for
+    from patchjury.envs.swebench.grading import resolve_directives
+    from patchjury.envs.swebench.parsers import parser_name_for
 
     recipe = image.recipe
     if recipe is None or image.official:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from selection.candidates import text_lines
-from selection.errors import CandidateFormatError
-from selection.selectors import Signals
+from patchjury.selection.candidates import text_lines
+from patchjury.selection.errors import CandidateFormatError
+from patchjury.selection.selectors import Signals
 
 
 def patch_sha1(patch: str | None) -> str:

@@ -24,12 +24,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from envs.errors import EnvError
-from envs.patching import apply_patch
-from envs.protocol import Env
+from patchjury.envs.errors import EnvError
+from patchjury.envs.patching import apply_patch
+from patchjury.envs.protocol import Env
 from patchjury.records import Candidate
-from selection.config import ExecutionConfig
-from selection.errors import ExecutionError
+from patchjury.selection.config import ExecutionConfig
+from patchjury.selection.errors import ExecutionError
 
 ORIGINAL = "original"
 CellStatus = Literal["pass", "fail", "error", "timeout", "not_run"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchjury.records import CandidateEvidence, Decision
-from selection.execution import ORIGINAL, PassMatrix
-from selection.regression import RegressionReport
+from patchjury.selection.execution import ORIGINAL, PassMatrix
+from patchjury.selection.regression import RegressionReport
 
 _SYMBOL = {"pass": "pass", "fail": "FAIL(2)", "error": "error", "timeout": "timeout", "not_run": "-"}
 

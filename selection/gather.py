@@ -4,11 +4,11 @@ the regression run (`regression.scope=contenders`)."""
 
 from __future__ import annotations
 
-from selection.config import SelectionConfig
-from selection.execution import PassMatrix
-from selection.scores import compute_scores
-from selection.selectors import Signals, make_rule
-from selection.selectors.rules import regression_contenders
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.execution import PassMatrix
+from patchjury.selection.scores import compute_scores
+from patchjury.selection.selectors import Signals, make_rule
+from patchjury.selection.selectors.rules import regression_contenders
 
 
 def exec_signals(

@@ -29,7 +29,7 @@ import re
 import tokenize
 from collections.abc import Callable
 
-from selection.patch_parse import FileDiff, parse_diff
+from patchjury.selection.patch_parse import FileDiff, parse_diff
 
 _REPRO_RE = re.compile(
     r"^(repro|reproduce|reproduction|reproducer|bug_repro|debug_|scratch|test_issue|test_fix|test_bug|verify_)"

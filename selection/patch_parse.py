@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from selection.errors import PatchFormatError
+from patchjury.selection.errors import PatchFormatError
 
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FLAG_PREFIXES = ("new file mode", "deleted file mode", "rename from", "rename to", "copy from", "copy to")

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from patchjury.records import Candidate, Decision, Task
-from selection.cluster import cluster_candidates
-from selection.config import SelectionConfig
-from selection.errors import SelectionConfigError
-from selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
-from selection.gather import contenders, exec_signals, test_notes
-from selection.issue_tests import issue_tests, prune_issue_tests
-from selection.protocol import Verifier
-from selection.regression import RegressionReport, run_regression
-from selection.selectors import Signals, build_decision, make_rule
-from selection.static_check import StaticChecker, StaticReport, error_count
+from patchjury.selection.cluster import cluster_candidates
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from patchjury.selection.gather import contenders, exec_signals, test_notes
+from patchjury.selection.issue_tests import issue_tests, prune_issue_tests
+from patchjury.selection.protocol import Verifier
+from patchjury.selection.regression import RegressionReport, run_regression
+from patchjury.selection.selectors import Signals, build_decision, make_rule
+from patchjury.selection.static_check import StaticChecker, StaticReport, error_count
 
 NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
 
@@ -184,7 +184,7 @@ def static_notes(reports: Mapping[str, StaticReport | None]) -> list[str]:
 def load_verifier(config: SelectionConfig, static: StaticChecker | None = None) -> Verifier:
     """The verifier described by `config.verifier` (the shipped trained model by default); `static` gives it
     static-check features when the repository source is known."""
-    from selection.verifier.config import build_verifier
+    from patchjury.selection.verifier.config import build_verifier
 
     try:
         return build_verifier(config.verifier, static)

@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from envs.patching import apply_patch, patch_files
-from envs.protocol import Env, ExecResult
-from envs.swebench.grading import django_module_label
-from selection.config import RegressionConfig
-from selection.errors import SelectionConfigError
-from selection.execution import ORIGINAL, EnvPool
-from selection.related_tests import full_output, related_test_files
+from patchjury.envs.patching import apply_patch, patch_files
+from patchjury.envs.protocol import Env, ExecResult
+from patchjury.envs.swebench.grading import django_module_label
+from patchjury.selection.config import RegressionConfig
+from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.execution import ORIGINAL, EnvPool
+from patchjury.selection.related_tests import full_output, related_test_files
 
 _RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")
 PASSING = {"PASSED", "XFAIL", "XPASS"}
@@ -49,7 +49,7 @@ def parse_results(output: str, parser: str = "pytest_ra") -> dict[str, str]:
     """Test id -> status, read with `parser` (`pytest_ra`, or a SWE-bench log parser name); SKIPPED dropped."""
     if parser == "pytest_ra":
         return parse_pytest_ra(output)
-    from envs.swebench.parsers import get_parser
+    from patchjury.envs.swebench.parsers import get_parser
 
     try:
         fn = get_parser(parser)

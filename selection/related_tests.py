@@ -29,9 +29,9 @@ import uuid
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from envs.errors import EnvFileError
-from envs.protocol import Env, ExecResult
-from selection.config import RegressionConfig
+from patchjury.envs.errors import EnvFileError
+from patchjury.envs.protocol import Env, ExecResult
+from patchjury.selection.config import RegressionConfig
 
 _TEST_NAME = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|tests)\.py$")
 _TEST_DIRS = {"tests", "test", "testing"}

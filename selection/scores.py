@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from selection.errors import SelectionConfigError
+from patchjury.selection.errors import SelectionConfigError
 
 ScoreName = Literal["votes", "codet", "b4"]
 SCORE_NAMES: tuple[str, ...] = ("votes", "codet", "b4")

@@ -26,11 +26,11 @@ from typing import Any
 
 from pyflakes import checker
 
-from envs.patching import GIT_APPLY, PATCH_FUZZ
+from patchjury.envs.patching import GIT_APPLY, PATCH_FUZZ
 from patchjury.records import Candidate, Task
-from selection.candidates import json_rows
-from selection.errors import CandidateFormatError, StaticCheckError
-from selection.exec_signals import patch_sha1
+from patchjury.selection.candidates import json_rows
+from patchjury.selection.errors import CandidateFormatError, StaticCheckError
+from patchjury.selection.exec_signals import patch_sha1
 
 SourceReader = Callable[[str], "str | None"]
 """path -> the file's text at the base commit, or None when it does not exist there."""
@@ -218,7 +218,7 @@ def repo_source(repo: Path | str) -> SourceFor:
 
 def cache_source(cache: Path | str | None) -> SourceFor:
     """Tasks read `owner__name` from a repo cache (envs.swebench.repos layout; never clones)."""
-    from envs.swebench.repos import resolve_repo
+    from patchjury.envs.swebench.repos import resolve_repo
 
     def source(task: Task) -> SourceReader | None:
         if not task.repo:

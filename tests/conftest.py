@@ -64,7 +64,7 @@ def base_image() -> str:
     ok, why = _docker_ok()
     if not ok:
         pytest.fail(f"Docker engine not reachable: {why}", pytrace=False)
-    from envs.bootstrap import bootstrap
+    from patchjury.envs.bootstrap import bootstrap
 
     return bootstrap("bookworm")
 

@@ -6,13 +6,13 @@ import posixpath
 import shlex
 from typing import Any, ClassVar
 
-from envs.errors import EnvFileError
-from envs.output import truncate_output as truncate
-from envs.protocol import Env, ExecResult
-from tools.config import ToolsConfig
-from tools.errors import ToolArgumentError, ToolError, ToolExecutionError
-from tools.protocol import Observation
-from tools.validate import check, coerce_integers
+from patchjury.envs.errors import EnvFileError
+from patchjury.envs.output import truncate_output as truncate
+from patchjury.envs.protocol import Env, ExecResult
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolArgumentError, ToolError, ToolExecutionError
+from patchjury.tools.protocol import Observation
+from patchjury.tools.validate import check, coerce_integers
 
 
 class BaseTool:

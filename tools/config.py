@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ToolsConfig(BaseModel):
-    """Limits shared by every tool; pass one to `tools.registry.get_tools(names, config=...)`."""
+    """Limits shared by every tool; pass one to `patchjury.tools.registry.get_tools(names, config=...)`."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import BaseTool, number_lines, q, rel_path, resolve
-from tools.errors import ToolArgumentError
-from tools.protocol import Observation
-from tools.state import read_json, state_dir, write_json
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool, number_lines, q, rel_path, resolve
+from patchjury.tools.errors import ToolArgumentError
+from patchjury.tools.protocol import Observation
+from patchjury.tools.state import read_json, state_dir, write_json
 
 SNIPPET_CONTEXT = 4
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import BaseTool, q, rel_path, resolve
-from tools.errors import ToolArgumentError
-from tools.protocol import Observation
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool, q, rel_path, resolve
+from patchjury.tools.errors import ToolArgumentError
+from patchjury.tools.protocol import Observation
 
 
 class FindFilesTool(BaseTool):

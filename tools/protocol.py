@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from envs.protocol import Env
+from patchjury.envs.protocol import Env
 
 
 class Observation(BaseModel):

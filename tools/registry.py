@@ -12,23 +12,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from envs.protocol import Env
-from tools.config import ToolsConfig
-from tools.errors import ToolConfigError
-from tools.protocol import Observation, Tool
-from tools.validate import check, coerce_integers
+from patchjury.envs.protocol import Env
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolConfigError
+from patchjury.tools.protocol import Observation, Tool
+from patchjury.tools.validate import check, coerce_integers
 
 #: name -> "module:Class"; each class is constructed with a ToolsConfig. Add a tool here.
 TOOLS: dict[str, str] = {
-    "view": "tools.view:ViewTool",
-    "search": "tools.search:SearchTool",
-    "find_files": "tools.find_files:FindFilesTool",
-    "edit": "tools.edit:EditTool",
-    "run": "tools.run:RunTool",
-    "repo_map": "tools.repo_map:RepoMapTool",
-    "write_test": "tools.write_test:WriteTestTool",
-    "run_test": "tools.run_test:RunTestTool",
-    "submit": "tools.submit:SubmitTool",
+    "view": "patchjury.tools.view:ViewTool",
+    "search": "patchjury.tools.search:SearchTool",
+    "find_files": "patchjury.tools.find_files:FindFilesTool",
+    "edit": "patchjury.tools.edit:EditTool",
+    "run": "patchjury.tools.run:RunTool",
+    "repo_map": "patchjury.tools.repo_map:RepoMapTool",
+    "write_test": "patchjury.tools.write_test:WriteTestTool",
+    "run_test": "patchjury.tools.run_test:RunTestTool",
+    "submit": "patchjury.tools.submit:SubmitTool",
 }
 
 

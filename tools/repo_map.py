@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import BaseTool
-from tools.config import ToolsConfig
-from tools.protocol import Observation
-from tools.repomap import repo_tags
-from tools.repomap_focus import find_focus
-from tools.repomap_rank import build_map, tokens
-from tools.state import state_dir
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Observation
+from patchjury.tools.repomap import repo_tags
+from patchjury.tools.repomap_focus import find_focus
+from patchjury.tools.repomap_rank import build_map, tokens
+from patchjury.tools.state import state_dir
 
 
 def _focus_path(env: Env, config: ToolsConfig) -> str:

@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import q, run_checked
-from tools.config import ToolsConfig
-from tools.errors import ToolExecutionError
-from tools.state import state_dir
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import q, run_checked
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolExecutionError
+from patchjury.tools.state import state_dir
 
 #: Bump when the extraction changes, so old cache files are ignored.
 VERSION = 3

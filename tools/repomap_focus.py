@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tools.repomap import FileTags
+from patchjury.tools.repomap import FileTags
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PATHLIKE = re.compile(r"[A-Za-z0-9_./\\-]+")

@@ -15,8 +15,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from tools.repomap import Definition, FileTags
-from tools.repomap_focus import Focus
+from patchjury.tools.repomap import Definition, FileTags
+from patchjury.tools.repomap_focus import Focus
 
 MENTION_BOOST = 10.0
 

@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from envs.protocol import Env
+from patchjury.envs.protocol import Env
 from patchjury.records import TestFile
-from tools.base import q, run_checked
-from tools.config import ToolsConfig
-from tools.errors import ToolExecutionError, ToolStateError
-from tools.state import read_json, state_dir, write_json
+from patchjury.tools.base import q, run_checked
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolExecutionError, ToolStateError
+from patchjury.tools.state import read_json, state_dir, write_json
 
 #: Never part of the saved changes (build junk that a repo without a .gitignore would carry along).
 IGNORED_SPECS = [":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.pyc"]

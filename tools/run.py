@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.output import truncate_output as truncate
-from envs.protocol import Env
-from tools.base import BaseTool
-from tools.protocol import Observation
+from patchjury.envs.output import truncate_output as truncate
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool
+from patchjury.tools.protocol import Observation
 
 
 class RunTool(BaseTool):

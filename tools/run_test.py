@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.output import truncate_output
-from envs.protocol import Env
-from tools.base import BaseTool, rel_path, resolve
-from tools.errors import ToolArgumentError
-from tools.protocol import Observation
-from tools.repro import (
+from patchjury.envs.output import truncate_output
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool, rel_path, resolve
+from patchjury.tools.errors import ToolArgumentError
+from patchjury.tools.protocol import Observation
+from patchjury.tools.repro import (
     TestRun,
     base_commit,
     content_hash,

@@ -11,10 +11,10 @@ import json
 import posixpath
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import q
-from tools.config import ToolsConfig
-from tools.errors import ToolStateError
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import q
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolStateError
 
 
 def state_dir(env: Env, config: ToolsConfig | None = None) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import BaseTool
-from tools.errors import ToolArgumentError
-from tools.protocol import Observation
-from tools.repro import list_tests, recover_changes, reproduced_on_original
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool
+from patchjury.tools.errors import ToolArgumentError
+from patchjury.tools.protocol import Observation
+from patchjury.tools.repro import list_tests, recover_changes, reproduced_on_original
 
 DIFF_FILE = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.MULTILINE)
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from envs.protocol import Env
-from tools.base import BaseTool, q, rel_path, resolve
-from tools.errors import ToolArgumentError
-from tools.protocol import Observation
-from tools.repro import base_commit, content_hash, load_manifest, python_command, save_manifest, test_command
+from patchjury.envs.protocol import Env
+from patchjury.tools.base import BaseTool, q, rel_path, resolve
+from patchjury.tools.errors import ToolArgumentError
+from patchjury.tools.protocol import Observation
+from patchjury.tools.repro import (
+    base_commit,
+    content_hash,
+    load_manifest,
+    python_command,
+    save_manifest,
+    test_command,
+)
 
 EXIT_NAMES = {"exit", "_exit", "SystemExit"}
 

@@ -26,9 +26,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from agent.config import ModelConfig
-from agent.errors import AgentConfigError, ModelError
-from agent.models.base import Sampling, response, rough_tokens, tool_call
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.errors import AgentConfigError, ModelError
+from patchjury.agent.models.base import Sampling, response, rough_tokens, tool_call
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 

@@ -13,10 +13,10 @@ import threading
 import time
 from typing import Any
 
-from agent.config import ModelConfig
-from agent.errors import AgentConfigError, ModelError
-from agent.models.base import Sampling, response, tool_call
-from agent.models.textformat import describe_tools, parse_tool_calls
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.errors import AgentConfigError, ModelError
+from patchjury.agent.models.base import Sampling, response, tool_call
+from patchjury.agent.models.textformat import describe_tools, parse_tool_calls
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()

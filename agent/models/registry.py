@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from agent.config import AgentConfig, ModelConfig
-from agent.errors import AgentConfigError
-from agent.models.base import Sampling
-from agent.protocol import Model
+from patchjury.agent.config import AgentConfig, ModelConfig
+from patchjury.agent.errors import AgentConfigError
+from patchjury.agent.models.base import Sampling
+from patchjury.agent.protocol import Model
 
 
 def make_model(config: ModelConfig, sampling: Sampling | None = None) -> Model:
     """A Model for `config` with per-trajectory sampling settings."""
     if config.type == "litellm":
-        from agent.models.litellm_model import LitellmModel
+        from patchjury.agent.models.litellm_model import LitellmModel
 
         return LitellmModel(config, sampling)
     if config.type == "deterministic":
-        from agent.models.deterministic import DeterministicModel
+        from patchjury.agent.models.deterministic import DeterministicModel
 
         return DeterministicModel(config, sampling)
     if config.type == "replay":
-        from agent.models.replay import ReplayModel
+        from patchjury.agent.models.replay import ReplayModel
 
         return ReplayModel(config, sampling)
     raise AgentConfigError(f"unknown model type {config.type!r}: use litellm, deterministic or replay")

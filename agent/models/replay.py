@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.config import ModelConfig
-from agent.errors import AgentConfigError, ModelError
-from agent.models.base import Sampling, response, tool_call
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.errors import AgentConfigError, ModelError
+from patchjury.agent.models.base import Sampling, response, tool_call
 
 
 def _assistant_messages(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from agent.models.base import tool_call
+from patchjury.agent.models.base import tool_call
 
 _BLOCK = re.compile(r"```tool[ \t]*\n(.*?)\n?```", re.DOTALL)
 

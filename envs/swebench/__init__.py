@@ -11,26 +11,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from envs.swebench.build import InstanceImage, prepare_instance_image
-    from envs.swebench.evaluate import EvalConfig, evaluate
-    from envs.swebench.instances import SWEInstance, load_instances, select_instances
-    from envs.swebench.predictions import Prediction, load_predictions
-    from envs.swebench.recipes import Recipe, get_recipe
-    from envs.swebench.repos import resolve_repo
+    from patchjury.envs.swebench.build import InstanceImage, prepare_instance_image
+    from patchjury.envs.swebench.evaluate import EvalConfig, evaluate
+    from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances
+    from patchjury.envs.swebench.predictions import Prediction, load_predictions
+    from patchjury.envs.swebench.recipes import Recipe, get_recipe
+    from patchjury.envs.swebench.repos import resolve_repo
 
 _LAZY = {
-    "SWEInstance": "envs.swebench.instances",
-    "load_instances": "envs.swebench.instances",
-    "select_instances": "envs.swebench.instances",
-    "Recipe": "envs.swebench.recipes",
-    "get_recipe": "envs.swebench.recipes",
-    "resolve_repo": "envs.swebench.repos",
-    "InstanceImage": "envs.swebench.build",
-    "prepare_instance_image": "envs.swebench.build",
-    "Prediction": "envs.swebench.predictions",
-    "load_predictions": "envs.swebench.predictions",
-    "EvalConfig": "envs.swebench.evaluate",
-    "evaluate": "envs.swebench.evaluate",
+    "SWEInstance": "patchjury.envs.swebench.instances",
+    "load_instances": "patchjury.envs.swebench.instances",
+    "select_instances": "patchjury.envs.swebench.instances",
+    "Recipe": "patchjury.envs.swebench.recipes",
+    "get_recipe": "patchjury.envs.swebench.recipes",
+    "resolve_repo": "patchjury.envs.swebench.repos",
+    "InstanceImage": "patchjury.envs.swebench.build",
+    "prepare_instance_image": "patchjury.envs.swebench.build",
+    "Prediction": "patchjury.envs.swebench.predictions",
+    "load_predictions": "patchjury.envs.swebench.predictions",
+    "EvalConfig": "patchjury.envs.swebench.evaluate",
+    "evaluate": "patchjury.envs.swebench.evaluate",
 }
 
 __all__ = [
@@ -52,4 +52,4 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'envs.swebench' has no attribute {name!r}")
+    raise AttributeError(f"module 'patchjury.envs.swebench' has no attribute {name!r}")

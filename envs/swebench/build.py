@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.config import DockerEnvConfig
-from envs.errors import ImageBuildError
-from envs.swebench.instances import SWEInstance
-from envs.swebench.recipes import Recipe, get_recipe
-from envs.swebench.repos import resolve_repo
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.errors import ImageBuildError
+from patchjury.envs.swebench.instances import SWEInstance
+from patchjury.envs.swebench.recipes import Recipe, get_recipe
+from patchjury.envs.swebench.repos import resolve_repo
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 WORKDIR = "/testbed"
@@ -92,7 +92,7 @@ def base_image_for(recipe: Recipe) -> str:
     """The recipe's explicit base image, else the bootstrapped Debian image with its Python."""
     if recipe.base_image:
         return recipe.base_image
-    from envs.bootstrap import bootstrap
+    from patchjury.envs.bootstrap import bootstrap
 
     with _base_lock:  # two workers must not debootstrap the same suite at once
         return bootstrap(recipe.suite)
@@ -106,7 +106,7 @@ def build_local_image(
     ca_bundle: Path | None = CA_BUNDLE,
 ) -> str:
     """Build (or reuse) the environment image for `instance` from `recipe`; returns its tag."""
-    from envs.images import build_env_image
+    from patchjury.envs.images import build_env_image
 
     base = base_image_for(recipe)
     bundle = ca_bundle if ca_bundle is not None and ca_bundle.is_file() else None

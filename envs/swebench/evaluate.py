@@ -19,12 +19,12 @@ from typing import Any
 from docker.errors import DockerException
 from pydantic import BaseModel, ConfigDict, Field
 
-from envs.errors import EnvError
-from envs.swebench.errors import DatasetError
-from envs.swebench.instances import SWEInstance, load_instances, select_instances, unknown_ids_error
-from envs.swebench.predictions import Prediction, load_predictions
-from envs.swebench.runner import Cancellation, grade_in_container
-from envs.swebench.source import InstanceSource
+from patchjury.envs.errors import EnvError
+from patchjury.envs.swebench.errors import DatasetError
+from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances, unknown_ids_error
+from patchjury.envs.swebench.predictions import Prediction, load_predictions
+from patchjury.envs.swebench.runner import Cancellation, grade_in_container
+from patchjury.envs.swebench.source import InstanceSource
 
 REPORT = "report.json"
 ERROR = "error.json"
@@ -192,7 +192,7 @@ def evaluate(
             continue
         todo.append((inst, pred))
     if any((p.model_patch or "").strip() for _, p in todo):
-        from envs.sweep import docker_client
+        from patchjury.envs.sweep import docker_client
 
         docker_client()  # Docker not running -> one EngineUnavailableError line before any work
     if todo:

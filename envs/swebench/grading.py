@@ -12,10 +12,10 @@ import re
 import shlex
 from typing import Any
 
-from envs.swebench.errors import RecipeMissing
-from envs.swebench.instances import SWEInstance
-from envs.swebench.parsers import ERROR, FAILED, PASSED, XFAIL, get_parser, parser_name_for
-from envs.swebench.recipes import Recipe
+from patchjury.envs.swebench.errors import RecipeMissing
+from patchjury.envs.swebench.instances import SWEInstance
+from patchjury.envs.swebench.parsers import ERROR, FAILED, PASSED, XFAIL, get_parser, parser_name_for
+from patchjury.envs.swebench.recipes import Recipe
 
 START_TEST_OUTPUT = ">>>>> Start Test Output"
 END_TEST_OUTPUT = ">>>>> End Test Output"

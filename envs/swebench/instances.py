@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from envs.swebench.errors import DatasetError, SelectionError
+from patchjury.envs.swebench.errors import DatasetError, SelectionError
 from patchjury.records import Task
 
 #: Fields only the grader may read.

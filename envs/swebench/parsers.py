@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from envs.swebench.errors import ParserError
+from patchjury.envs.swebench.errors import ParserError
 
 PASSED, FAILED, SKIPPED, ERROR, XFAIL = "PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL"
 STATUSES = (FAILED, PASSED, SKIPPED, ERROR, XFAIL)

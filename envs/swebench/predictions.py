@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from envs.swebench.errors import DatasetError
-from envs.swebench.instances import read_rows
+from patchjury.envs.swebench.errors import DatasetError
+from patchjury.envs.swebench.instances import read_rows
 
 
 class Prediction(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.swebench.errors import RecipeError, RecipeMissing
+from patchjury.envs.swebench.errors import RecipeError, RecipeMissing
 
 DEFAULT_RECIPES = Path(__file__).with_name("recipes.yaml")
 

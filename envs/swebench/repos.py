@@ -14,7 +14,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from envs.swebench.errors import RepoCacheError
+from patchjury.envs.swebench.errors import RepoCacheError
 
 CACHE_ENV = "PATCHJURY_REPO_CACHE"
 CLONE_URL = "https://github.com/{repo}.git"

@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envs.config import DockerEnvConfig
-from envs.errors import EnvError
-from envs.patching import apply_patch
-from envs.protocol import Env
-from envs.registry import make_env
-from envs.swebench.build import InstanceImage, prepare_instance_image
-from envs.swebench.errors import GradingError
-from envs.swebench.grading import (
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.errors import EnvError
+from patchjury.envs.patching import apply_patch
+from patchjury.envs.protocol import Env
+from patchjury.envs.registry import make_env
+from patchjury.envs.swebench.build import InstanceImage, prepare_instance_image
+from patchjury.envs.swebench.errors import GradingError
+from patchjury.envs.swebench.grading import (
     END_TEST_OUTPUT,
     START_TEST_OUTPUT,
     build_test_command,
@@ -26,11 +26,11 @@ from envs.swebench.grading import (
     resolution,
     touched_files,
 )
-from envs.swebench.instances import SWEInstance
-from envs.swebench.predictions import Prediction
+from patchjury.envs.swebench.instances import SWEInstance
+from patchjury.envs.swebench.predictions import Prediction
 
 if TYPE_CHECKING:
-    from envs.swebench.evaluate import EvalConfig
+    from patchjury.envs.swebench.evaluate import EvalConfig
 
 DEFAULT_TEST_TIMEOUT = 1800.0
 LABEL_INSTANCE = "dev.patchjury.swebench.instance"
@@ -70,7 +70,7 @@ class Cancellation:
                 env.close()
             except EnvError:
                 continue  # already gone; the engine's own sweep covers leftovers
-        from envs.sweep import cleanup_all
+        from patchjury.envs.sweep import cleanup_all
 
         cleanup_all()  # also image-build containers, so builds in progress stop now rather than at exit
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from selection.errors import SelectionConfigError
-from selection.selectors.base import Rule, RuleOutcome, Signals, build_decision
-from selection.selectors.rules import Learned, R2EHybrid, Single, Staged
+from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.selectors.base import Rule, RuleOutcome, Signals, build_decision
+from patchjury.selection.selectors.rules import Learned, R2EHybrid, Single, Staged
 
 if TYPE_CHECKING:
-    from selection.config import SelectionConfig
+    from patchjury.selection.config import SelectionConfig
 
 __all__ = [
     "Learned",

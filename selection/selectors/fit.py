@@ -25,11 +25,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from patchjury.records import CandidateEvidence
-from selection.candidates import json_rows
-from selection.config import LearnedWeights
-from selection.errors import CandidateFormatError, SelectionConfigError
-from selection.selectors.base import Signals
-from selection.selectors.rules import Learned, Staged
+from patchjury.selection.candidates import json_rows
+from patchjury.selection.config import LearnedWeights
+from patchjury.selection.errors import CandidateFormatError, SelectionConfigError
+from patchjury.selection.selectors.base import Signals
+from patchjury.selection.selectors.rules import Learned, Staged
 
 FEATURES = ("votes", "regression", "cluster", "verifier")
 LabeledPool = tuple[str, list[Signals], list[bool]]

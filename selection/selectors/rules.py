@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from selection.selectors.base import (
+from patchjury.selection.selectors.base import (
     RuleOutcome,
     Signals,
     break_tie,
@@ -19,7 +19,7 @@ from selection.selectors.base import (
 )
 
 if TYPE_CHECKING:
-    from selection.config import LearnedWeights
+    from patchjury.selection.config import LearnedWeights
 
 
 def _others_best(pool: Sequence[Signals], best: Sequence[Signals], attr: str, *, higher: bool = True) -> str:

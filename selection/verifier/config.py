@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from selection.protocol import Verifier
-from selection.static_check import StaticChecker
+from patchjury.selection.protocol import Verifier
+from patchjury.selection.static_check import StaticChecker
 
 
 class VerifierConfig(BaseModel):
@@ -45,16 +45,16 @@ def build_verifier(config: VerifierConfig, static: StaticChecker | None = None) 
     """The Verifier named by `config.type` (backends imported lazily). `static`: where the sklearn verifier's
     static-check features come from (None: they read "not checked")."""
     if config.type == "sklearn":
-        from selection.verifier.sklearn_verifier import SklearnVerifier, load_default_verifier
+        from patchjury.selection.verifier.sklearn_verifier import SklearnVerifier, load_default_verifier
 
         static = static if config.static_checks else None
         if config.model_path:
             return SklearnVerifier.from_path(config.model_path, static)
         return load_default_verifier(static)
     if config.type == "judge":
-        from selection.verifier.judge import LLMJudge
+        from patchjury.selection.verifier.judge import LLMJudge
 
         return LLMJudge(config)
-    from selection.verifier.sklearn_verifier import ConstantVerifier
+    from patchjury.selection.verifier.sklearn_verifier import ConstantVerifier
 
     return ConstantVerifier()

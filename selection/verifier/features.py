@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from patchjury.records import Candidate, Task
-from selection.cluster import candidate_normal_form
-from selection.errors import PatchFormatError
-from selection.normalize import default_drop, kept_files
-from selection.patch_parse import parse_diff
-from selection.static_check import StaticChecker, StaticReport
-from selection.verifier.trajectory import summarize
+from patchjury.selection.cluster import candidate_normal_form
+from patchjury.selection.errors import PatchFormatError
+from patchjury.selection.normalize import default_drop, kept_files
+from patchjury.selection.patch_parse import parse_diff
+from patchjury.selection.static_check import StaticChecker, StaticReport
+from patchjury.selection.verifier.trajectory import summarize
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _CODEY = re.compile(r"`([^`\n]+)`|```.*?```", re.S)

@@ -19,16 +19,16 @@ import jinja2
 import yaml
 
 from patchjury.records import Candidate, Task
-from selection.errors import VerifierError
-from selection.verifier.config import VerifierConfig
-from selection.verifier.trajectory import TrajectorySummary, summarize
+from patchjury.selection.errors import VerifierError
+from patchjury.selection.verifier.config import VerifierConfig
+from patchjury.selection.verifier.trajectory import TrajectorySummary, summarize
 
 _MAX_STEP_CHARS = 3000
 
 
 @lru_cache(maxsize=1)
 def _templates() -> tuple[jinja2.Template, jinja2.Template]:
-    text = (resources.files("selection.verifier") / "prompts" / "judge.yaml").read_text()
+    text = (resources.files("patchjury.selection.verifier") / "prompts" / "judge.yaml").read_text()
     data = yaml.safe_load(text)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(data["system"]), env.from_string(data["user"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from selection.errors import SelectionConfigError
+from patchjury.selection.errors import SelectionConfigError
 
 FORMAT = "patchjury-verifier/1"
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from selection.bestk import pick_value
-from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
-from selection.verifier.proxies import PROXY_FEATURES as _BASE_PROXIES
-from selection.verifier.ranking import Group, LinearRanker, fit_conditional_logit, fit_pairwise
-from selection.verifier.train import Pool
+from patchjury.selection.bestk import pick_value
+from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
+from patchjury.selection.verifier.proxies import PROXY_FEATURES as _BASE_PROXIES
+from patchjury.selection.verifier.ranking import Group, LinearRanker, fit_conditional_logit, fit_pairwise
+from patchjury.selection.verifier.train import Pool
 
 Z_FEATURES = [
     "log_added",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from selection.verifier.model import VerifierModel
+from patchjury.selection.verifier.model import VerifierModel
 
 Group = tuple[np.ndarray, np.ndarray, float]
 """(X rows of one pool or sub-pool, boolean labels, group weight)."""

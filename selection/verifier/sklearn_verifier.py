@@ -8,10 +8,10 @@ from importlib import resources
 from pathlib import Path
 
 from patchjury.records import Candidate, Task
-from selection.errors import SelectionConfigError
-from selection.static_check import StaticChecker
-from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
-from selection.verifier.model import VerifierModel
+from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
+from patchjury.selection.verifier.model import VerifierModel
 
 DEFAULT_ARTIFACT = "verifier-v2.json"
 """Trained without selection.verifier.proxies.PROXY_FEATURES (system proxies); see artifacts/MODEL_CARD.md."""
@@ -72,7 +72,7 @@ class ConstantVerifier:
 
 @lru_cache(maxsize=1)
 def _default_model() -> VerifierModel:
-    ref = resources.files("selection.verifier") / "artifacts" / DEFAULT_ARTIFACT
+    ref = resources.files("patchjury.selection.verifier") / "artifacts" / DEFAULT_ARTIFACT
     with resources.as_file(ref) as path:
         return VerifierModel.load(path)
 
@@ -83,4 +83,4 @@ def load_default_verifier(static: StaticChecker | None = None) -> SklearnVerifie
 
 
 def default_artifact_path() -> Path:
-    return Path(str(resources.files("selection.verifier") / "artifacts" / DEFAULT_ARTIFACT))
+    return Path(str(resources.files("patchjury.selection.verifier") / "artifacts" / DEFAULT_ARTIFACT))

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from patchjury.records import Candidate, Task
-from selection.bestk import cluster_sum_value, pick_value
-from selection.errors import CandidateFormatError
-from selection.static_check import StaticChecker
-from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
-from selection.verifier.model import VerifierModel, from_sklearn
+from patchjury.selection.bestk import cluster_sum_value, pick_value
+from patchjury.selection.errors import CandidateFormatError
+from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
+from patchjury.selection.verifier.model import VerifierModel, from_sklearn
 
 KINDS = ("logreg", "gbdt")
 

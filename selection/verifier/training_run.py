@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from patchjury.records import Task
-from selection.candidates import group_by_instance, load_candidates, load_tasks
-from selection.static_check import StaticChecker
-from selection.verifier.model import VerifierModel
-from selection.verifier.proxies import PROXY_FEATURES
-from selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
+from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.verifier.model import VerifierModel
+from patchjury.selection.verifier.proxies import PROXY_FEATURES
+from patchjury.selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
 
 ARTIFACT = "verifier-v2.json"
 """File name of the artifact written by a training run (and loaded by default, sklearn_verifier.DEFAULT_ARTIFACT)."""

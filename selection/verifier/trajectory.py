@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from patchjury.records import Candidate
-from selection.errors import VerifierError
+from patchjury.selection.errors import VerifierError
 
 _STEP_KEYS = ("steps", "trajectory", "history")
 

@@ -57,6 +57,6 @@ TOOL_NAMES = ["view", "search", "find_files", "edit", "run", "write_test", "run_
 
 def agent_config(**kw: Any) -> Any:
     """AgentConfig with the tools the scripts use (no repo_map: it indexes the repo, not needed here)."""
-    from agent.config import AgentConfig
+    from patchjury.agent.config import AgentConfig
 
     return AgentConfig(tools=TOOL_NAMES, **kw)

@@ -10,10 +10,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import agent_config, fixing_script
 
-from agent.config import ModelConfig
-from agent.runner import run_trajectories
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.runner import run_trajectories
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
 from patchjury.records import Task
 
 

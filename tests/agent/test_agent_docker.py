@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import REPRO, agent_config, fixing_script
 
-from agent.config import ModelConfig
-from agent.runner import run_trajectories
-from agent.trajectory import load_record
-from envs.config import DockerEnvConfig
-from envs.docker import DockerEnv
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.runner import run_trajectories
+from patchjury.agent.trajectory import load_record
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.docker import DockerEnv
 from patchjury.records import Task
 
 

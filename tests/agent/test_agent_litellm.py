@@ -9,11 +9,11 @@ from typing import Any
 from conftest import REPRO, agent_config, fixing_script
 from fakes.openai_server import FakeOpenAIServer
 
-from agent.config import ModelConfig
-from agent.runner import run_trajectories
-from agent.trajectory import load_record
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.runner import run_trajectories
+from patchjury.agent.trajectory import load_record
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
 from patchjury.records import Task
 
 

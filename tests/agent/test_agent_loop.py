@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from conftest import FIXED, REPRO, agent_config, fixing_script
 
-from agent.config import ModelConfig
-from agent.events import Event
-from agent.runner import run_trajectories
-from agent.trajectory import load_record
-from envs.config import LocalEnvConfig
-from envs.errors import EnvConfigError
-from envs.local import LocalEnv
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.events import Event
+from patchjury.agent.runner import run_trajectories
+from patchjury.agent.trajectory import load_record
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.errors import EnvConfigError
+from patchjury.envs.local import LocalEnv
 from patchjury.records import Candidate, Task
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fakes.openai_server import FakeOpenAIServer
 
-from agent.config import AgentConfig, ModelConfig
-from agent.errors import AgentConfigError, ModelError
-from agent.models.registry import make_model, model_for
-from agent.models.textformat import parse_tool_calls
+from patchjury.agent.config import AgentConfig, ModelConfig
+from patchjury.agent.errors import AgentConfigError, ModelError
+from patchjury.agent.models.registry import make_model, model_for
+from patchjury.agent.models.textformat import parse_tool_calls
 
 TOOLS = [
     {
@@ -148,7 +148,7 @@ def test_missing_api_key_env_is_a_config_error(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_model_configs_from_cli_names() -> None:
-    from agent.models.registry import model_configs_from_names
+    from patchjury.agent.models.registry import model_configs_from_names
 
     a, b, c = model_configs_from_names(
         ["openai/gpt-4o-mini", "deterministic:demo.yaml", "replay:t.json"], api_base="http://127.0.0.1:1/v1"
@@ -159,7 +159,7 @@ def test_model_configs_from_cli_names() -> None:
 
 
 def test_fake_server_serves_top_logprobs_through_litellm() -> None:
-    from agent.models.litellm_model import import_litellm
+    from patchjury.agent.models.litellm_model import import_litellm
 
     entry = {
         "content": "YES",

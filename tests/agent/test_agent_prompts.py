@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import PromptError
-from agent.prompting import initial_messages, load_prompts
+from patchjury.agent.errors import PromptError
+from patchjury.agent.prompting import initial_messages, load_prompts
 from patchjury.records import Task
 
 TOOLS = [{"type": "function", "function": {"name": "view", "description": "Show a file.", "parameters": {}}}]

@@ -8,11 +8,11 @@ from pathlib import Path
 from conftest import agent_config, fixing_script
 from typer.testing import CliRunner
 
-from agent.config import ModelConfig
-from agent.stream import iter_events
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
+from patchjury.agent.config import ModelConfig
+from patchjury.agent.stream import iter_events
 from patchjury.cli import app
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
 from patchjury.records import Task
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from envs.bootstrap import base_tag, debian_mirror
-from envs.errors import ImageBuildError
+from patchjury.envs.bootstrap import base_tag, debian_mirror
+from patchjury.envs.errors import ImageBuildError
 
 
 def test_mirror_from_deb822_sources(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from envs.base import GitCheckoutEnv
-from envs.config import DockerEnvConfig, LocalEnvConfig
-from envs.errors import EnvClosedError, EnvFileError
-from envs.patching import apply_patch
-from envs.protocol import Env
-from envs.registry import make_env
+from patchjury.envs.base import GitCheckoutEnv
+from patchjury.envs.config import DockerEnvConfig, LocalEnvConfig
+from patchjury.envs.errors import EnvClosedError, EnvFileError
+from patchjury.envs.patching import apply_patch
+from patchjury.envs.protocol import Env
+from patchjury.envs.registry import make_env
 
 LIMIT = 2000
 EnvFactory = Callable[..., GitCheckoutEnv]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from envs import sweep
-from envs.config import DockerEnvConfig, MountSpec
-from envs.docker import DockerEnv
-from envs.errors import EngineUnavailableError, EnvConfigError
-from envs.sweep import LABEL_OWNER, LABEL_RUN, managed_labels, sweep_containers
+from patchjury.envs import sweep
+from patchjury.envs.config import DockerEnvConfig, MountSpec
+from patchjury.envs.docker import DockerEnv
+from patchjury.envs.errors import EngineUnavailableError, EnvConfigError
+from patchjury.envs.sweep import LABEL_OWNER, LABEL_RUN, managed_labels, sweep_containers
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,8 +123,8 @@ def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: 
         # as in a terminal: a shell starting pytest in the background (`cmd &`) makes SIGINT ignored, and Python
         # keeps an inherited SIG_IGN, so Ctrl-C would never reach this process
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from envs.config import DockerEnvConfig
-        from envs.docker import DockerEnv
+        from patchjury.envs.config import DockerEnvConfig
+        from patchjury.envs.docker import DockerEnv
         env = DockerEnv(DockerEnvConfig(image={base_image!r}, source_repo={str(sample_repo)!r}))
         print(env.container_id, flush=True)
         time.sleep(120)
@@ -159,9 +159,9 @@ def test_runner_killed_by_a_command_is_replaced(base_image: str, sample_repo: Pa
 def test_client_guard_recovers_from_a_stuck_runner(
     base_image: str, sample_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import envs.docker
+    from patchjury.envs import docker as docker_backend
 
-    monkeypatch.setattr(envs.docker, "GUARD_GRACE", 1.0)
+    monkeypatch.setattr(docker_backend, "GUARD_GRACE", 1.0)
     with DockerEnv(DockerEnvConfig(image=base_image, source_repo=sample_repo)) as env:
         # The command stops its parent (the runner): no reply ever comes, the client-side guard must act.
         stuck = env.execute("kill -STOP $PPID; echo stopped", timeout=1)

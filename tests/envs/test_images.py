@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import DockerEnvConfig
-from envs.docker import DockerEnv
-from envs.errors import ImageBuildError
-from envs.images import build_env_image, ensure_base_image, env_image_tag
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.docker import DockerEnv
+from patchjury.envs.errors import ImageBuildError
+from patchjury.envs.images import build_env_image, ensure_base_image, env_image_tag
 
 pytestmark = pytest.mark.docker
 

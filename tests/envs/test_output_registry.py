@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
-from envs.errors import EnvConfigError
-from envs.output import HeadTailBuffer, decode, truncate_output
-from envs.registry import make_env, parse_env_config
+from patchjury.envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
+from patchjury.envs.errors import EnvConfigError
+from patchjury.envs.output import HeadTailBuffer, decode, truncate_output
+from patchjury.envs.registry import make_env, parse_env_config
 
 
 def test_truncate_keeps_head_and_tail() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_all, git
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from envs.patching import GIT_APPLY, GIT_APPLY_3WAY, PATCH_FUZZ, apply_patch, strip_test_files
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.envs.patching import GIT_APPLY, GIT_APPLY_3WAY, PATCH_FUZZ, apply_patch, strip_test_files
 
 LINES = [f"line {i}" for i in range(1, 21)]
 

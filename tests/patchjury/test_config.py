@@ -26,7 +26,7 @@ def test_override_parses_yaml_scalars_and_lists() -> None:
     assert parse_override("name=") == {"name": ""}
 
 
-@pytest.mark.parametrize("bad", ["agent.step_limit", "=3", "a..b=1"])
+@pytest.mark.parametrize("bad", ["patchjury.agent.step_limit", "=3", "a..b=1"])
 def test_bad_override_names_the_fix(bad: str) -> None:
     with pytest.raises(ConfigError, match=r"KEY\.PATH=VALUE"):
         parse_override(bad)

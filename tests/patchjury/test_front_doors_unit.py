@@ -13,9 +13,9 @@ from patchjury.config import ConfigError
 from patchjury.errors import PatchjuryError, UsageError
 from patchjury.records import Candidate, CandidateEvidence, Decision, TestFile
 from patchjury.report import commit_message, own_test_verdicts, patch_stats
+from patchjury.selection.execution import Cell, PassMatrix, ReproTest
 from patchjury.settings import Settings, check_model_keys, load_settings
 from patchjury.swebench_view import summary_markdown, totals
-from selection.execution import Cell, PassMatrix, ReproTest
 
 PATCH = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 

@@ -88,7 +88,7 @@ def test_solve_end_to_end_in_docker_with_apply(tmp_path: Path, base_image: str) 
         "-c", "model.type=deterministic", "-c", f"model.script_path={script_file}", "-c", "model.name=det",
         "-c", "env.type=docker", "-c", f"env.image={base_image}", "--setup", SETUP,
     )  # fmt: skip
-    from envs.images import env_image_tag
+    from patchjury.envs.images import env_image_tag
 
     env_image = env_image_tag(base_image, repo, head, [SETUP])
     try:

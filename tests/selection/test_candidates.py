@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from selection.candidates import group_by_instance, load_candidates, load_tasks
-from selection.errors import CandidateFormatError
+from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+from patchjury.selection.errors import CandidateFormatError
 
 
 def _write(path: Path, rows: list[object]) -> Path:

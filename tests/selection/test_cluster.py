@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from patchjury.records import Candidate, TestFile
-from selection.cluster import DROP_EMPTY, DROP_INVALID, DROP_NO_CODE, cluster_candidates
+from patchjury.selection.cluster import DROP_EMPTY, DROP_INVALID, DROP_NO_CODE, cluster_candidates
 
 
 def _diff(path: str, old: str, new: str) -> str:

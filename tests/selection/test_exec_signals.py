@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from selection.config import RegressionConfig, SelectionConfig
-from selection.errors import CandidateFormatError
-from selection.exec_signals import (
+from patchjury.selection.config import RegressionConfig, SelectionConfig
+from patchjury.selection.errors import CandidateFormatError
+from patchjury.selection.exec_signals import (
     ExecEntry,
     execution_only_value,
     load_exec_signals,
     patch_sha1,
     subset_signals,
 )
-from selection.regression import parse_results
-from selection.selectors import make_rule
+from patchjury.selection.regression import parse_results
+from patchjury.selection.selectors import make_rule
 
 
 def _write(path: Path, records: list[dict]) -> Path:
@@ -133,7 +133,7 @@ def test_regression_on_contenders_only_never_changes_a_decision() -> None:
 
     import numpy as np
 
-    from selection.selectors.rules import regression_contenders
+    from patchjury.selection.selectors.rules import regression_contenders
 
     root = Path(__file__).resolve().parents[2] / "docs" / "data"
     sig = load_exec_signals([root / "exec-signals-regression.jsonl.gz", root / "exec-signals-repro.jsonl.gz"])

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from envs.protocol import Env
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, TestFile
-from selection.cluster import cluster_candidates
-from selection.config import ExecutionConfig
-from selection.errors import ExecutionError
-from selection.execution import ORIGINAL, EnvPool, collect_tests, run_pass_matrix
+from patchjury.selection.cluster import cluster_candidates
+from patchjury.selection.config import ExecutionConfig
+from patchjury.selection.errors import ExecutionError
+from patchjury.selection.execution import ORIGINAL, EnvPool, collect_tests, run_pass_matrix
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo
@@ -158,8 +158,8 @@ def test_reserved_subject_name_and_env_failure_are_clear_errors(tmp_path: Path) 
 
 @pytest.mark.docker
 def test_pass_matrix_in_docker(tmp_path: Path, base_image: str) -> None:
-    from envs.config import DockerEnvConfig
-    from envs.registry import make_env
+    from patchjury.envs.config import DockerEnvConfig
+    from patchjury.envs.registry import make_env
 
     repo, sha, patches = jury_repo.make_repo(tmp_path)
     cands = jury_repo.candidates(patches, python="python3")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from selection.execution import ORIGINAL, Cell, PassMatrix, ReproTest
-from selection.explain import render_chart, render_markdown
-from selection.regression import RegressionReport
-from selection.selectors import R2EHybrid, Signals, build_decision
+from patchjury.selection.execution import ORIGINAL, Cell, PassMatrix, ReproTest
+from patchjury.selection.explain import render_chart, render_markdown
+from patchjury.selection.regression import RegressionReport
+from patchjury.selection.selectors import R2EHybrid, Signals, build_decision
 
 
 def _decision():  # type: ignore[no-untyped-def]

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from patchjury.cli import app
 from patchjury.config import build_config
-from selection.config import LearnedWeights, SelectionConfig
-from selection.errors import CandidateFormatError, SelectionConfigError
-from selection.pipeline import prediction_row
-from selection.selectors import Learned, Signals, build_decision, make_rule
-from selection.selectors.fit import (
+from patchjury.selection.config import LearnedWeights, SelectionConfig
+from patchjury.selection.errors import CandidateFormatError, SelectionConfigError
+from patchjury.selection.pipeline import prediction_row
+from patchjury.selection.selectors import Learned, Signals, build_decision, make_rule
+from patchjury.selection.selectors.fit import (
     fit_weights,
     grouped_cv,
     load_labeled_pools,

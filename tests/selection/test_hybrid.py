@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from selection.selectors import Learned, R2EHybrid, Signals, Single, Staged, build_decision
+from patchjury.selection.selectors import Learned, R2EHybrid, Signals, Single, Staged, build_decision
 
 
 def sig(cid: str, **kw: object) -> Signals:

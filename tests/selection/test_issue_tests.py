@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from envs.protocol import Env
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
-from selection.config import SelectionConfig
-from selection.execution import ReproTest, _fingerprint
-from selection.explain import render_markdown
-from selection.issue_config import IssueTestsConfig
-from selection.issue_extract import extract
-from selection.issue_tests import issue_tests
-from selection.pipeline import run_instance
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.execution import ReproTest, _fingerprint
+from patchjury.selection.explain import render_markdown
+from patchjury.selection.issue_config import IssueTestsConfig
+from patchjury.selection.issue_extract import extract
+from patchjury.selection.issue_tests import issue_tests
+from patchjury.selection.pipeline import run_instance
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo

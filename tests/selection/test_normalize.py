@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from selection.errors import PatchFormatError
-from selection.normalize import is_repro_script, is_test_path, normalize_patch
+from patchjury.selection.errors import PatchFormatError
+from patchjury.selection.normalize import is_repro_script, is_test_path, normalize_patch
 
 
 def diff(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from envs.protocol import Env
-from selection.config import SelectionConfig
-from selection.pipeline import run_instance, select_instance, select_many
-from selection.selectors import R2EHybrid, Staged
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.envs.protocol import Env
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.pipeline import run_instance, select_instance, select_many
+from patchjury.selection.selectors import R2EHybrid, Staged
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo
@@ -147,8 +147,8 @@ def test_no_exec_uses_execution_free_signals_only(jury_run, tmp_path: Path) -> N
 
 
 def test_jury_selector_satisfies_the_selector_protocol(jury_run) -> None:  # type: ignore[no-untyped-def]
-    from selection.pipeline import JurySelector
-    from selection.protocol import Selector
+    from patchjury.selection.pipeline import JurySelector
+    from patchjury.selection.protocol import Selector
 
     _, _, _, sha, patches = jury_run
     sel = JurySelector(SelectionConfig(selector="majority", use_verifier=False))
@@ -168,7 +168,7 @@ def test_select_many_writes_swebench_predictions(jury_run, tmp_path: Path) -> No
     assert row["instance_id"] == "slug-1" and row["model_name_or_path"] == "pj-test"
     assert row["model_patch"] == patches["good"] and row["winner"] == "good" and row["selector"] == "majority"
     assert row["scores"]["good"]["cluster_size"] == 2
-    from selection.errors import SelectionConfigError
+    from patchjury.selection.errors import SelectionConfigError
 
     with pytest.raises(SelectionConfigError, match="no instance row: slug-1"):
         select_many({}, {"slug-1": cands}, cfg, out, progress=False)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from selection.config import RegressionConfig
-from selection.execution import EnvPool
-from selection.regression import parse_pytest_ra, run_regression
-from selection.related_tests import related_test_files
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.selection.config import RegressionConfig
+from patchjury.selection.execution import EnvPool
+from patchjury.selection.regression import parse_pytest_ra, run_regression
+from patchjury.selection.related_tests import related_test_files
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo
@@ -122,7 +122,7 @@ def test_baseline_that_cannot_run_says_why(tmp_path: Path) -> None:
 
 
 def test_recipe_regression_command_and_parser_replace_the_pytest_default() -> None:
-    from selection.config import SelectionConfig, with_recipe_regression
+    from patchjury.selection.config import SelectionConfig, with_recipe_regression
 
     cfg = SelectionConfig()
     got = with_recipe_regression(cfg, "bin/test -C --verbose", "parse_log_sympy")
@@ -247,10 +247,10 @@ def test_without_retries_the_first_timeout_of_the_whole_selection_counts(tmp_pat
 
 
 def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_images_alone() -> None:
-    from envs.swebench.build import InstanceImage
-    from envs.swebench.instances import parse_instances
-    from envs.swebench.recipes import get_recipe
-    from selection.config import SelectionConfig, recipe_regression
+    from patchjury.envs.swebench.build import InstanceImage
+    from patchjury.envs.swebench.instances import parse_instances
+    from patchjury.envs.swebench.recipes import get_recipe
+    from patchjury.selection.config import SelectionConfig, recipe_regression
 
     (inst,) = parse_instances(
         [
@@ -326,7 +326,7 @@ def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None
 
 
 def test_django_recipe_runs_related_tests_as_module_labels() -> None:
-    from selection.config import SelectionConfig, with_recipe_regression
+    from patchjury.selection.config import SelectionConfig, with_recipe_regression
 
     got = with_recipe_regression(
         SelectionConfig(), "./tests/runtests.py", "parse_log_django", "django_modules"

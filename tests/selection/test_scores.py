@@ -6,8 +6,15 @@ import math
 
 import pytest
 
-from selection.errors import SelectionConfigError
-from selection.scores import B4Params, b4_log_scores, b4_scores, codet_scores, compute_scores, votes_scores
+from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.scores import (
+    B4Params,
+    b4_log_scores,
+    b4_scores,
+    codet_scores,
+    compute_scores,
+    votes_scores,
+)
 
 T, F = True, False
 # a and b agree (pass t0, t1), c passes t0 and t2, d passes nothing.

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from patchjury.records import Candidate, Task
-from selection.config import SelectionConfig
-from selection.errors import CandidateFormatError, StaticCheckError
-from selection.pipeline import run_instance
-from selection.static_check import (
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.errors import CandidateFormatError, StaticCheckError
+from patchjury.selection.pipeline import run_instance
+from patchjury.selection.static_check import (
     StaticChecker,
     StaticReport,
     cache_source,
@@ -21,7 +21,7 @@ from selection.static_check import (
     load_static_reports,
     repo_source,
 )
-from selection.verifier.features import featurize
+from patchjury.selection.verifier.features import featurize
 from tests.selection.jury_repo import commit_tree, git
 
 BASE = {
@@ -138,7 +138,7 @@ def test_saved_reports_round_trip_and_bad_lines_name_the_file(tmp_path: Path, re
     path, sha = repo
     patch = _diff(path, {"pkg/core.py": BASE["pkg/core.py"].replace("os.path.basename", "basename_of")})
     report = check_patch(patch, git_reader(path, sha))
-    from selection.exec_signals import patch_sha1
+    from patchjury.selection.exec_signals import patch_sha1
 
     saved = tmp_path / "static.jsonl.gz"
     with gzip.open(saved, "wt") as fh:

@@ -11,10 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from patchjury.records import Candidate, Task
-from selection.verifier import features as features_mod
-from selection.verifier import trajectory as trajectory_mod
-from selection.verifier.features import FEATURE_NAMES, PoolFeaturizer, featurize
-from selection.verifier.sklearn_verifier import load_default_verifier
+from patchjury.selection.verifier import features as features_mod
+from patchjury.selection.verifier import trajectory as trajectory_mod
+from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer, featurize
+from patchjury.selection.verifier.sklearn_verifier import load_default_verifier
 
 PROVENANCE = ("system", "run", "model", "label_source", "source", "model_name_or_path")
 GOLD = {
@@ -135,7 +135,7 @@ def test_featurize_names_and_pool_features() -> None:
 
 
 def test_real_pool_features_ignore_shuffled_provenance(shared_data) -> None:  # type: ignore[no-untyped-def]
-    from selection.candidates import group_by_instance, load_candidates, load_tasks
+    from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
 
     groups = group_by_instance(load_candidates(shared_data / "candidates" / "lite_candidates_train.jsonl.gz"))
     tasks = load_tasks(shared_data / "swebench" / "lite_test.jsonl.gz")

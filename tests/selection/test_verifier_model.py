@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from patchjury.records import Candidate, Task
-from selection.protocol import Verifier
-from selection.verifier.config import VerifierConfig, build_verifier
-from selection.verifier.features import FEATURE_NAMES
-from selection.verifier.model import VerifierModel
-from selection.verifier.sklearn_verifier import default_artifact_path, load_default_verifier
-from selection.verifier.train import design, fit
-from selection.verifier.training_run import run_training
+from patchjury.selection.protocol import Verifier
+from patchjury.selection.verifier.config import VerifierConfig, build_verifier
+from patchjury.selection.verifier.features import FEATURE_NAMES
+from patchjury.selection.verifier.model import VerifierModel
+from patchjury.selection.verifier.sklearn_verifier import default_artifact_path, load_default_verifier
+from patchjury.selection.verifier.train import design, fit
+from patchjury.selection.verifier.training_run import run_training
 
 
 def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
@@ -39,8 +39,8 @@ def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
 
 
 def test_artifact_columns_are_matched_by_name_and_unknown_features_are_refused() -> None:
-    from selection.errors import SelectionConfigError
-    from selection.verifier.sklearn_verifier import SklearnVerifier
+    from patchjury.selection.errors import SelectionConfigError
+    from patchjury.selection.verifier.sklearn_verifier import SklearnVerifier
 
     shipped = load_default_verifier().model
     # the same model with its columns in reverse order scores identically: columns are looked up by name
@@ -96,7 +96,7 @@ def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path
     assert any("AUROC" in line for line in logs)
     model = VerifierModel.load(tmp_path / "art" / "verifier-v2.json")
     assert model.meta["training_data"]["n_instances"] == 24
-    from selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.verifier.proxies import PROXY_FEATURES
 
     assert model.meta["excluded_features"] == sorted(PROXY_FEATURES)  # proxy-free by default
     card = (tmp_path / "art" / "MODEL_CARD.md").read_text()
@@ -148,7 +148,7 @@ def test_cli_train_and_export_sft(shared_data: Path, tmp_path: Path) -> None:
 
 
 def test_training_refuses_unlabeled_data(tmp_path: Path, shared_data: Path) -> None:
-    from selection.errors import CandidateFormatError
+    from patchjury.selection.errors import CandidateFormatError
 
     path = tmp_path / "u.jsonl"
     path.write_text(json.dumps({"instance_id": "astropy__astropy-12907", "model_patch": ""}) + "\n")
@@ -159,8 +159,8 @@ def test_training_refuses_unlabeled_data(tmp_path: Path, shared_data: Path) -> N
 
 
 def test_design_weights_each_pool_once() -> None:
-    from selection.verifier.features import PoolFeaturizer
-    from selection.verifier.train import Pool
+    from patchjury.selection.verifier.features import PoolFeaturizer
+    from patchjury.selection.verifier.train import Pool
 
     task = Task(instance_id="i", problem_statement="x")
     cands = [
@@ -175,8 +175,8 @@ def test_design_weights_each_pool_once() -> None:
 
 
 def test_mixed_only_design_keeps_pools_with_both_labels() -> None:
-    from selection.verifier.features import PoolFeaturizer
-    from selection.verifier.train import Pool, informative
+    from patchjury.selection.verifier.features import PoolFeaturizer
+    from patchjury.selection.verifier.train import Pool, informative
 
     task = Task(instance_id="i", problem_statement="x")
     cands = [
@@ -194,7 +194,7 @@ def test_mixed_only_design_keeps_pools_with_both_labels() -> None:
 
 
 def test_excluded_features_get_no_weight_for_both_kinds() -> None:
-    from selection.errors import CandidateFormatError
+    from patchjury.selection.errors import CandidateFormatError
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(200, len(FEATURE_NAMES)))
@@ -215,7 +215,7 @@ def test_excluded_features_get_no_weight_for_both_kinds() -> None:
 
 def test_shipped_artifact_gives_no_weight_to_system_proxy_features() -> None:
     """The default verifier must not use any feature that identifies the producing system (honesty rule)."""
-    from selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.verifier.proxies import PROXY_FEATURES
 
     model = load_default_verifier().model
     assert default_artifact_path().name == "verifier-v2.json"
@@ -241,7 +241,7 @@ def test_shipped_artifact_gives_no_weight_to_system_proxy_features() -> None:
 
 
 def test_proxy_rule_matches_the_constant() -> None:
-    from selection.verifier.proxies import is_proxy
+    from patchjury.selection.verifier.proxies import is_proxy
 
     assert is_proxy(0.83, 0.53) and is_proxy(0.65, 0.50)
     assert not is_proxy(0.64, 0.54) and not is_proxy(0.70, 0.74)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from selection.verifier.features import FEATURE_NAMES
-from selection.verifier.nested import (
+from patchjury.selection.verifier.features import FEATURE_NAMES
+from patchjury.selection.verifier.nested import (
     EXTRA_NAMES,
     PROXY_FEATURES,
     Data,
@@ -17,7 +17,7 @@ from selection.verifier.nested import (
     folds_of,
     nested_cv,
 )
-from selection.verifier.ranking import fit_conditional_logit, fit_pairwise, to_verifier_model
+from patchjury.selection.verifier.ranking import fit_conditional_logit, fit_pairwise, to_verifier_model
 
 
 def _planted(seed: int, n_groups: int = 60) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -66,8 +66,8 @@ def test_export_keeps_order_and_unit_interval() -> None:
 
 
 def _small_pools(shared: Path, n: int):  # type: ignore[no-untyped-def]
-    from selection.candidates import group_by_instance, load_candidates, load_tasks
-    from selection.verifier.train import build_pools
+    from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
+    from patchjury.selection.verifier.train import build_pools
 
     groups = group_by_instance(load_candidates(shared / "candidates" / "lite_candidates_train.jsonl.gz"))
     keep = {k: groups[k] for k in sorted(groups)[:n]}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from tools.config import ToolsConfig
-from tools.protocol import Tool
-from tools.registry import get_tools
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Tool
+from patchjury.tools.registry import get_tools
 
 SAMPLE = {
     ".gitignore": "*.log\n",

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from envs.local import LocalEnv
-from tools.config import ToolsConfig
-from tools.errors import ToolConfigError
-from tools.protocol import Tool
-from tools.registry import TOOLS, get_tools, openai_tool_schemas, run_tool
+from patchjury.envs.local import LocalEnv
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.errors import ToolConfigError
+from patchjury.tools.protocol import Tool
+from patchjury.tools.registry import TOOLS, get_tools, openai_tool_schemas, run_tool
 
 EXPECTED = ["view", "search", "find_files", "edit", "run", "repo_map", "write_test", "run_test", "submit"]
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
-from tools.config import ToolsConfig
-from tools.protocol import Tool
-from tools.repo_map import repo_map_text, set_focus_text
-from tools.repomap import FileTags, TagExtractor
-from tools.repomap_focus import find_focus
-from tools.repomap_rank import tokens
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Tool
+from patchjury.tools.repo_map import repo_map_text, set_focus_text
+from patchjury.tools.repomap import FileTags, TagExtractor
+from patchjury.tools.repomap_focus import find_focus
+from patchjury.tools.repomap_rank import tokens
 
 # A small project: parser <- core -> storage, plus unrelated modules (web, cli, metrics, legacy).
 PROJECT = {

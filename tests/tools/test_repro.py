@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import LocalEnvConfig
-from envs.local import LocalEnv
+from patchjury.envs.config import LocalEnvConfig
+from patchjury.envs.local import LocalEnv
 from patchjury.records import TestFile
-from tools.config import ToolsConfig
-from tools.protocol import Tool
-from tools.registry import get_tools
-from tools.repro import list_tests, reproduced_on_original
-from tools.state import state_dir
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Tool
+from patchjury.tools.registry import get_tools
+from patchjury.tools.repro import list_tests, reproduced_on_original
+from patchjury.tools.state import state_dir
 
 #: A repro test for the sample's bug (add subtracts): exit 2 while the bug is there, 0 once fixed.
 REPRO = "import sys\n\nfrom pkg.calc import add\n\nsys.exit(0 if add(2, 3) == 5 else 2)\n"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from envs.local import LocalEnv
-from tools.config import ToolsConfig
-from tools.protocol import Tool
-from tools.registry import get_tools
+from patchjury.envs.local import LocalEnv
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Tool
+from patchjury.tools.registry import get_tools
 
 
 def test_run_reports_exit_code_and_output(env: LocalEnv, tools: dict[str, Tool]) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from envs.config import DockerEnvConfig
-from envs.registry import make_env
-from tools.config import ToolsConfig
-from tools.registry import get_tools, run_tool
-from tools.repo_map import set_focus_text
+from patchjury.envs.config import DockerEnvConfig
+from patchjury.envs.registry import make_env
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.registry import get_tools, run_tool
+from patchjury.tools.repo_map import set_focus_text
 
 REPRO = "import sys\nfrom pkg.calc import add\nsys.exit(0 if add(2, 3) == 5 else 2)\n"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from envs.local import LocalEnv
-from tools.config import ToolsConfig
-from tools.protocol import Tool
-from tools.registry import get_tools
+from patchjury.envs.local import LocalEnv
+from patchjury.tools.config import ToolsConfig
+from patchjury.tools.protocol import Tool
+from patchjury.tools.registry import get_tools
 
 
 def test_view_file_with_line_numbers_and_range(env: LocalEnv, tools: dict[str, Tool]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.swebench.evaluate import EvalConfig, Outcome, evaluate
+from patchjury.envs.swebench.evaluate import EvalConfig, Outcome, evaluate
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
 REPO = "patchjury-tests/tinycalc"
@@ -173,8 +173,8 @@ def _fake_official_image(env_image: str, tag: str) -> None:
 
 @pytest.mark.docker
 def test_eval_with_official_images(tmp_path: Path, base_image: str) -> None:
-    from envs.swebench.build import prepare_instance_image
-    from envs.swebench.instances import SWEInstance
+    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.swebench.instances import SWEInstance
 
     cache, sha = _make_repo(tmp_path)
     eval_script = (

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from envs.swebench.errors import RecipeError, RecipeMissing, RepoCacheError
-from envs.swebench.grading import (
+from patchjury.cli import app
+from patchjury.envs.swebench.errors import RecipeError, RecipeMissing, RepoCacheError
+from patchjury.envs.swebench.grading import (
     build_test_command,
     eval_script_test_command,
     get_test_directives,
     get_tests_status,
     resolution,
 )
-from envs.swebench.instances import SWEInstance, load_instances
-from envs.swebench.recipes import DEFAULT_RECIPES, get_recipe, load_recipes
-from envs.swebench.repos import resolve_repo
-from patchjury.cli import app
+from patchjury.envs.swebench.instances import SWEInstance, load_instances
+from patchjury.envs.swebench.recipes import DEFAULT_RECIPES, get_recipe, load_recipes
+from patchjury.envs.swebench.repos import resolve_repo
 
 RECIPES = """
 repos:

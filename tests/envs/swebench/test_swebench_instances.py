@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from envs.errors import EnvError
-from envs.swebench.errors import DatasetError, SelectionError
-from envs.swebench.instances import GOLD_FIELDS, SWEInstance, load_instances, parse_slice, select_instances
-from envs.swebench.predictions import load_predictions
+from patchjury.envs.errors import EnvError
+from patchjury.envs.swebench.errors import DatasetError, SelectionError
+from patchjury.envs.swebench.instances import (
+    GOLD_FIELDS,
+    SWEInstance,
+    load_instances,
+    parse_slice,
+    select_instances,
+)
+from patchjury.envs.swebench.predictions import load_predictions
 
 OLD = {  # 2023 schema: FAIL_TO_PASS/PASS_TO_PASS as JSON strings, version as a number
     "instance_id": "psf__requests-1",

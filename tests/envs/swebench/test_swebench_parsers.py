@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envs.swebench.instances import load_instances
-from envs.swebench.parsers import (
+from patchjury.envs.swebench.instances import load_instances
+from patchjury.envs.swebench.parsers import (
     PARSERS,
     REPO_PARSERS,
     get_parser,
