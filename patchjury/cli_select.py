@@ -184,18 +184,20 @@ def select_cmd(
     from patchjury.config import build_config
     from patchjury.errors import UsageError
     from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
-    from patchjury.selection.config import SELECTOR_NAMES, SelectionConfig
+    from patchjury.selection.config import SelectionConfig
     from patchjury.selection.pipeline import select_many
+    from patchjury.selection.scores import SCORES
+    from patchjury.selection.selectors import RULES
 
     cfg: SelectionConfig = build_config(SelectionConfig, config)
     overrides: dict[str, object] = {}
     if selector is not None:
-        if selector not in SELECTOR_NAMES:
-            raise UsageError(f"unknown --selector {selector!r}; choose one of {', '.join(SELECTOR_NAMES)}")
+        if selector not in RULES:
+            raise UsageError(f"unknown --selector {selector!r}; choose one of {', '.join(RULES)}")
         overrides["selector"] = selector
     if scores is not None:
-        if scores not in ("votes", "codet", "b4"):
-            raise UsageError(f"unknown --scores {scores!r}; choose votes, codet or b4")
+        if scores not in SCORES:
+            raise UsageError(f"unknown --scores {scores!r}; choose one of {', '.join(SCORES)}")
         overrides["scores"] = scores
     if charts:
         overrides["charts"] = True

@@ -28,7 +28,7 @@ def train(
     exclude_feature: list[str] | None = typer.Option(
         None,
         help="A feature the model must not use (repeatable). Default: the system-proxy features "
-        "(selection.verifier.proxies.PROXY_FEATURES).",
+        "(selection.training.proxies.PROXY_FEATURES).",
     ),
     all_features: bool = typer.Option(
         False,
@@ -48,8 +48,8 @@ def train(
 
     Use it with `patchjury.selection.verifier.model_path: OUT/verifier-v2.json` in the config.
     """
-    from patchjury.selection.verifier.proxies import PROXY_FEATURES
-    from patchjury.selection.verifier.training_run import run_training
+    from patchjury.selection.training.proxies import PROXY_FEATURES
+    from patchjury.selection.training.run import run_training
 
     if all_features and exclude_feature:
         raise typer.BadParameter("--all-features and --exclude-feature contradict each other; pass one")
@@ -97,9 +97,9 @@ def export_sft(
 ) -> None:
     """Write chat-format lines (system, user, assistant YES or NO) for fine-tuning a YES/NO judge."""
     from patchjury.selection.candidates import load_candidates
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.training.sft import export_sft as run
     from patchjury.selection.verifier.config import VerifierConfig
-    from patchjury.selection.verifier.sft import export_sft as run
-    from patchjury.selection.verifier.training_run import load_all_tasks
 
     cfg = VerifierConfig(type="judge", max_steps=max_steps, max_chars=max_chars)
     counts = run(load_candidates(candidates), load_all_tasks(instances), out, cfg, skip_empty=not keep_empty)
@@ -131,7 +131,7 @@ def fit_weights_cmd(
 
     from patchjury.errors import UsageError
     from patchjury.selection.errors import SelectionConfigError
-    from patchjury.selection.selectors.fit import fit_weights, grouped_cv, load_labeled_pools
+    from patchjury.selection.training.weights import fit_weights, grouped_cv, load_labeled_pools
 
     for label, path in (("--predictions", predictions), ("--labels", labels)):
         if not path.is_file():

@@ -5,7 +5,7 @@ WHETHER it is right?
 
 For every feature (computed on each instance's full pool, exactly as the verifier sees it) this prints the
 one-vs-rest AUROC of predicting the producing system (max over systems) and the AUROC of predicting `resolved`,
-both direction-free (max(a, 1 - a)), and applies the exclusion rule of selection/verifier/proxies.py. The
+both direction-free (max(a, 1 - a)), and applies the exclusion rule of selection/training/proxies.py. The
 `system` provenance field is read HERE ONLY, to measure leakage; training never reads it.
 Constant features get 0.5 on both.
 """
@@ -45,15 +45,15 @@ def main() -> None:
     args = ap.parse_args()
 
     from patchjury.selection.candidates import group_by_instance, load_candidates
-    from patchjury.selection.verifier.features import FEATURE_NAMES
-    from patchjury.selection.verifier.proxies import (
+    from patchjury.selection.training.proxies import (
         LABEL_AUROC_MAX,
         PROXY_FEATURES,
         SYSTEM_AUROC_MIN,
         is_proxy,
     )
-    from patchjury.selection.verifier.train import build_pools
-    from patchjury.selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.training.train import build_pools
+    from patchjury.selection.verifier.features import FEATURE_NAMES
 
     groups = group_by_instance(load_candidates(args.candidates))
     from patchjury.selection.static_check import saved_checker

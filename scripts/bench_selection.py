@@ -34,9 +34,9 @@ METHODS = [
 LEARNED = "ours (learned weights, fitted out of fold)"
 EXEC_METHODS = ["execution only", "R2E-Gym hybrid", "ours (staged: execution, agreement, verifier)", LEARNED]
 """With `--exec-signals`: execution only (kept reproduction tests passed, then fewest regression failures), and the
-shipped `r2e_hybrid` and `staged` rules run unchanged on each subset's rebuilt signals (selection/exec_signals.py).
+shipped `r2e_hybrid` and `staged` rules run unchanged on each subset's rebuilt signals (selection/training/replay.py).
 Instances without saved signals (no environment) get no execution evidence, as in `patchjury select`. The `learned`
-rule's weights are fitted (selection/selectors/fit.py) on the full pools of the reported instances with signals in
+rule's weights are fitted (selection/training/weights.py) on the full pools of the reported instances with signals in
 the verifier's other folds, so no instance is scored by weights fitted on it."""
 """"ours" is the verifier-weighted cluster vote, fixed before any of these numbers were computed (it is what
 `patchjury select` uses without execution evidence); the tie-break row is a second a-priori combination reported
@@ -48,9 +48,10 @@ def learned_rules(
 ) -> tuple[dict, list]:
     """instance_id -> the `learned` rule with weights fitted on the other verifier folds' pools (with signals), and
     those full pools' labeled signals."""
-    from patchjury.selection.exec_signals import patch_sha1, subset_signals
-    from patchjury.selection.selectors.fit import fit_weights
-    from patchjury.selection.selectors.rules import Learned
+    from patchjury.selection.patch_parse import patch_sha1
+    from patchjury.selection.selectors import Learned
+    from patchjury.selection.training.replay import subset_signals
+    from patchjury.selection.training.weights import fit_weights
 
     fold: dict[int, list] = defaultdict(list)
     for p in pools:
@@ -66,7 +67,7 @@ def learned_rules(
     out = {}
     for p in pools:
         train = [lp for key, group in fold.items() if key != id(models[p.instance_id]) for lp in group]
-        out[p.instance_id] = Learned.of(fit_weights(train))
+        out[p.instance_id] = Learned(fit_weights(train))
     return out, [lp for group in fold.values() for lp in group]
 
 
@@ -74,14 +75,13 @@ def regression_runs_line(labeled: list) -> str:
     """How many regression runs (one per applying cluster) `regression.scope=contenders` needs on the full pools."""
     from patchjury.selection.config import SelectionConfig
     from patchjury.selection.selectors import make_rule
-    from patchjury.selection.selectors.rules import regression_contenders
 
     runs = {"all": 0, "staged": 0, "r2e_hybrid": 0}
     for _, signals, _ in labeled:
         measured = [s for s in signals if s.alive and s.regression_failures is not None]
         runs["all"] += len({s.cluster for s in measured})
         for name in ("staged", "r2e_hybrid"):
-            wanted = regression_contenders(make_rule(SelectionConfig(selector=name)), signals)
+            wanted = make_rule(SelectionConfig(selector=name)).regression_contenders(signals)
             runs[name] += len({s.cluster for s in measured if wanted is None or s.candidate_id in wanted})
     return (
         f"Regression runs on the full pools with signals (one per applying cluster): {runs['all']} with "
@@ -107,7 +107,7 @@ def best_single_system(groups: dict, labels: dict) -> tuple[str, float, dict[str
 
 def paired_lines(full_pool: dict, ref: tuple | None, seed: int) -> list[str]:
     """Paired bootstrap over instances of the full-pool picks: ours against R2E-Gym and the best single system."""
-    from patchjury.selection.bestk import paired_bootstrap
+    from patchjury.selection.training.bestk import paired_bootstrap
 
     rng = np.random.default_rng(seed)
     ours = "ours (staged: execution, agreement, verifier)"
@@ -175,7 +175,11 @@ def main() -> None:
 
     from rich.progress import track
 
-    from patchjury.selection.bestk import (
+    from patchjury.selection.candidates import group_by_instance, load_candidates
+    from patchjury.selection.config import SelectionConfig
+    from patchjury.selection.patch_parse import patch_sha1
+    from patchjury.selection.selectors import make_rule
+    from patchjury.selection.training.bestk import (
         best_at_k,
         cluster_sum_value,
         majority_tiebreak_value,
@@ -184,18 +188,14 @@ def main() -> None:
         pick_value,
         random_value,
     )
-    from patchjury.selection.candidates import group_by_instance, load_candidates
-    from patchjury.selection.config import SelectionConfig
-    from patchjury.selection.exec_signals import (
+    from patchjury.selection.training.replay import (
         execution_only_value,
         load_exec_signals,
-        patch_sha1,
         subset_signals,
     )
-    from patchjury.selection.selectors import make_rule
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.training.train import build_pools, fold_models
     from patchjury.selection.verifier.model import VerifierModel
-    from patchjury.selection.verifier.train import build_pools, fold_models
-    from patchjury.selection.verifier.training_run import load_all_tasks
 
     t0 = time.time()
     cands = load_candidates(args.candidates)

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/train_verifier.py                # defaults: the lite pool, shipped artifact dir
     .venv/bin/python scripts/train_verifier.py --exclude-features --out /tmp/v   # all features, incl. proxies
 
-By default the system-proxy features (selection.verifier.proxies.PROXY_FEATURES, found by
+By default the system-proxy features (selection.training.proxies.PROXY_FEATURES, found by
 scripts/audit_verifier_features.py) are excluded (weight 0).
     .venv/bin/python scripts/train_verifier.py --extra ../shared/data/candidates/devin_labeled.jsonl.gz
 
@@ -11,7 +11,7 @@ Prints grouped-CV AUROC and selection accuracy for each model tried.
 
     .venv/bin/python scripts/train_verifier.py --nested --seeds 5   # compare model families, writes nothing
 
-`--nested` runs nested grouped CV (selection/verifier/nested.py): pointwise logistic regression (the shipped
+`--nested` runs nested grouped CV (selection/training/nested.py): pointwise logistic regression (the shipped
 family), a conditional-logit (listwise) and a pairwise model, on the shipped features, with pool-relative extras,
 and without the features that fingerprint the producing system; every choice is made in inner folds on the
 outer training instances only. It prints the outer-fold selection accuracy per seed and never writes an artifact.
@@ -43,7 +43,7 @@ def main() -> None:
         "--exclude-features",
         nargs="*",
         default=None,
-        help="features the model must not use (default: selection.verifier.proxies.PROXY_FEATURES, the features "
+        help="features the model must not use (default: selection.training.proxies.PROXY_FEATURES, the features "
         "that identify the producing system; pass the flag with no names to use every feature)",
     )
     ap.add_argument(
@@ -61,8 +61,8 @@ def main() -> None:
         return
 
     from patchjury.selection.static_check import saved_checker
-    from patchjury.selection.verifier.proxies import PROXY_FEATURES
-    from patchjury.selection.verifier.training_run import run_training
+    from patchjury.selection.training.proxies import PROXY_FEATURES
+    from patchjury.selection.training.run import run_training
 
     exclude = PROXY_FEATURES if args.exclude_features is None else args.exclude_features
 
@@ -89,9 +89,9 @@ def nested_report(args: argparse.Namespace) -> None:
 
     from patchjury.selection.candidates import group_by_instance, load_candidates
     from patchjury.selection.static_check import saved_checker
-    from patchjury.selection.verifier.nested import Data, default_grid, nested_cv
-    from patchjury.selection.verifier.train import build_pools
-    from patchjury.selection.verifier.training_run import load_all_tasks
+    from patchjury.selection.training.nested import Data, default_grid, nested_cv
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.training.train import build_pools
 
     pools = build_pools(
         group_by_instance(load_candidates(args.candidates)),

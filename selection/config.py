@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from patchjury.selection.issue_config import IssueTestsConfig
-from patchjury.selection.scores import B4Params
+from patchjury.selection.scores import B4Config, check_score_name
+from patchjury.selection.selectors import LearnedWeights, check_rule_name
 from patchjury.selection.verifier.config import VerifierConfig
 
 if TYPE_CHECKING:
     from patchjury.envs.swebench.build import InstanceImage
     from patchjury.envs.swebench.instances import SWEInstance
 
-SelectorName = Literal["staged", "r2e_hybrid", "learned", "verifier", "votes", "majority"]
-SELECTOR_NAMES: tuple[str, ...] = ("staged", "r2e_hybrid", "learned", "verifier", "votes", "majority")
+__all__ = ["B4Config", "ExecutionConfig", "LearnedWeights", "RegressionConfig", "SelectionConfig"]
 
 
 class ExecutionConfig(BaseModel):
@@ -104,57 +104,17 @@ class RegressionConfig(BaseModel):
         return value
 
 
-class LearnedWeights(BaseModel):
-    """Logistic weighting for the `learned` selector: score = sigmoid(bias + sum w_i * signal_i).
-
-    Signals are normalised to [0, 1] within the instance: votes = kept tests passed / kept tests;
-    regression = 1 - failures / max failures in the pool (1 when none fail); cluster = cluster
-    size / candidates; verifier = verifier score. A missing signal contributes 0.5 (neutral).
-    Defaults are hand-set priors (execution evidence strongest, then verifier, agreement, and
-    regressions), not fitted: retrain on your own labeled runs and put the weights here.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    bias: float = -4.0
-    """Intercept."""
-    votes: float = 3.0
-    """Weight of the share of kept reproduction tests passed."""
-    regression: float = 1.5
-    """Weight of the regression signal (1 = no new failures)."""
-    cluster: float = 1.5
-    """Weight of the cluster share (agreement with other candidates)."""
-    verifier: float = 2.5
-    """Weight of the execution-free verifier score."""
-
-
-class B4Config(BaseModel):
-    """Priors of the B4-style posterior score (see selection/scores.py `b4_scores`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    theta_x: float = Field(default=0.5, gt=0, lt=1)
-    """Prior probability that a candidate patch is correct (0.5 = no preference for group size)."""
-    theta_y: float = Field(default=0.6, gt=0, lt=1)
-    """Prior probability that a kept reproduction test is correct."""
-    wrong_pass_a: float = Field(default=1.0, gt=0)
-    """Beta(a, b) prior on how often incorrect patches pass a correct test: a (mean a / (a + b))."""
-    wrong_pass_b: float = Field(default=4.0, gt=0)
-    """Beta(a, b) prior on how often incorrect patches pass a correct test: b."""
-
-    def params(self) -> B4Params:
-        return B4Params(self.theta_x, self.theta_y, self.wrong_pass_a, self.wrong_pass_b)
-
-
 class SelectionConfig(BaseModel):
     """Everything the jury needs to pick one patch per instance."""
 
     model_config = ConfigDict(extra="forbid")
 
-    selector: SelectorName = "staged"
-    """Decision rule: staged (ours), r2e_hybrid (R2E-Gym), learned, verifier, votes, majority."""
-    scores: Literal["votes", "codet", "b4"] = "votes"
-    """Execution score used as `votes` in the evidence and by the `votes`/`r2e_hybrid` rules."""
+    selector: str = "staged"
+    """Decision rule, a name of selection.selectors.RULES: staged (ours), r2e_hybrid (R2E-Gym), learned, verifier,
+    votes, majority."""
+    scores: str = "votes"
+    """Execution score used as `votes` in the evidence and by the `votes`/`r2e_hybrid` rules, a name of
+    selection.scores.SCORES: votes, codet, b4."""
     codet_variant: Literal["product", "sqrt"] = "product"
     """CodeT consensus score: |tests| x |candidates| (paper) or |tests| x sqrt(|candidates|)."""
     b4: B4Config = Field(default_factory=B4Config)
@@ -179,6 +139,16 @@ class SelectionConfig(BaseModel):
     """Directory for per-instance explanation markdown (and charts); None = next to the predictions."""
     charts: bool = False
     """Also write a PNG chart per instance (needs matplotlib; skipped with a note otherwise)."""
+
+    @field_validator("selector")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        return check_rule_name(value)  # its SelectionConfigError is a ValueError: pydantic reports it
+
+    @field_validator("scores")
+    @classmethod
+    def _known_score(cls, value: str) -> str:
+        return check_score_name(value)
 
 
 def with_recipe_regression(

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from patchjury.selection.config import SelectionConfig
 from patchjury.selection.execution import PassMatrix
-from patchjury.selection.scores import compute_scores
+from patchjury.selection.scores import SCORES, compute_scores
 from patchjury.selection.selectors import Signals, make_rule
-from patchjury.selection.selectors.rules import regression_contenders
 
 
 def exec_signals(
@@ -24,10 +23,7 @@ def exec_signals(
         return  # no test reproduces the issue: execution says nothing about the fix (not "zero votes")
     rows = {s: matrix.row(s) for s in applying}
     weights = {s: len(reps[s]) for s in applying}
-    named = {
-        name: compute_scores(name, rows, weights, codet_variant=config.codet_variant, b4=config.b4.params())
-        for name in ("votes", "codet", "b4")
-    }
+    named = {name: compute_scores(name, rows, weights, config) for name in SCORES}
     for rep in applying:
         for cid in reps[rep]:
             s = signals[cid]
@@ -73,7 +69,7 @@ def contenders(
     notes: list[str],
 ) -> dict[str, str]:
     """The applying cluster representatives whose regression count can still change the decision."""
-    wanted = regression_contenders(make_rule(config), list(signals.values()))
+    wanted = make_rule(config).regression_contenders(list(signals.values()))
     if wanted is None:
         return applying
     keep = {rep: patch for rep, patch in applying.items() if any(cid in wanted for cid in reps[rep])}

@@ -8,10 +8,17 @@ hunk header is malformed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
 from patchjury.selection.errors import PatchFormatError
+
+
+def patch_sha1(patch: str | None) -> str:
+    """The key of a patch in saved evidence files (static-check reports, execution signals): sha1 of its text."""
+    return hashlib.sha1((patch or "").encode()).hexdigest()
+
 
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FLAG_PREFIXES = ("new file mode", "deleted file mode", "rename from", "rename to", "copy from", "copy to")

@@ -25,8 +25,6 @@ from patchjury.selection.regression import RegressionReport, run_regression
 from patchjury.selection.selectors import Signals, build_decision, make_rule
 from patchjury.selection.static_check import StaticChecker, StaticReport, error_count
 
-NEEDS_VERIFIER = ("verifier", "r2e_hybrid", "learned", "staged")
-
 
 @dataclass
 class InstanceRun:
@@ -49,7 +47,7 @@ def _score_verifier(
 ) -> None:
     """Verifier scores for the live candidates, when the selector reads them (once: they do not change)."""
     alive = [c for c in cands if signals[c.candidate_id].alive]
-    if not (config.use_verifier and config.selector in NEEDS_VERIFIER and alive):
+    if not (config.use_verifier and make_rule(config).needs_verifier and alive):
         return
     if all(signals[c.candidate_id].verifier_score is not None for c in alive):
         return
@@ -236,7 +234,7 @@ def select_many(
             + (" ..." if len(missing) > 5 else "")
             + "; add them to the instances file or remove their candidates"
         )
-    if verifier is None and config.use_verifier and config.selector in NEEDS_VERIFIER:
+    if verifier is None and config.use_verifier and make_rule(config).needs_verifier:
         verifier = load_verifier(config, static)
     out.parent.mkdir(parents=True, exist_ok=True)
     decisions: list[Decision] = []

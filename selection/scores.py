@@ -17,27 +17,31 @@ Input is a boolean table: one row per *subject* (a cluster representative standi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from patchjury.selection.errors import SelectionConfigError
 
-ScoreName = Literal["votes", "codet", "b4"]
-SCORE_NAMES: tuple[str, ...] = ("votes", "codet", "b4")
+Matrix = Mapping[str, Sequence[bool]]
+"""subject id -> pass (exit 0) per kept test."""
+Weights = Mapping[str, int]
+"""subject id -> how many candidates it stands for (its cluster size)."""
 
 
-@dataclass(frozen=True)
-class B4Params:
-    """Priors of the B4-style posterior (see `b4_scores`)."""
+class B4Config(BaseModel):
+    """Priors of the B4-style posterior score (see `b4_scores`)."""
 
-    theta_x: float = 0.5
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    theta_x: float = Field(default=0.5, gt=0, lt=1)
     """Prior probability that a candidate patch is correct (0.5 = no preference for group size)."""
-    theta_y: float = 0.6
-    """Prior probability that a (kept) reproduction test is correct."""
-    wrong_pass_a: float = 1.0
+    theta_y: float = Field(default=0.6, gt=0, lt=1)
+    """Prior probability that a kept reproduction test is correct."""
+    wrong_pass_a: float = Field(default=1.0, gt=0)
     """Beta(a, b) prior on how often incorrect patches pass a correct test: a (mean a / (a + b))."""
-    wrong_pass_b: float = 4.0
+    wrong_pass_b: float = Field(default=4.0, gt=0)
     """Beta(a, b) prior on how often incorrect patches pass a correct test: b."""
 
 
@@ -96,17 +100,12 @@ def _log_bb(k: float, n: float, a: float, b: float) -> float:
 def b4_log_scores(
     matrix: Mapping[str, Sequence[bool]],
     weights: Mapping[str, int] | None = None,
-    params: B4Params = B4Params(),
+    params: B4Config = B4Config(),
 ) -> dict[tuple[bool, ...], float]:
     """Unnormalised log posterior of each pass pattern (see `b4_scores`)."""
     weights = weights or {}
     n_tests = _check(matrix, weights)
     p = params
-    for name, val in (("theta_x", p.theta_x), ("theta_y", p.theta_y)):
-        if not 0.0 < val < 1.0:
-            raise SelectionConfigError(f"b4.{name} must be strictly between 0 and 1, got {val}")
-    if p.wrong_pass_a <= 0 or p.wrong_pass_b <= 0:
-        raise SelectionConfigError("b4.wrong_pass_a and b4.wrong_pass_b must be > 0 (Beta prior parameters)")
     groups = _patterns(matrix)
     size = {pat: sum(weights.get(s, 1) for s in sids) for pat, sids in groups.items()}
     logit = lambda q: math.log(q / (1.0 - q))  # noqa: E731
@@ -127,7 +126,7 @@ def b4_log_scores(
 def b4_scores(
     matrix: Mapping[str, Sequence[bool]],
     weights: Mapping[str, int] | None = None,
-    params: B4Params = B4Params(),
+    params: B4Config = B4Config(),
 ) -> dict[str, float]:
     """B4-style posterior P(the subject's pass-pattern group is the correct one | pass matrix).
 
@@ -158,19 +157,39 @@ def b4_scores(
     return {sid: math.exp(logs[tuple(bool(v) for v in row)] - top) / z for sid, row in matrix.items()}
 
 
+class ScoreSettings(Protocol):
+    """What the execution scores read from the selection config (SelectionConfig has these fields)."""
+
+    @property
+    def codet_variant(self) -> Literal["product", "sqrt"]: ...
+    @property
+    def b4(self) -> B4Config: ...
+
+
+ScoreFn = Callable[[Matrix, Weights, ScoreSettings], dict[str, float]]
+
+SCORES: dict[str, ScoreFn] = {
+    "votes": lambda matrix, weights, settings: votes_scores(matrix),
+    "codet": lambda matrix, weights, settings: codet_scores(matrix, weights, settings.codet_variant),
+    "b4": lambda matrix, weights, settings: b4_scores(matrix, weights, settings.b4),
+}
+"""Execution scores by name (`SelectionConfig.scores`); every one is computed and stored in the evidence."""
+
+
+class _Defaults:
+    codet_variant: Literal["product", "sqrt"] = "product"
+    b4 = B4Config()
+
+
+def check_score_name(name: str) -> str:
+    """`name` when it names an execution score, else SelectionConfigError listing them."""
+    if name not in SCORES:
+        raise SelectionConfigError(f"unknown score {name!r}: choose one of {', '.join(SCORES)}")
+    return name
+
+
 def compute_scores(
-    name: str,
-    matrix: Mapping[str, Sequence[bool]],
-    weights: Mapping[str, int] | None = None,
-    *,
-    codet_variant: Literal["product", "sqrt"] = "product",
-    b4: B4Params = B4Params(),
+    name: str, matrix: Matrix, weights: Weights | None = None, settings: ScoreSettings | None = None
 ) -> dict[str, float]:
     """Scores by name (`votes`, `codet`, `b4`); a subject missing from `matrix` gets no score."""
-    if name == "votes":
-        return votes_scores(matrix)
-    if name == "codet":
-        return codet_scores(matrix, weights, codet_variant)
-    if name == "b4":
-        return b4_scores(matrix, weights, b4)
-    raise SelectionConfigError(f"unknown score {name!r}: choose one of {', '.join(SCORE_NAMES)}")
+    return SCORES[check_score_name(name)](matrix, weights or {}, settings or _Defaults())

@@ -30,7 +30,7 @@ from patchjury.envs.patching import GIT_APPLY, PATCH_FUZZ
 from patchjury.records import Candidate, Task
 from patchjury.selection.candidates import json_rows
 from patchjury.selection.errors import CandidateFormatError, StaticCheckError
-from patchjury.selection.exec_signals import patch_sha1
+from patchjury.selection.patch_parse import patch_sha1
 
 SourceReader = Callable[[str], "str | None"]
 """path -> the file's text at the base commit, or None when it does not exist there."""

@@ -103,3 +103,131 @@ def test_ground_floor_imports_nothing_of_ours() -> None:
     for rel in ("patchjury/__init__.py", "patchjury/records.py"):
         mods = {m for _, m in _imports(ROOT / rel)}
         assert not {m for m in mods if m.split(".")[0] == "patchjury"}, rel
+
+
+def _module_name(path: Path) -> str:
+    """`selection/verifier/model.py` -> `patchjury.selection.verifier.model`; packages by their `__init__`."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] in LAYERS:
+        parts.insert(0, "patchjury")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_block(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_graph(*, type_checking: bool = False) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports, at module level or inside functions (what runs sooner or later);
+    `if TYPE_CHECKING:` blocks only with `type_checking`. `from a.b import c` points at `a.b.c` when that is a
+    module, else at `a.b`; relative imports are resolved."""
+    modules = {_module_name(p): p for p in _our_files()}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+
+        def visit(node: ast.AST, package: str = package, found: set[str] = found) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.If) and _type_checking_block(child) and not type_checking:
+                    for other in child.orelse:
+                        visit(other)
+                    continue
+                if isinstance(child, ast.Import):
+                    found.update(a.name for a in child.names)
+                elif isinstance(child, ast.ImportFrom):
+                    base = child.module or ""
+                    if child.level:
+                        up = package.split(".")[: len(package.split(".")) - (child.level - 1)]
+                        base = ".".join([*up, base] if base else up)
+                    found.update(
+                        f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in child.names
+                    )
+                visit(child)
+
+        visit(ast.parse(path.read_text(), filename=str(path)))
+        targets = set()
+        for mod in found:
+            while mod and mod not in modules:
+                mod = mod.rpartition(".")[0]
+            if mod and mod != name:
+                targets.add(mod)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle (a -> ... -> a) per strongly connected component of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                components.append(comp)
+
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    cycles = []
+    for comp in components:
+        start = min(comp)
+        path, seen = [start], {start}
+        while True:  # walk inside the component until a module repeats: that stretch is a cycle
+            nxt = min(w for w in graph[path[-1]] if w in comp)
+            if nxt in seen:
+                cycles.append([*path[path.index(nxt) :], nxt])
+                break
+            path.append(nxt)
+            seen.add(nxt)
+    return cycles
+
+
+def test_import_graph_has_no_cycles() -> None:
+    """No module of ours reaches itself through imports (module level or inside functions; `if TYPE_CHECKING:`
+    blocks aside): a cycle means the layers inside a package are not layers."""
+    cycles = _cycles(_import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_selection_has_no_cycles_even_through_type_checking_imports() -> None:
+    """Stricter inside selection/ (the package that grows most): annotations-only imports form no cycle either."""
+    graph = {
+        m: {t for t in targets if t.startswith("patchjury.selection")}
+        for m, targets in _import_graph(type_checking=True).items()
+        if m.startswith("patchjury.selection")
+    }
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles in selection:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_cycle_finder_reports_a_cycle() -> None:
+    """The check above can fail: a planted cycle is found and printed as a path."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": set()}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert (
+        "patchjury.selection.verifier.model"
+        in _import_graph()["patchjury.selection.verifier.sklearn_verifier"]
+    )

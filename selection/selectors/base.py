@@ -78,11 +78,22 @@ class RuleOutcome:
 
 
 class Rule(Protocol):
-    """A decision rule over gathered signals."""
+    """A decision rule over gathered signals. It declares what it needs, so callers never test its class."""
 
     name: str
 
+    @property
+    def needs_verifier(self) -> bool:
+        """Whether it reads verifier scores (the pipeline skips the verifier otherwise)."""
+        ...
+
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome: ...
+
+    def regression_contenders(self, signals: Sequence[Signals]) -> set[str] | None:
+        """Candidates whose regression count can still change `decide`, given the other signals already in
+        `signals` (None: every live candidate; empty: the rule never reads regressions). Running regressions on
+        these only must leave every decision unchanged (`regression.scope=contenders`)."""
+        ...
 
 
 def natural_key(text: str) -> tuple[tuple[int, str], ...]:

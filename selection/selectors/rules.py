@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 from patchjury.selection.selectors.base import (
     RuleOutcome,
@@ -17,9 +19,6 @@ from patchjury.selection.selectors.base import (
     tie_key,
     tie_reason,
 )
-
-if TYPE_CHECKING:
-    from patchjury.selection.config import LearnedWeights
 
 
 def _others_best(pool: Sequence[Signals], best: Sequence[Signals], attr: str, *, higher: bool = True) -> str:
@@ -53,6 +52,7 @@ class R2EHybrid:
     k_min: int = 3
     k_fraction: float = 0.5
     name: str = "r2e_hybrid"
+    needs_verifier: ClassVar[bool] = True
 
     def k(self, n: int) -> int:
         return min(n, max(self.k_min, math.floor(n * self.k_fraction)))
@@ -101,6 +101,12 @@ class R2EHybrid:
             )
         return _finish(reasons, pool)
 
+    def regression_contenders(self, signals: Sequence[Signals]) -> set[str] | None:
+        """The verifier stage's top k (every live candidate without verifier scores)."""
+        alive = [s for s in signals if s.alive]
+        top = self.verifier_stage(alive)
+        return {s.candidate_id for s in (alive if top is None else top)}
+
 
 @dataclass
 class Staged:
@@ -110,6 +116,8 @@ class Staged:
     cluster; then the higher verifier score; then candidate id."""
 
     name: str = "staged"
+    needs_verifier: ClassVar[bool] = True
+    """Its last tie-break reads the verifier score."""
 
     @staticmethod
     def repro_stage(alive: Sequence[Signals]) -> tuple[int, list[Signals], list[Signals]] | None:
@@ -177,22 +185,46 @@ class Staged:
             )
         return _finish(reasons, pool)
 
+    def regression_contenders(self, signals: Sequence[Signals]) -> set[str] | None:
+        """The candidates passing the most kept reproduction tests (then the most distinguishing ones), less those
+        the static stage sets aside."""
+        alive = [s for s in signals if s.alive]
+        stage = self.repro_stage(alive)
+        kept, _ = self.static_stage(stage[2] if stage else alive)
+        return {s.candidate_id for s in kept}
+
+
+class LearnedWeights(BaseModel):
+    """Logistic weighting for the `learned` selector: score = sigmoid(bias + sum w_i * signal_i).
+
+    Signals are normalised to [0, 1] within the instance: votes = kept tests passed / kept tests;
+    regression = 1 - failures / max failures in the pool (1 when none fail); cluster = cluster
+    size / candidates; verifier = verifier score. A missing signal contributes 0.5 (neutral).
+    Defaults are hand-set priors (execution evidence strongest, then verifier, agreement, and
+    regressions), not fitted: retrain on your own labeled runs and put the weights here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    bias: float = -4.0
+    """Intercept."""
+    votes: float = 3.0
+    """Weight of the share of kept reproduction tests passed."""
+    regression: float = 1.5
+    """Weight of the regression signal (1 = no new failures)."""
+    cluster: float = 1.5
+    """Weight of the cluster share (agreement with other candidates)."""
+    verifier: float = 2.5
+    """Weight of the execution-free verifier score."""
+
 
 @dataclass
 class Learned:
-    """Logistic weighting of normalised signals (see selection.config.LearnedWeights)."""
+    """Logistic weighting of normalised signals with `weights` (configured or fitted, see LearnedWeights)."""
 
-    bias: float = -4.0
-    w_votes: float = 3.0
-    w_regression: float = 1.5
-    w_cluster: float = 1.5
-    w_verifier: float = 2.5
+    weights: LearnedWeights = field(default_factory=LearnedWeights)
     name: str = "learned"
-
-    @classmethod
-    def of(cls, weights: LearnedWeights) -> Learned:
-        """The rule with these configured (or fitted) weights."""
-        return cls(weights.bias, weights.votes, weights.regression, weights.cluster, weights.verifier)
+    needs_verifier: ClassVar[bool] = True
 
     def features(self, s: Signals, pool: Sequence[Signals]) -> dict[str, float]:
         n = sum(1 for x in pool) or 1
@@ -206,8 +238,9 @@ class Learned:
         return {"votes": votes, "regression": reg, "cluster": s.cluster_size / n, "verifier": ver}
 
     def probability(self, f: dict[str, float]) -> float:
-        z = self.bias + self.w_votes * f["votes"] + self.w_regression * f["regression"]
-        z += self.w_cluster * f["cluster"] + self.w_verifier * f["verifier"]
+        w = self.weights
+        z = w.bias + w.votes * f["votes"] + w.regression * f["regression"]
+        z += w.cluster * f["cluster"] + w.verifier * f["verifier"]
         return 1.0 / (1.0 + math.exp(-z))
 
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
@@ -229,6 +262,10 @@ class Learned:
             reasons.append(tie)
         return RuleOutcome(win.candidate_id, reasons, scores)
 
+    def regression_contenders(self, signals: Sequence[Signals]) -> set[str] | None:
+        """Everyone: every candidate's regression count moves its score."""
+        return None
+
 
 @dataclass
 class Single:
@@ -237,6 +274,10 @@ class Single:
     not measured for anyone, falls back to the largest cluster and says so."""
 
     name: str = "majority"
+
+    @property
+    def needs_verifier(self) -> bool:
+        return self.name == "verifier"
 
     def decide(self, signals: Sequence[Signals]) -> RuleOutcome:
         alive = [s for s in signals if s.alive]
@@ -257,19 +298,6 @@ class Single:
         )
         return _finish(reasons, pool)
 
-
-def regression_contenders(rule: object, signals: Sequence[Signals]) -> set[str] | None:
-    """Candidates whose regression count can change `rule`'s decision given the other signals already in `signals`
-    (None: every live candidate; empty: the rule never reads regressions). Mirrors the rules' own stages, so running
-    regressions on these only leaves every decision unchanged."""
-    alive = [s for s in signals if s.alive]
-    if isinstance(rule, Single):
+    def regression_contenders(self, signals: Sequence[Signals]) -> set[str] | None:
+        """No one: these baselines never read regressions."""
         return set()
-    if isinstance(rule, Staged):
-        stage = rule.repro_stage(alive)
-        kept, _ = rule.static_stage(stage[2] if stage else alive)
-        return {s.candidate_id for s in kept}
-    if isinstance(rule, R2EHybrid):
-        top = rule.verifier_stage(alive)
-        return {s.candidate_id for s in (alive if top is None else top)}
-    return None

@@ -1,13 +1,29 @@
-"""Configuration of the execution-free verifier (selected by `type`)."""
+"""Configuration of the execution-free verifier, and its backends by `type` (imported lazily, by name).
+
+`BACKENDS` is the one name -> factory map: each value names a `from_config(config, static) -> Verifier` function as
+`module:function`, imported only when that backend is built (mini-swe-agent's pattern), so loading a config never
+imports scikit-learn, litellm or the judge's templates, and the backends can import this module.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import importlib
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from patchjury.selection.protocol import Verifier
-from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.errors import SelectionConfigError
+
+if TYPE_CHECKING:
+    from patchjury.selection.protocol import Verifier
+    from patchjury.selection.static_check import StaticChecker
+
+BACKENDS: dict[str, str] = {
+    "sklearn": "patchjury.selection.verifier.sklearn_verifier:from_config",
+    "judge": "patchjury.selection.verifier.judge:from_config",
+    "none": "patchjury.selection.verifier.sklearn_verifier:constant_from_config",
+}
+"""`VerifierConfig.type` -> `module:function` building that verifier from (config, static checker or None)."""
 
 
 class VerifierConfig(BaseModel):
@@ -15,9 +31,9 @@ class VerifierConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["sklearn", "judge", "none"] = "sklearn"
-    """`sklearn`: the trained feature model (CPU, shipped); `judge`: an LLM judge answering YES/NO via an
-    OpenAI-compatible endpoint; `none`: no verifier (every score 0.5)."""
+    type: str = "sklearn"
+    """A name of `BACKENDS`: `sklearn`: the trained feature model (CPU, shipped); `judge`: an LLM judge answering
+    YES/NO via an OpenAI-compatible endpoint; `none`: no verifier (every score 0.5)."""
     model_path: str | None = None
     """sklearn: path to a verifier artifact JSON (from `patchjury verifier train`); None = the shipped default."""
     static_checks: bool = True
@@ -40,21 +56,20 @@ class VerifierConfig(BaseModel):
     num_retries: int = 2
     """judge: retries on transient endpoint errors."""
 
+    @field_validator("type")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise SelectionConfigError(
+                f"unknown verifier type {value!r}: choose one of {', '.join(BACKENDS)}"
+            )
+        return value
+
 
 def build_verifier(config: VerifierConfig, static: StaticChecker | None = None) -> Verifier:
-    """The Verifier named by `config.type` (backends imported lazily). `static`: where the sklearn verifier's
+    """The Verifier named by `config.type`, its backend module imported now. `static`: where a verifier's
     static-check features come from (None: they read "not checked")."""
-    if config.type == "sklearn":
-        from patchjury.selection.verifier.sklearn_verifier import SklearnVerifier, load_default_verifier
-
-        static = static if config.static_checks else None
-        if config.model_path:
-            return SklearnVerifier.from_path(config.model_path, static)
-        return load_default_verifier(static)
-    if config.type == "judge":
-        from patchjury.selection.verifier.judge import LLMJudge
-
-        return LLMJudge(config)
-    from patchjury.selection.verifier.sklearn_verifier import ConstantVerifier
-
-    return ConstantVerifier()
+    module, _, function = BACKENDS[config.type].partition(":")
+    factory = getattr(importlib.import_module(module), function)
+    verifier: Verifier = factory(config, static)
+    return verifier

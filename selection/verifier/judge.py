@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import yaml
@@ -22,6 +22,9 @@ from patchjury.records import Candidate, Task
 from patchjury.selection.errors import VerifierError
 from patchjury.selection.verifier.config import VerifierConfig
 from patchjury.selection.verifier.trajectory import TrajectorySummary, summarize
+
+if TYPE_CHECKING:
+    from patchjury.selection.static_check import StaticChecker
 
 _MAX_STEP_CHARS = 3000
 
@@ -169,6 +172,11 @@ def _litellm() -> Any:
     import litellm
 
     return litellm
+
+
+def from_config(config: VerifierConfig, static: StaticChecker | None = None) -> LLMJudge:
+    """Backend `judge` (verifier.config.BACKENDS); the judge reads no static checks."""
+    return LLMJudge(config)
 
 
 class LLMJudge:

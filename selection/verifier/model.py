@@ -1,6 +1,6 @@
 """The shipped verifier model: a JSON artifact (no pickle) evaluated with numpy.
 
-Two kinds are supported, both exported from scikit-learn after training (selection/verifier/train.py):
+Two kinds are supported, both exported from scikit-learn after training (selection/training/train.py):
 - `logreg`: standardization (mean, scale) + logistic regression (coef, intercept);
 - `gbdt`: gradient-boosted regression trees on log-odds (init, learning_rate, trees as flat arrays), as fitted by
   sklearn's GradientBoostingClassifier.

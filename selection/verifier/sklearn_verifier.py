@@ -10,11 +10,12 @@ from pathlib import Path
 from patchjury.records import Candidate, Task
 from patchjury.selection.errors import SelectionConfigError
 from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.verifier.config import VerifierConfig
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from patchjury.selection.verifier.model import VerifierModel
 
 DEFAULT_ARTIFACT = "verifier-v2.json"
-"""Trained without selection.verifier.proxies.PROXY_FEATURES (system proxies); see artifacts/MODEL_CARD.md."""
+"""Trained without selection.training.proxies.PROXY_FEATURES (system proxies); see artifacts/MODEL_CARD.md."""
 
 
 class SklearnVerifier:
@@ -84,3 +85,17 @@ def load_default_verifier(static: StaticChecker | None = None) -> SklearnVerifie
 
 def default_artifact_path() -> Path:
     return Path(str(resources.files("patchjury.selection.verifier") / "artifacts" / DEFAULT_ARTIFACT))
+
+
+def from_config(config: VerifierConfig, static: StaticChecker | None = None) -> SklearnVerifier:
+    """Backend `sklearn` (verifier.config.BACKENDS): the artifact at `model_path`, else the shipped default; static
+    checks only when `static_checks` is on."""
+    static = static if config.static_checks else None
+    if config.model_path:
+        return SklearnVerifier.from_path(config.model_path, static)
+    return load_default_verifier(static)
+
+
+def constant_from_config(config: VerifierConfig, static: StaticChecker | None = None) -> ConstantVerifier:
+    """Backend `none`: every candidate scores 0.5."""
+    return ConstantVerifier()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from patchjury.selection.bestk import (
+from patchjury.selection.training.bestk import (
     best_at_k,
     cluster_sum_value,
     majority_value,
@@ -57,7 +57,7 @@ def test_k_larger_than_pool_uses_whole_pool_and_sampling_path() -> None:
 
 
 def test_majority_tiebreak_and_paired_bootstrap() -> None:
-    from patchjury.selection.bestk import majority_tiebreak_value, paired_bootstrap
+    from patchjury.selection.training.bestk import majority_tiebreak_value, paired_bootstrap
 
     # clusters A (c0) and C (c3) tie at one member each once B is absent: the higher verifier score decides
     keys: list[str | None] = ["A", "C"]

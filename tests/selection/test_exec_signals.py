@@ -10,15 +10,15 @@ import pytest
 
 from patchjury.selection.config import RegressionConfig, SelectionConfig
 from patchjury.selection.errors import CandidateFormatError
-from patchjury.selection.exec_signals import (
+from patchjury.selection.patch_parse import patch_sha1
+from patchjury.selection.regression import parse_results
+from patchjury.selection.selectors import make_rule
+from patchjury.selection.training.replay import (
     ExecEntry,
     execution_only_value,
     load_exec_signals,
-    patch_sha1,
     subset_signals,
 )
-from patchjury.selection.regression import parse_results
-from patchjury.selection.selectors import make_rule
 
 
 def _write(path: Path, records: list[dict]) -> Path:
@@ -133,8 +133,6 @@ def test_regression_on_contenders_only_never_changes_a_decision() -> None:
 
     import numpy as np
 
-    from patchjury.selection.selectors.rules import regression_contenders
-
     root = Path(__file__).resolve().parents[2] / "docs" / "data"
     sig = load_exec_signals([root / "exec-signals-regression.jsonl.gz", root / "exec-signals-repro.jsonl.gz"])
     rng = np.random.default_rng(0)
@@ -154,7 +152,7 @@ def test_regression_on_contenders_only_never_changes_a_decision() -> None:
                 static,  # staged sets aside patches with static errors before its regression stage
             )
             for rule in rules:
-                wanted = regression_contenders(rule, signals)
+                wanted = rule.regression_contenders(signals)
                 assert wanted is not None
                 masked = [
                     s if s.candidate_id in wanted else dataclasses.replace(s, regression_failures=None)
@@ -164,5 +162,6 @@ def test_regression_on_contenders_only_never_changes_a_decision() -> None:
                 checked += 1
                 skipped += sum(1 for s in signals if s.alive and s.candidate_id not in wanted)
     assert checked == 2 * 20 * len(sig) and skipped > 0
-    assert regression_contenders(make_rule(SelectionConfig(selector="votes")), signals) == set()
-    assert regression_contenders(make_rule(SelectionConfig(selector="learned")), signals) is None
+    for name in ("votes", "majority", "verifier"):
+        assert make_rule(SelectionConfig(selector=name)).regression_contenders(signals) == set()
+    assert make_rule(SelectionConfig(selector="learned")).regression_contenders(signals) is None

@@ -14,7 +14,7 @@ from patchjury.selection.config import LearnedWeights, SelectionConfig
 from patchjury.selection.errors import CandidateFormatError, SelectionConfigError
 from patchjury.selection.pipeline import prediction_row
 from patchjury.selection.selectors import Learned, Signals, build_decision, make_rule
-from patchjury.selection.selectors.fit import (
+from patchjury.selection.training.weights import (
     fit_weights,
     grouped_cv,
     load_labeled_pools,
@@ -56,9 +56,12 @@ def test_no_pool_with_differing_labels_is_a_clear_error() -> None:
 
 def test_pick_accuracy_counts_ties_as_the_mean() -> None:
     _, sig, labels = _pool(0, minority_right=False)
-    flat = Learned.of(LearnedWeights(bias=0, votes=0, regression=0, cluster=0, verifier=0))
-    assert pick_accuracy(flat, sig, labels) == pytest.approx(0.75)  # all four tie
-    assert pick_accuracy(Learned.of(LearnedWeights()), sig, labels) == 1.0
+    flat = Learned(LearnedWeights(bias=0, votes=0, regression=0, cluster=0, verifier=0))
+    # all four tie on the flat score; the rule itself then prefers the larger cluster (c1-c3, all resolved)
+    assert pick_accuracy(flat, sig, labels) == 1.0
+    pairs = [Signals(f"c{i}", cluster=i // 2, cluster_size=2) for i in range(4)]
+    assert pick_accuracy(flat, pairs, [True, True, False, True]) == pytest.approx(0.75)  # all four tie
+    assert pick_accuracy(Learned(LearnedWeights()), sig, labels) == 1.0
     staged = make_rule(SelectionConfig(selector="staged"))
     assert pick_accuracy(staged, sig, labels) == 1.0  # c1-c3 tie: all resolved
 

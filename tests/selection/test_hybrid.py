@@ -6,7 +6,17 @@ import math
 
 import pytest
 
-from patchjury.selection.selectors import Learned, R2EHybrid, Signals, Single, Staged, build_decision
+from patchjury.selection.selectors import (
+    RULES,
+    Learned,
+    LearnedWeights,
+    R2EHybrid,
+    Signals,
+    Single,
+    Staged,
+    build_decision,
+    make_rule,
+)
 
 
 def sig(cid: str, **kw: object) -> Signals:
@@ -156,7 +166,7 @@ def test_no_survivor_means_no_winner() -> None:
 
 
 def test_learned_logistic_score_exact() -> None:
-    rule = Learned(bias=-1.0, w_votes=2.0, w_regression=1.0, w_cluster=1.0, w_verifier=1.0)
+    rule = Learned(LearnedWeights(bias=-1.0, votes=2.0, regression=1.0, cluster=1.0, verifier=1.0))
     a = sig("a", repro_pass=2, repro_total=2, regression_failures=0, cluster_size=1, verifier_score=0.2)
     b = sig("b", repro_pass=1, repro_total=2, regression_failures=2, cluster_size=2, verifier_score=0.8)
     b2 = sig("b2", repro_pass=1, repro_total=2, regression_failures=2, cluster_size=2, verifier_score=0.8)
@@ -191,3 +201,31 @@ def test_build_decision_records_evidence() -> None:
     ev = {e.candidate_id: e for e in d.evidence}
     assert ev["a"].votes == 1.0 and ev["a"].repro_pass == 1 and ev["a"].scores["repro_total"] == 2.0
     assert ev["b"].dropped == "empty patch"
+
+
+def test_rules_registry_names_and_declared_needs() -> None:
+    """One name -> factory map: every rule is built from the config by name and declares what it reads."""
+    from patchjury.selection.config import SelectionConfig
+
+    assert list(RULES) == ["staged", "r2e_hybrid", "learned", "verifier", "votes", "majority"]
+    needs = {name: make_rule(SelectionConfig(selector=name)).needs_verifier for name in RULES}
+    assert needs == {
+        "staged": True,
+        "r2e_hybrid": True,
+        "learned": True,
+        "verifier": True,
+        "votes": False,
+        "majority": False,
+    }
+    for name in RULES:
+        assert make_rule(SelectionConfig(), name).name == name
+    hybrid = make_rule(SelectionConfig(selector="r2e_hybrid", k_min=5, k_fraction=0.25))
+    assert isinstance(hybrid, R2EHybrid) and (hybrid.k_min, hybrid.k_fraction) == (5, 0.25)
+    weights = LearnedWeights(bias=1.0, votes=0.0)
+    learned = make_rule(SelectionConfig(selector="learned", learned=weights))
+    assert isinstance(learned, Learned) and learned.weights == weights
+    assert Learned().weights == LearnedWeights()  # the rule's defaults are the config's, written once
+    with pytest.raises(ValueError, match="unknown selector 'nope': choose one of staged, r2e_hybrid"):
+        SelectionConfig(selector="nope")
+    with pytest.raises(ValueError, match="unknown score 'nope': choose one of votes, codet, b4"):
+        SelectionConfig(scores="nope")

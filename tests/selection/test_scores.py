@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
+from patchjury.selection.config import SelectionConfig
 from patchjury.selection.errors import SelectionConfigError
 from patchjury.selection.scores import (
-    B4Params,
+    SCORES,
+    B4Config,
     b4_log_scores,
     b4_scores,
     codet_scores,
@@ -40,7 +43,7 @@ def test_codet_weights_are_cluster_sizes_and_sqrt_variant() -> None:
 
 
 def test_b4_log_posterior_matches_the_formula_by_hand() -> None:
-    p = B4Params(theta_x=0.3, theta_y=0.6, wrong_pass_a=1.0, wrong_pass_b=4.0)
+    p = B4Config(theta_x=0.3, theta_y=0.6, wrong_pass_a=1.0, wrong_pass_b=4.0)
     logs = b4_log_scores({"a": [T, F], "b": [F, F]}, {"a": 2, "b": 1}, p)
     lx, ly = math.log(0.3 / 0.7), math.log(0.6 / 0.4)
     # H_a: S_x = 2 members, S_y = {t0}; outsider b (1 candidate) fails correct t0: B(1, 5) / B(1, 4) = 4/5;
@@ -77,9 +80,14 @@ def test_compute_scores_by_name_and_errors() -> None:
     assert compute_scores("votes", MATRIX)["d"] == 0.0
     assert compute_scores("codet", MATRIX)["a"] == 4.0
     assert compute_scores("b4", {}) == {}
-    with pytest.raises(SelectionConfigError, match="unknown score 'nope'"):
+    with pytest.raises(SelectionConfigError, match="unknown score 'nope': choose one of votes, codet, b4"):
         compute_scores("nope", MATRIX)
+    assert set(SCORES) == {"votes", "codet", "b4"}
+    settings = SelectionConfig(codet_variant="sqrt")
+    assert compute_scores("codet", MATRIX, {"a": 4, "b": 1}, settings)["a"] == pytest.approx(2 * math.sqrt(5))
     with pytest.raises(SelectionConfigError, match="different lengths"):
         votes_scores({"a": [T], "b": [T, F]})
-    with pytest.raises(SelectionConfigError, match="theta_x must be strictly between 0 and 1"):
-        b4_scores(MATRIX, params=B4Params(theta_x=1.0))
+    with pytest.raises(ValidationError, match="theta_x"):
+        B4Config(theta_x=1.0)
+    with pytest.raises(ValidationError, match="wrong_pass_b"):
+        B4Config(wrong_pass_b=0.0)

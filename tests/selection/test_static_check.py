@@ -138,7 +138,7 @@ def test_saved_reports_round_trip_and_bad_lines_name_the_file(tmp_path: Path, re
     path, sha = repo
     patch = _diff(path, {"pkg/core.py": BASE["pkg/core.py"].replace("os.path.basename", "basename_of")})
     report = check_patch(patch, git_reader(path, sha))
-    from patchjury.selection.exec_signals import patch_sha1
+    from patchjury.selection.patch_parse import patch_sha1
 
     saved = tmp_path / "static.jsonl.gz"
     with gzip.open(saved, "wt") as fh:

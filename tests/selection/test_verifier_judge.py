@@ -11,9 +11,9 @@ import pytest
 from patchjury.records import Candidate, Task
 from patchjury.selection.errors import VerifierError
 from patchjury.selection.protocol import Verifier
+from patchjury.selection.training.sft import export_sft
 from patchjury.selection.verifier.config import VerifierConfig, build_verifier
 from patchjury.selection.verifier.judge import LLMJudge, judge_messages, p_yes
-from patchjury.selection.verifier.sft import export_sft
 from tests.fakes.openai_server import FakeOpenAIServer
 
 TASK = Task(instance_id="o__r-1", problem_statement="Dividing by zero in `ratio()` crashes the report.")

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from patchjury.records import Candidate, Task
 from patchjury.selection.protocol import Verifier
+from patchjury.selection.training.run import run_training
+from patchjury.selection.training.train import design, fit
 from patchjury.selection.verifier.config import VerifierConfig, build_verifier
 from patchjury.selection.verifier.features import FEATURE_NAMES
 from patchjury.selection.verifier.model import VerifierModel
 from patchjury.selection.verifier.sklearn_verifier import default_artifact_path, load_default_verifier
-from patchjury.selection.verifier.train import design, fit
-from patchjury.selection.verifier.training_run import run_training
 
 
 def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
@@ -36,6 +36,23 @@ def test_default_artifact_loads_scores_in_unit_interval_and_is_small() -> None:
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores[0] > scores[1]  # an empty patch never beats a real one
     assert isinstance(build_verifier(VerifierConfig()), type(verifier))
+
+
+def test_verifier_backends_by_name() -> None:
+    """One name -> factory map; an unknown type is refused when the config is read, naming the choices."""
+    from pydantic import ValidationError
+
+    from patchjury.selection.verifier.config import BACKENDS
+    from patchjury.selection.verifier.judge import LLMJudge
+    from patchjury.selection.verifier.sklearn_verifier import ConstantVerifier, SklearnVerifier
+
+    assert list(BACKENDS) == ["sklearn", "judge", "none"]
+    built = {name: type(build_verifier(VerifierConfig(type=name))) for name in BACKENDS}
+    assert built == {"sklearn": SklearnVerifier, "judge": LLMJudge, "none": ConstantVerifier}
+    with pytest.raises(
+        ValidationError, match="unknown verifier type 'gpt': choose one of sklearn, judge, none"
+    ):
+        VerifierConfig(type="gpt")
 
 
 def test_artifact_columns_are_matched_by_name_and_unknown_features_are_refused() -> None:
@@ -96,7 +113,7 @@ def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path
     assert any("AUROC" in line for line in logs)
     model = VerifierModel.load(tmp_path / "art" / "verifier-v2.json")
     assert model.meta["training_data"]["n_instances"] == 24
-    from patchjury.selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.training.proxies import PROXY_FEATURES
 
     assert model.meta["excluded_features"] == sorted(PROXY_FEATURES)  # proxy-free by default
     card = (tmp_path / "art" / "MODEL_CARD.md").read_text()
@@ -159,8 +176,8 @@ def test_training_refuses_unlabeled_data(tmp_path: Path, shared_data: Path) -> N
 
 
 def test_design_weights_each_pool_once() -> None:
+    from patchjury.selection.training.train import Pool
     from patchjury.selection.verifier.features import PoolFeaturizer
-    from patchjury.selection.verifier.train import Pool
 
     task = Task(instance_id="i", problem_statement="x")
     cands = [
@@ -175,8 +192,8 @@ def test_design_weights_each_pool_once() -> None:
 
 
 def test_mixed_only_design_keeps_pools_with_both_labels() -> None:
+    from patchjury.selection.training.train import Pool, informative
     from patchjury.selection.verifier.features import PoolFeaturizer
-    from patchjury.selection.verifier.train import Pool, informative
 
     task = Task(instance_id="i", problem_statement="x")
     cands = [
@@ -215,7 +232,7 @@ def test_excluded_features_get_no_weight_for_both_kinds() -> None:
 
 def test_shipped_artifact_gives_no_weight_to_system_proxy_features() -> None:
     """The default verifier must not use any feature that identifies the producing system (honesty rule)."""
-    from patchjury.selection.verifier.proxies import PROXY_FEATURES
+    from patchjury.selection.training.proxies import PROXY_FEATURES
 
     model = load_default_verifier().model
     assert default_artifact_path().name == "verifier-v2.json"
@@ -241,7 +258,7 @@ def test_shipped_artifact_gives_no_weight_to_system_proxy_features() -> None:
 
 
 def test_proxy_rule_matches_the_constant() -> None:
-    from patchjury.selection.verifier.proxies import is_proxy
+    from patchjury.selection.training.proxies import is_proxy
 
     assert is_proxy(0.83, 0.53) and is_proxy(0.65, 0.50)
     assert not is_proxy(0.64, 0.54) and not is_proxy(0.70, 0.74)

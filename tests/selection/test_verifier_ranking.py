@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patchjury.selection.verifier.features import FEATURE_NAMES
-from patchjury.selection.verifier.nested import (
+from patchjury.selection.training.nested import (
     EXTRA_NAMES,
     PROXY_FEATURES,
     Data,
@@ -17,7 +16,8 @@ from patchjury.selection.verifier.nested import (
     folds_of,
     nested_cv,
 )
-from patchjury.selection.verifier.ranking import fit_conditional_logit, fit_pairwise, to_verifier_model
+from patchjury.selection.training.ranking import fit_conditional_logit, fit_pairwise, to_verifier_model
+from patchjury.selection.verifier.features import FEATURE_NAMES
 
 
 def _planted(seed: int, n_groups: int = 60) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -67,7 +67,7 @@ def test_export_keeps_order_and_unit_interval() -> None:
 
 def _small_pools(shared: Path, n: int):  # type: ignore[no-untyped-def]
     from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
-    from patchjury.selection.verifier.train import build_pools
+    from patchjury.selection.training.train import build_pools
 
     groups = group_by_instance(load_candidates(shared / "candidates" / "lite_candidates_train.jsonl.gz"))
     keep = {k: groups[k] for k in sorted(groups)[:n]}

@@ -14,9 +14,9 @@ import numpy as np
 from patchjury.records import Task
 from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
 from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.training.proxies import PROXY_FEATURES
+from patchjury.selection.training.train import CVReport, Pool, build_pools, cross_validate, design, fit
 from patchjury.selection.verifier.model import VerifierModel
-from patchjury.selection.verifier.proxies import PROXY_FEATURES
-from patchjury.selection.verifier.train import CVReport, Pool, build_pools, cross_validate, design, fit
 
 ARTIFACT = "verifier-v2.json"
 """File name of the artifact written by a training run (and loaded by default, sklearn_verifier.DEFAULT_ARTIFACT)."""
@@ -83,7 +83,7 @@ def run_training(
     """Grouped-CV model choice (by selection accuracy, then AUROC), final fit on all pools, artifact + card.
 
     `exclude`: feature names the model must not use (weight 0); by default the features that identify the
-    producing system in a multi-system pool (selection.verifier.proxies.PROXY_FEATURES). Pass () to use all.
+    producing system in a multi-system pool (selection.training.proxies.PROXY_FEATURES). Pass () to use all.
     `static` supplies the static-check features (saved reports or a repository source, described by
     `static_label` in the model card); without it they read "not checked" and get no weight to learn."""
     cands = load_candidates(candidates)
@@ -196,7 +196,7 @@ Reason: on a multi-system training pool these patch properties identify WHICH sy
 system AUROC >= 0.65, direction-free) while saying little about whether it is right (label AUROC < 0.60); a model
 using them learns "this looks like the best system's patch", which the honesty rule forbids (never use the
 producing system, directly or by proxy). Rule and table: `scripts/audit_verifier_features.py`,
-`selection/verifier/proxies.py`, docs/selection-benchmark.md. On the lite pool `raw_touches_tests` (editing existing
+`selection/training/proxies.py`, docs/selection-benchmark.md. On the lite pool `raw_touches_tests` (editing existing
 tests) marks the best system (68% of its patches vs 0-4% of the others'), `raw_adds_scratch` marks SWE-agent,
 `comment_lines_added` AutoCodeRover, `size_rel_median` and `rel_log_removed` Moatless-GPT-4o's shorter patches.
 The v1 artifact used them and reached 40.1% selection accuracy in the same CV, mostly by recognizing the best

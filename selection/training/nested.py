@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from patchjury.selection.bestk import pick_value
+from patchjury.selection.training.bestk import pick_value
+from patchjury.selection.training.proxies import PROXY_FEATURES as _BASE_PROXIES
+from patchjury.selection.training.ranking import Group, LinearRanker, fit_conditional_logit, fit_pairwise
+from patchjury.selection.training.train import Pool
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
-from patchjury.selection.verifier.proxies import PROXY_FEATURES as _BASE_PROXIES
-from patchjury.selection.verifier.ranking import Group, LinearRanker, fit_conditional_logit, fit_pairwise
-from patchjury.selection.verifier.train import Pool
 
 Z_FEATURES = [
     "log_added",
@@ -46,7 +46,7 @@ Z_FEATURES = [
 EXTRA_NAMES = [f"z_{f}" for f in Z_FEATURES] + ["size_rank", "medoid_sim", "is_medoid", "files_majority"]
 ALL_NAMES = FEATURE_NAMES + EXTRA_NAMES
 PROXY_FEATURES = _BASE_PROXIES + tuple(f"z_{f}" for f in _BASE_PROXIES if f in Z_FEATURES)
-"""selection.verifier.proxies.PROXY_FEATURES and their pool z-scores (see scripts/audit_verifier_features.py)."""
+"""selection.training.proxies.PROXY_FEATURES and their pool z-scores (see scripts/audit_verifier_features.py)."""
 
 Config = tuple[str, str, float]
 """(family: point | clogit | pair, feature set: base | ext | base-proxy | ext-proxy, C or lambda)."""

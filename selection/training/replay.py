@@ -10,7 +10,6 @@ kept-test votes and the distinguishing tests are recomputed within the subset, s
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +18,6 @@ from pathlib import Path
 from patchjury.selection.candidates import text_lines
 from patchjury.selection.errors import CandidateFormatError
 from patchjury.selection.selectors import Signals
-
-
-def patch_sha1(patch: str | None) -> str:
-    return hashlib.sha1((patch or "").encode()).hexdigest()
 
 
 @dataclass

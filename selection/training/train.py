@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from patchjury.records import Candidate, Task
-from patchjury.selection.bestk import cluster_sum_value, pick_value
 from patchjury.selection.errors import CandidateFormatError
 from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.training.bestk import cluster_sum_value, pick_value
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from patchjury.selection.verifier.model import VerifierModel, from_sklearn
 

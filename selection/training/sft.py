@@ -13,9 +13,9 @@ from pathlib import Path
 
 from patchjury.records import Candidate, Task
 from patchjury.selection.errors import CandidateFormatError
+from patchjury.selection.training.train import label_of
 from patchjury.selection.verifier.config import VerifierConfig
 from patchjury.selection.verifier.judge import judge_messages
-from patchjury.selection.verifier.train import label_of
 
 
 def sft_record(task: Task, candidate: Candidate, config: VerifierConfig | None = None) -> dict[str, object]:

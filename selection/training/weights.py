@@ -26,10 +26,8 @@ from pydantic import ValidationError
 
 from patchjury.records import CandidateEvidence
 from patchjury.selection.candidates import json_rows
-from patchjury.selection.config import LearnedWeights
 from patchjury.selection.errors import CandidateFormatError, SelectionConfigError
-from patchjury.selection.selectors.base import Signals
-from patchjury.selection.selectors.rules import Learned, Staged
+from patchjury.selection.selectors import Learned, LearnedWeights, Rule, Signals, Staged
 
 FEATURES = ("votes", "regression", "cluster", "verifier")
 LabeledPool = tuple[str, list[Signals], list[bool]]
@@ -134,26 +132,20 @@ def fit_weights(pools: Sequence[LabeledPool], c: float = 1.0) -> LearnedWeights:
     return LearnedWeights(bias=float(model.intercept_[0]), **w)
 
 
-def pick_accuracy(rule: Learned | Staged, signals: Sequence[Signals], labels: Sequence[bool]) -> float:
-    """Correctness of the rule's pick; candidates the rule cannot tell apart count as the mean of their labels."""
+def pick_accuracy(rule: Rule, signals: Sequence[Signals], labels: Sequence[bool]) -> float:
+    """Correctness of the rule's pick; candidates the rule cannot tell apart count as the mean of their labels.
+
+    Every rule's last resort is the candidate id, so the pick is taken under every rotation of the ids: each tied
+    candidate gets the smallest id once and is then the one picked."""
     truth = {s.candidate_id: y for s, y in zip(signals, labels, strict=True)}
-    if isinstance(rule, Learned):
-        live = [s for s in signals if s.alive]
-        if not live:
-            return 0.0
-        p = {s.candidate_id: rule.probability(rule.features(s, live)) for s in live}
-        top = max(p.values())
-        tied = [c for c, v in p.items() if v >= top - 1e-12]
-    else:
-        # the staged rule's last resort is the candidate id: vary the ids to find every candidate it could pick
-        picks = (_staged_pick(rule, signals, shift) for shift in range(len(signals)))
-        tied = sorted({c for c in picks if c is not None})
-        if not tied:
-            return 0.0
+    picks = (_pick(rule, signals, shift) for shift in range(len(signals)))
+    tied = sorted({c for c in picks if c is not None})
+    if not tied:
+        return 0.0
     return float(np.mean([truth[c] for c in tied]))
 
 
-def _staged_pick(rule: Staged, signals: Sequence[Signals], shift: int) -> str | None:
+def _pick(rule: Rule, signals: Sequence[Signals], shift: int) -> str | None:
     ids = [s.candidate_id for s in signals]
     renamed = {c: f"c{(i + shift) % len(ids):04d}" for i, c in enumerate(ids)}
     back = {v: k for k, v in renamed.items()}
@@ -194,14 +186,14 @@ def grouped_cv(pools: Sequence[LabeledPool], folds: int = 5, c: float = 1.0, see
         )
     order = np.random.default_rng(seed).permutation(len(mixed))
     fold_of = {int(j): i % k for i, j in enumerate(order)}
-    prior, staged = Learned.of(LearnedWeights()), Staged()
+    prior, staged = Learned(), Staged()
     got: dict[str, list[float]] = {"fitted": [], "prior": [], "staged": []}
     fitted: list[LearnedWeights] = []
     for f in range(k):
         train = [p for j, p in enumerate(mixed) if fold_of[j] != f]
         weights = fit_weights(train, c)
         fitted.append(weights)
-        rule = Learned.of(weights)
+        rule = Learned(weights)
         for _, signals, labels in (p for j, p in enumerate(mixed) if fold_of[j] == f):
             got["fitted"].append(pick_accuracy(rule, signals, labels))
             got["prior"].append(pick_accuracy(prior, signals, labels))
