@@ -12,8 +12,9 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["litellm", "deterministic", "replay"] = "litellm"
-    """Backend: `litellm` (any provider litellm knows), `deterministic` (scripted policy), `replay`."""
+    type: Literal["litellm", "deterministic", "replay", "replay-bash"] = "litellm"
+    """Backend: `litellm` (any provider litellm knows), `deterministic` (scripted policy), `replay` (our own
+    trajectory record), `replay-bash` (another agent's recorded bash commands, run through our `run` tool)."""
     name: str = ""
     """Model name as litellm spells it (e.g. `openai/gpt-4o`, `anthropic/claude-sonnet-4-5`); a label otherwise."""
     api_base: str | None = None
@@ -37,7 +38,8 @@ class ModelConfig(BaseModel):
     latency_s: float = Field(default=0.0, ge=0)
     """Deterministic/replay model: seconds to sleep per query (simulates an API for benchmarks and demos)."""
     replay_path: str | None = None
-    """Replay model: the trajectory JSON whose assistant messages are replayed in order."""
+    """Replay model: the trajectory JSON whose assistant messages are replayed in order. replay-bash: a
+    mini-swe-agent .traj.json or a file of rows with `steps`, as FILE or FILE#INSTANCE_ID."""
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
@@ -49,6 +51,10 @@ class ModelConfig(BaseModel):
             )
         if self.type == "replay" and not self.replay_path:
             raise ValueError("a replay model needs `replay_path` (a trajectory JSON written by patchjury)")
+        if self.type == "replay-bash" and not self.replay_path:
+            raise ValueError(
+                "a replay-bash model needs `replay_path` (a mini-swe-agent .traj.json or FILE#INSTANCE_ID)"
+            )
         return self
 
     @property

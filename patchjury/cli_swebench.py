@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -52,15 +53,30 @@ def eval_cmd(
     memory: str = typer.Option("4g", "--memory", help="Memory limit per grading container (docker syntax)."),
     cpus: float = typer.Option(1.0, "--cpus", help="CPU limit per grading container."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    run_id: str | None = typer.Option(
+        None,
+        "--run-id",
+        help="Name results as the official harness does: OUT/logs/run_evaluation/RUN_ID/MODEL/<id>/ and "
+        "OUT/MODEL.RUN_ID.json.",
+    ),
 ) -> None:
     """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and PASS_TO_PASS checked.
 
-    Writes OUT/<instance_id>/report.json and OUT/summary.json (official keys); reruns skip graded instances.
+    Writes OUT/<instance_id>/report.json and OUT/summary.json (official keys), or with --run-id the official
+    harness's layout; reruns skip graded instances. Exit codes as the official harness: 0 when the run
+    finished (whatever was resolved; per-instance errors are in the report), 2 for bad arguments or input
+    files, 1 when grading could not run (e.g. no Docker engine), 130 when interrupted.
     """
     from rich.console import Console
 
+    from patchjury.envs.errors import EnvError
     from patchjury.envs.swebench.evaluate import EvalConfig, evaluate
+    from patchjury.envs.swebench.predictions import load_predictions
 
+    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
+        raise typer.BadParameter(
+            "letters, digits, '.', '_' and '-' only (it names a directory)", param_hint="--run-id"
+        )
     config = EvalConfig(
         predictions=predictions,
         instances=instances,
@@ -77,10 +93,16 @@ def eval_cmd(
         test_timeout=test_timeout,
         memory=memory,
         cpus=cpus,
+        run_id=run_id,
     )
     console = Console(stderr=True)
     try:
         summary = evaluate(config, progress=not quiet)
+    except ValueError:
+        raise  # bad input (DatasetError, SelectionError, RecipeError...): one `error:` line, exit 2
+    except EnvError as exc:  # the harness itself could not run (engine down...): exit 1, as a crash would
+        console.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print(
             f"interrupted: grading containers removed; rerun the same command to resume ({config.out})"
@@ -95,5 +117,5 @@ def eval_cmd(
         first = reason.strip().splitlines()[0] if reason.strip() else "unknown"
         console.print(f"  [red]error[/red] {iid}: {first[:300]}", markup=False, highlight=False)
     if summary["error_ids"]:
-        console.print(f"  (full reasons: {config.out}/<instance_id>/error.json)")
-    typer.echo(str(config.out / "summary.json"))
+        console.print(f"  (full reasons: {config.instance_dir('<instance_id>')}/error.json)")
+    typer.echo(str(config.summary_path(load_predictions(config.predictions))))

@@ -22,7 +22,13 @@ def make_model(config: ModelConfig, sampling: Sampling | None = None) -> Model:
         from patchjury.agent.models.replay import ReplayModel
 
         return ReplayModel(config, sampling)
-    raise AgentConfigError(f"unknown model type {config.type!r}: use litellm, deterministic or replay")
+    if config.type == "replay-bash":
+        from patchjury.agent.models.replay_bash import ReplayBashModel
+
+        return ReplayBashModel(config, sampling)
+    raise AgentConfigError(
+        f"unknown model type {config.type!r}: use litellm, deterministic, replay or replay-bash"
+    )
 
 
 def model_for(index: int, models: list[ModelConfig], agent: AgentConfig) -> Model:
@@ -38,7 +44,8 @@ def model_for(index: int, models: list[ModelConfig], agent: AgentConfig) -> Mode
 
 
 def model_configs_from_names(names: list[str], **common: object) -> list[ModelConfig]:
-    """`--model` values -> configs: `deterministic:<script.yaml>`, `replay:<trajectory.json>`, or a litellm
+    """`--model` values -> configs: `deterministic:<script.yaml>`, `replay:<trajectory.json>`,
+    `replay-bash:<other agent's trajectory>[#instance_id]`, or a litellm
     model name (`openai/gpt-4o-mini`). `common` (e.g. api_base, api_key_env, timeout) applies to litellm ones."""
     out = []
     for name in names:
@@ -47,6 +54,8 @@ def model_configs_from_names(names: list[str], **common: object) -> list[ModelCo
             out.append(ModelConfig(type="deterministic", name=f"deterministic:{rest}", script_path=rest))
         elif sep and kind == "replay":
             out.append(ModelConfig(type="replay", replay_path=rest))
+        elif sep and kind == "replay-bash":
+            out.append(ModelConfig(type="replay-bash", replay_path=rest))
         else:
             out.append(ModelConfig.model_validate({"type": "litellm", "name": name, **common}))
     return out

@@ -5,6 +5,10 @@ patch --fuzz); test files reset and test_patch applied; the test command run; th
 FAIL_TO_PASS / PASS_TO_PASS graded. Writes <out>/<instance_id>/{report.json,test_output.txt,patch.diff}
 (error.json instead when the instance could not be graded: missing recipe, build failure...) and
 <out>/summary.json with the official keys.
+
+With a run id (`--run-id`), files are named as the official harness names them, so both can sit side by side
+in one directory: <out>/logs/run_evaluation/<run_id>/<model>/<instance_id>/{report.json,test_output.txt,
+patch.diff} and the run report <out>/<model>.<run_id>.json (<model> = model_name_or_path with / -> __).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from patchjury.envs.swebench.source import InstanceSource
 
 REPORT = "report.json"
 ERROR = "error.json"
+RUN_EVALUATION_LOG_DIR = Path("logs") / "run_evaluation"
 
 
 class EvalConfig(InstanceSource):
@@ -50,6 +55,28 @@ class EvalConfig(InstanceSource):
     """Memory limit of each grading container."""
     cpus: float = Field(default=1.0, gt=0)
     """CPU limit of each grading container."""
+    run_id: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    """Official-harness layout: logs/run_evaluation/<run_id>/<model>/<instance_id>/ and <model>.<run_id>.json
+    under `out` (None: <out>/<instance_id>/ and <out>/summary.json)."""
+
+    def instance_dir(self, instance_id: str, pred: Prediction | None = None) -> Path:
+        """Where one prediction's report, test output and patch go."""
+        if self.run_id is None:
+            return self.out / instance_id
+        model = model_dir_name(pred.model_name_or_path if pred is not None else "")
+        return self.out / RUN_EVALUATION_LOG_DIR / self.run_id / model / instance_id
+
+    def summary_path(self, preds: dict[str, Prediction]) -> Path:
+        """summary.json, or the official `<model>.<run_id>.json` (model of the first prediction)."""
+        if self.run_id is None:
+            return self.out / "summary.json"
+        first = next(iter(preds.values()), None)
+        return self.out / f"{model_dir_name(first.model_name_or_path if first else '')}.{self.run_id}.json"
+
+
+def model_dir_name(model_name_or_path: str) -> str:
+    """The official harness's directory name for a model: `/` becomes `__`."""
+    return (model_name_or_path or "None").replace("/", "__")
 
 
 class Outcome(BaseModel):
@@ -70,9 +97,9 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
-def read_report(out: Path, instance_id: str) -> dict[str, Any] | None:
-    """The inner report dict for an instance, or None when not graded yet (or unreadable)."""
-    path = out / instance_id / REPORT
+def read_report(inst_dir: Path, instance_id: str) -> dict[str, Any] | None:
+    """The inner report dict in an instance directory, or None when not graded yet (or unreadable)."""
+    path = inst_dir / REPORT
     try:
         data = json.loads(path.read_text())
         return dict(data[instance_id])
@@ -85,7 +112,7 @@ def grade_one(
 ) -> Outcome:
     """Grade one prediction; writes report.json (or error.json). Expected failures never raise; after a
     cancellation nothing is written (the instance is graded again on resume)."""
-    inst_dir = config.out / instance.instance_id
+    inst_dir = config.instance_dir(instance.instance_id, pred)
     inst_dir.mkdir(parents=True, exist_ok=True)
     (inst_dir / ERROR).unlink(missing_ok=True)
     patch = pred.model_patch or ""
@@ -137,10 +164,11 @@ def summarize(
         if not (preds[iid].model_patch or "").strip():
             empty.append(iid)
             continue
-        report = read_report(config.out, iid)
+        inst_dir = config.instance_dir(iid, preds[iid])
+        report = read_report(inst_dir, iid)
         if report is None:
             errors.append(iid)
-            err = config.out / iid / ERROR
+            err = inst_dir / ERROR
             try:
                 reasons[iid] = json.loads(err.read_text())["reason"]
             except (OSError, json.JSONDecodeError, KeyError):
@@ -186,7 +214,7 @@ def evaluate(
         pred = preds.get(inst.instance_id)
         if pred is None:
             continue
-        if not config.redo and read_report(config.out, inst.instance_id) is not None:
+        if not config.redo and read_report(config.instance_dir(inst.instance_id, pred), inst.instance_id):
             if on_outcome:
                 on_outcome(Outcome(instance_id=inst.instance_id, status="skipped", reason="already graded"))
             continue
@@ -198,7 +226,7 @@ def evaluate(
     if todo:
         _run_pool(config, todo, progress, on_outcome)
     summary = summarize(config, selected, preds)
-    _write_json(config.out / "summary.json", summary)
+    _write_json(config.summary_path(preds), summary)
     return summary
 
 

@@ -239,3 +239,88 @@ def test_hanging_tests_time_out_unresolved(tmp_path: Path, base_image: str) -> N
     assert report["patch_successfully_applied"] is True and report["resolved"] is False
     assert report["reason"] == "tests timed out after 3s"
     assert summary["unresolved_ids"] == ["tinycalc-hang"]
+
+
+#: Keys of the official harness's run report (swebench.harness.reporting.make_run_report, schema_version 2).
+OFFICIAL_RUN_KEYS = {
+    "total_instances",
+    "submitted_instances",
+    "completed_instances",
+    "resolved_instances",
+    "unresolved_instances",
+    "empty_patch_instances",
+    "error_instances",
+    "completed_ids",
+    "incomplete_ids",
+    "empty_patch_ids",
+    "submitted_ids",
+    "resolved_ids",
+    "unresolved_ids",
+    "error_ids",
+    "schema_version",
+}
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "patchjury.cli", "swebench", "eval", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.docker
+def test_eval_run_id_official_layout_report_keys_and_exit_codes(tmp_path: Path, base_image: str) -> None:
+    cache, sha = _make_repo(tmp_path)
+    instances = tmp_path / "instances.jsonl"
+    rows = [_instance("tinycalc-gold", sha), _instance("tinycalc-wrong", sha)]
+    instances.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    predictions = tmp_path / "preds.jsonl"
+    preds = [("tinycalc-gold", GOLD), ("tinycalc-wrong", WRONG)]
+    predictions.write_text(
+        "".join(
+            json.dumps({"instance_id": i, "model_patch": p, "model_name_or_path": "org/model-x"}) + "\n"
+            for i, p in preds
+        )
+    )
+    out = tmp_path / "out"
+    base = ["-p", str(predictions), "-i", str(instances), "--repo-cache", str(cache), "--no-clone", "-q"]
+
+    run = _cli(*base, "--out", str(out), "--run-id", "r1")
+
+    assert run.returncode == 0, run.stderr  # finished: exit 0 whatever was resolved (as the official harness)
+    logs = out / "logs" / "run_evaluation" / "r1" / "org__model-x"
+    for iid in ("tinycalc-gold", "tinycalc-wrong"):
+        assert {p.name for p in (logs / iid).iterdir()} >= {"report.json", "test_output.txt", "patch.diff"}
+    report = json.loads((logs / "tinycalc-wrong" / "report.json").read_text())["tinycalc-wrong"]
+    assert {"patch_is_None", "patch_exists", "patch_successfully_applied", "resolved", "tests_status"} <= set(
+        report
+    )
+    assert set(report["tests_status"]) == {"FAIL_TO_PASS", "PASS_TO_PASS", "FAIL_TO_FAIL", "PASS_TO_FAIL"}
+    run_report = out / "org__model-x.r1.json"
+    assert run.stdout.strip().splitlines()[-1] == str(run_report)
+    summary = json.loads(run_report.read_text())
+    assert set(summary) >= OFFICIAL_RUN_KEYS and summary["schema_version"] == 2
+    assert (summary["resolved_ids"], summary["unresolved_ids"]) == (["tinycalc-gold"], ["tinycalc-wrong"])
+    assert not (out / "summary.json").exists() and not (out / "tinycalc-gold").exists()
+
+    again = _cli(*base, "--out", str(out), "--run-id", "r2")  # another run id: graded again, side by side
+    assert again.returncode == 0 and (out / "org__model-x.r2.json").is_file()
+    assert (
+        out / "logs" / "run_evaluation" / "r2" / "org__model-x" / "tinycalc-gold" / "report.json"
+    ).is_file()
+
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text(json.dumps({"instance_id": "nobody-1", "model_patch": GOLD}) + "\n")
+    bad = _cli("-p", str(unknown), "-i", str(instances), "--out", str(out), "--run-id", "r3")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")  # bad input, as argparse's usage errors
+    assert _cli(*base, "--out", str(out), "--run-id", "bad/id").returncode == 2
+    down = _cli(
+        *base, "--out", str(tmp_path / "o4"), "--run-id", "r4", env={"DOCKER_HOST": "unix:///nonexistent"}
+    )
+    assert down.returncode == 1 and "Docker engine" in down.stderr  # the harness could not run: exit 1

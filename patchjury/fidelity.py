@@ -1,0 +1,179 @@
+"""Fidelity against a recorded run: replay its commands here, compare return codes and the final diff, and
+compare our grading of a patch with the official per-test report.
+
+    replay_instance(inst, "runs.jsonl.gz#<id>", image, out)   -> replay.json beside the trajectory record
+    compare_grading(official_report, our_report)              -> resolved / per-test agreement
+
+The replayed trajectory is an ordinary patchjury trajectory record (`patchjury show` renders it); every
+`run` observation holds our exit code and the assistant message before it names the recorded one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from patchjury.agent.models.recorded_bash import RecordedRun, load_recorded
+from patchjury.envs.config import EnvConfig
+from patchjury.records import Task
+
+REPLAY = "replay.json"
+_INDEX = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( \d+)?$")
+_HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@.*$")
+
+
+def normalize_diff(patch: str | None) -> str:
+    """A diff with what does not change the result removed: `index` lines, hunk line numbers and section
+    text, trailing whitespace at line ends and at the end; file sections sorted by path."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (patch or "").splitlines():
+        if line.startswith("diff --git "):
+            current = sections.setdefault(line, [])
+            continue
+        if current is None or _INDEX.match(line):
+            continue
+        current.append("@@" if _HUNK.match(line) else line.rstrip())
+    return "\n".join(f"{head}\n" + "\n".join(body).strip() for head, body in sorted(sections.items())).strip()
+
+
+def run_observations(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `run` observations of a trajectory record, in order ({exit_code, timed_out, text})."""
+    out = []
+    for step in record.get("steps", []):
+        for obs in step.get("observations") or []:
+            if obs.get("name") == "run":
+                data = obs.get("data") or {}
+                out.append(
+                    {
+                        "exit_code": data.get("exit_code"),
+                        "timed_out": bool(data.get("timed_out")),
+                        "text": obs.get("text", ""),
+                        "error": bool(obs.get("error")),
+                    }
+                )
+    return out
+
+
+def compare_commands(recorded: RecordedRun, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per recorded command: its recorded and our return code, and whether they agree.
+
+    `comparable` is False for commands with nothing recorded (mini-swe-agent's submit command) and for
+    commands our run never reached; a recorded timeout agrees with a timeout here."""
+    ours = run_observations(record)
+    rows = []
+    for k, cmd in enumerate(recorded.commands):
+        mine = ours[k] if k < len(ours) else None
+        row: dict[str, Any] = {
+            "k": k,
+            "command": cmd.command[:300],
+            "recorded_rc": cmd.returncode,
+            "recorded_timed_out": cmd.timed_out,
+            "rc": None if mine is None or mine["error"] else mine["exit_code"],
+            "timed_out": bool(mine and mine["timed_out"]),
+            "reached": mine is not None,
+        }
+        row["comparable"] = mine is not None and (cmd.returncode is not None or cmd.timed_out)
+        if cmd.timed_out:
+            row["same"] = row["timed_out"]
+        else:
+            row["same"] = not row["timed_out"] and row["rc"] == cmd.returncode
+        rows.append(row)
+    return rows
+
+
+def summarize_replay(
+    rows: list[dict[str, Any]], record: dict[str, Any], submission: str | None
+) -> dict[str, Any]:
+    comparable = [r for r in rows if r["comparable"]]
+    patch = str(record.get("patch") or "")
+    return {
+        "commands": len(rows),
+        "reached": sum(1 for r in rows if r["reached"]),
+        "comparable": len(comparable),
+        "same_rc": sum(1 for r in comparable if r["same"]),
+        "status": record.get("status"),
+        "error": record.get("error"),
+        "diff_identical": submission is not None and normalize_diff(patch) == normalize_diff(submission),
+        "diff_exact": submission is not None and patch.strip() == submission.strip(),
+        "patch_chars": len(patch),
+        "submission_chars": len(submission or ""),
+    }
+
+
+def compare_grading(official: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """Resolved and per-test agreement of our report with the official one (reports as report.json holds
+    them: resolved, tests_status.{FAIL_TO_PASS,PASS_TO_PASS}.{success,failure})."""
+    tests: list[dict[str, Any]] = []
+    for group in ("FAIL_TO_PASS", "PASS_TO_PASS"):
+        off = (official.get("tests_status") or {}).get(group) or {}
+        our = (ours.get("tests_status") or {}).get(group) or {}
+        our_ok, our_bad = set(our.get("success", [])), set(our.get("failure", []))
+        for verdict in ("success", "failure"):
+            for name in off.get(verdict, []):
+                mine = "success" if name in our_ok else "failure" if name in our_bad else "missing"
+                tests.append({"group": group, "test": name, "official": verdict, "ours": mine})
+    return {
+        "official_resolved": bool(official.get("resolved")),
+        "resolved": bool(ours.get("resolved")),
+        "resolved_agree": bool(official.get("resolved")) == bool(ours.get("resolved")),
+        "tests": len(tests),
+        "tests_agree": sum(1 for t in tests if t["official"] == t["ours"]),
+        "disagreements": [t for t in tests if t["official"] != t["ours"]],
+    }
+
+
+def replay_instance(
+    task: Task, spec: str, env_config: EnvConfig, out: Path, *, run_timeout: float = 60.0
+) -> dict[str, Any]:
+    """Replay the recorded commands for `task` (from `spec`, FILE or FILE#ID) in a fresh Env of `env_config`
+    (for SWE-bench: InstanceImage.docker_config()) through our agent loop; writes and returns OUT/replay.json.
+
+    A trajectory in an unknown format, a command that never returns (killed after `run_timeout`) or a
+    container failure is recorded in the result, never raised."""
+    from patchjury.agent.config import AgentConfig, ModelConfig
+    from patchjury.agent.errors import AgentError
+    from patchjury.agent.runner import run_trajectories
+    from patchjury.agent.trajectory import load_record
+    from patchjury.envs.registry import make_env
+    from patchjury.tools.config import ToolsConfig
+    from patchjury.tools.registry import get_tools
+
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"instance_id": task.instance_id, "spec": spec}
+    try:
+        recorded = load_recorded(spec)
+    except AgentError as exc:
+        result.update(status="bad_input", error=str(exc))
+        (out / REPLAY).write_text(json.dumps(result, indent=1) + "\n")
+        return result
+    agent = AgentConfig(
+        n_trajectories=1,
+        workers=1,
+        step_limit=len(recorded.commands) + 2,
+        cost_limit=0,
+        time_limit_s=0,
+        tools=["run", "submit"],
+        autosubmit=True,
+    )
+    tools = get_tools(
+        ["run", "submit"], config=ToolsConfig(run_timeout=run_timeout, run_max_timeout=run_timeout)
+    )
+    model = ModelConfig(type="replay-bash", replay_path=spec, name="replay-bash")
+    cands = run_trajectories(
+        task,
+        lambda _i: make_env(env_config),
+        out,
+        agent,
+        [model],
+        tools=tools,
+        progress=False,
+    )
+    record = load_record(str(cands[0].trajectory))
+    rows = compare_commands(recorded, record)
+    result.update(summarize_replay(rows, record, recorded.submission))
+    result.update(trajectory=str(cands[0].trajectory), patch=record.get("patch", ""), rows=rows)
+    (out / REPLAY).write_text(json.dumps(result, indent=1) + "\n")
+    return result

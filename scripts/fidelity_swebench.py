@@ -1,0 +1,358 @@
+"""Fidelity against a real frontier run (issue 14): grade its patches and replay its commands here.
+
+Data: a file of recorded runs (../shared/data/trajectories/verified_mini_gemini3pro_train.jsonl.gz: every bash
+command of mini-swe-agent + Gemini 3 Pro with the official container's return code, its final patch and the
+official per-test report). For each chosen instance, in its locally built image:
+
+1. grade: its patch graded by `patchjury swebench eval` (OUT/eval, --run-id layout) and compared with the
+   official report per instance (resolved) and per test (FAIL_TO_PASS / PASS_TO_PASS success or failure);
+2. replay: its commands replayed through our agent loop with `--model replay-bash` (OUT/replay/<id>: an
+   ordinary trajectory record, `patchjury show` renders it, plus replay.json), our return code beside the
+   recorded one, our final diff against its submission (normalized), and our diff graded (OUT/replay-eval).
+
+Then tables (coverage of Verified by repository and version, grading agreement, replay agreement, every
+disagreement) go to OUT/fidelity.md and, with --doc, into the repository's docs.
+
+    .venv/bin/python scripts/fidelity_swebench.py --repo-cache /work/cache/repos --out /work/cache/fid \\
+        --sample 1 --stage both            # stratified sample: 1 + n//10 instances per (repo, version)
+    .venv/bin/python scripts/fidelity_swebench.py --out /work/cache/fid --render-only --doc docs/swebench-fidelity.md
+
+Resumable: finished grades and replays are kept (--redo to repeat). Keep it under `nice`: every instance builds
+an image first. Reads gold fields and labels only to compare, after our side has run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
+from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
+from patchjury.envs.swebench.predictions import Prediction  # noqa: E402
+from patchjury.envs.swebench.recipes import get_recipe  # noqa: E402
+from patchjury.fidelity import REPLAY, compare_grading, replay_instance  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+RUNS = DATA / "trajectories" / "verified_mini_gemini3pro_train.jsonl.gz"
+VERIFIED = DATA / "swebench" / "verified_test.jsonl.gz"
+MODEL = "mini-swe-agent-1.15__gemini-3-pro"
+RUN_ID = "fidelity"
+EXPENSIVE = {"scikit-learn/scikit-learn", "astropy/astropy", "matplotlib/matplotlib"}
+
+
+def load_runs(path: Path) -> dict[str, dict[str, Any]]:
+    with gzip.open(path, "rt") as fh:
+        return {r["instance_id"]: r for r in map(json.loads, fh)}
+
+
+def recipe_status(repo: str, version: str) -> str:
+    """'' when a recipe exists, else the reason (missing recipe / unsupported)."""
+    try:
+        get_recipe(repo, version)
+    except LookupError as exc:
+        return str(exc).split(";")[0].split(" in /")[0]
+    return ""
+
+
+def stratified(runs: dict[str, Any], insts: dict[str, SWEInstance], per_ten: int) -> list[str]:
+    """1 + n // 10 * per_ten instances per (repo, version) with a recipe, chosen by sha1 of the id (no
+    label looked at); first one of every stratum (cheap repositories first), then the rest."""
+    strata: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for iid in runs:
+        i = insts[iid]
+        strata[(i.repo, i.version)].append(iid)
+    first, rest = [], []
+    for (repo, version), ids in sorted(strata.items()):
+        if recipe_status(repo, version):
+            continue
+        ids.sort(key=lambda x: hashlib.sha1(x.encode()).hexdigest())
+        k = 1 + (len(ids) // 10) * per_ten
+        first.append((repo in EXPENSIVE, ids[0]))
+        rest += [(repo in EXPENSIVE, x) for x in ids[1:k]]
+    return [x for _, x in sorted(first, key=lambda t: t[0])] + [
+        x for _, x in sorted(rest, key=lambda t: t[0])
+    ]
+
+
+def eval_config(
+    args: argparse.Namespace, out: Path, preds: Path, ids: list[str], run_id: str | None
+) -> EvalConfig:
+    return EvalConfig(
+        predictions=preds,
+        instances=str(args.instances),
+        instance_ids=ids,
+        repo_cache=args.repo_cache,
+        allow_clone=False,
+        out=out,
+        run_id=run_id,
+        redo=args.redo,
+    )
+
+
+def write_preds(runs: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        for iid, row in runs.items():
+            fh.write(
+                json.dumps(
+                    {"instance_id": iid, "model_patch": row["model_patch"], "model_name_or_path": MODEL}
+                )
+                + "\n"
+            )
+    return path
+
+
+def grade(args: argparse.Namespace, iid: str, preds: Path) -> None:
+    evaluate(eval_config(args, args.out / "eval", preds, [iid], RUN_ID), progress=False)
+
+
+def replay(args: argparse.Namespace, inst: SWEInstance) -> None:
+    from patchjury.envs.errors import EnvError
+    from patchjury.envs.swebench.build import prepare_instance_image
+
+    out = args.out / "replay" / inst.instance_id
+    if (out / REPLAY).exists() and not args.redo:
+        return
+    try:
+        image = prepare_instance_image(inst, repo_cache=args.repo_cache, allow_clone=False, log_dir=out)
+    except EnvError as exc:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / REPLAY).write_text(
+            json.dumps({"instance_id": inst.instance_id, "status": "no_image", "error": str(exc)})
+        )
+        return
+    env_config = image.docker_config(
+        labels={"dev.patchjury.fidelity": inst.instance_id[:200]}, output_limit=0
+    )
+    task = inst.to_task(include_hints=False)
+    res = replay_instance(
+        task, f"{args.data}#{inst.instance_id}", env_config, out, run_timeout=args.run_timeout
+    )
+    if res.get("status") == "bad_input":
+        return
+    ecfg = eval_config(args, args.out / "replay-eval", args.out / "preds.jsonl", [inst.instance_id], None)
+    ecfg = ecfg.model_copy(update={"redo": True})
+    pred = Prediction(
+        instance_id=inst.instance_id, model_patch=res.get("patch", ""), model_name_or_path="replay-bash"
+    )
+    if (pred.model_patch or "").strip():
+        grade_one(inst, pred, ecfg)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def our_report(out: Path, iid: str) -> dict[str, Any] | None:
+    return read_report(out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid, iid)
+
+
+def error_of(out: Path, iid: str) -> dict[str, Any] | None:
+    path = out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid / "error.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEInstance]) -> str:
+    out = args.out
+    lines = [
+        "# Fidelity against a real frontier run (mini-swe-agent 1.15 + Gemini 3 Pro, SWE-bench Verified)",
+        "",
+        f"Generated by `scripts/fidelity_swebench.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+    ]
+    # coverage
+    verified = [i for i in insts.values()]
+    cov: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"verified": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
+    )
+    for i in verified:
+        c = cov[(i.repo, i.version)]
+        c["verified"] += 1
+        c["why"] = recipe_status(i.repo, i.version)
+        if i.instance_id in runs:
+            c["run"] += 1
+            if our_report(out, i.instance_id) is not None:
+                c["graded"] += 1
+            elif (err := error_of(out, i.instance_id)) is not None:
+                c["errors"] += 1
+                c["why"] = c["why"] or f"{err.get('stage')}: {str(err.get('reason'))[:90]}"
+    lines += [
+        "## Coverage of Verified by repository and version",
+        "",
+        "*recipe*: an install recipe exists in envs/swebench/recipes.yaml; *run*: instances of the recorded run "
+        "(training split); *built+graded*: instances whose image built here and whose patch was graded; "
+        "*errors*: tried and failed (stage: reason).",
+        "",
+        "| repo | version | Verified | recipe | in run | built+graded | errors | why not |",
+        "|---|---|---:|---|---:|---:|---:|---|",
+    ]
+    for (repo, version), c in sorted(
+        cov.items(), key=lambda kv: (kv[0][0], [int(p) if p.isdigit() else p for p in kv[0][1].split(".")])
+    ):
+        lines.append(
+            f"| {repo} | {version} | {c['verified']} | {'no' if recipe_status(repo, version) else 'yes'} | {c['run']} | "
+            f"{c['graded']} | {c['errors']} | {c['why']} |"
+        )
+    tot_v = sum(c["verified"] for c in cov.values())
+    tot_r = sum(c["verified"] for (r, v), c in cov.items() if not recipe_status(r, v))
+    lines += [
+        "",
+        f"Verified: {tot_v} instances, {tot_r} with a recipe here ({100 * tot_r / tot_v:.1f}%).",
+        "",
+    ]
+    # grading
+    per_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    dis: list[str] = []
+    for iid, row in sorted(runs.items()):
+        ours = our_report(out, iid)
+        if ours is None:
+            continue
+        cmp = compare_grading(row["report"], ours)
+        per_repo[insts[iid].repo].append(cmp)
+        if not cmp["resolved_agree"] or cmp["disagreements"]:
+            tests = "; ".join(
+                f"{d['test'][:80]} ({d['group']}: official {d['official']}, ours {d['ours']})"
+                for d in cmp["disagreements"][:4]
+            )
+            more = f" (+{len(cmp['disagreements']) - 4} more)" if len(cmp["disagreements"]) > 4 else ""
+            dis.append(f"| {iid} | {cmp['official_resolved']} | {cmp['resolved']} | {tests}{more} |")
+    lines += [
+        "## Grading agreement (official report vs `patchjury swebench eval`)",
+        "",
+        "| repo | graded | official resolved | ours resolved | resolved agree | tests | tests agree |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    allc = [c for cs in per_repo.values() for c in cs]
+    for repo, cs in [*sorted(per_repo.items()), ("**all**", allc)]:
+        t, ta = sum(c["tests"] for c in cs), sum(c["tests_agree"] for c in cs)
+        ra = sum(c["resolved_agree"] for c in cs)
+        lines.append(
+            f"| {repo} | {len(cs)} | {sum(c['official_resolved'] for c in cs)} | {sum(c['resolved'] for c in cs)} | "
+            f"{ra}/{len(cs)} ({100 * ra / max(len(cs), 1):.1f}%) | {t} | {ta}/{t} ({100 * ta / max(t, 1):.2f}%) |"
+        )
+    lines += [
+        "",
+        "Instances where resolved or any required test differs:",
+        "",
+        "| instance | official resolved | ours | tests that differ |",
+        "|---|---|---|---|",
+        *dis,
+        "",
+    ]
+    # replay
+    rep: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    bad: list[str] = []
+    for iid in sorted(runs):
+        path = out / "replay" / iid / REPLAY
+        if not path.exists():
+            continue
+        res = json.loads(path.read_text())
+        if "comparable" not in res:
+            bad.append(f"| {iid} | {res.get('status')} | {str(res.get('error'))[:150]} |")
+            continue
+        ours = read_report(out / "replay-eval" / iid, iid)
+        res["replay_resolved"] = bool(ours and ours.get("resolved"))
+        res["official_resolved"] = bool(runs[iid]["resolved"])
+        rep[insts[iid].repo].append(res)
+    lines += [
+        "## Replay fidelity (`--model replay-bash`: the run's commands through our loop and `run` tool)",
+        "",
+        "*same rc*: commands whose return code here equals the recorded one (a recorded timeout counts as equal to a "
+        "timeout here; the submit command, with no recorded code, is left out); *identical diff*: our final diff "
+        "equals the run's submission after normalization (index lines, hunk line numbers, trailing whitespace); "
+        "*resolved agree*: our replayed diff graded here vs the official label.",
+        "",
+        "| repo | replayed | commands compared | same rc | identical diff | resolved agree |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    allr = [r for rs in rep.values() for r in rs]
+    for repo, rs in [*sorted(rep.items()), ("**all**", allr)]:
+        n, same = sum(r["comparable"] for r in rs), sum(r["same_rc"] for r in rs)
+        ident = sum(r["diff_identical"] for r in rs)
+        agree = sum(r["replay_resolved"] == r["official_resolved"] for r in rs)
+        lines.append(
+            f"| {repo} | {len(rs)} | {n} | {same}/{n} ({100 * same / max(n, 1):.1f}%) | {ident}/{len(rs)} "
+            f"({100 * ident / max(len(rs), 1):.1f}%) | {agree}/{len(rs)} |"
+        )
+    lines += [
+        "",
+        "Commands whose return code differs (first 60):",
+        "",
+        "| instance | k | recorded | ours | command |",
+        "|---|---:|---:|---:|---|",
+    ]
+    shown = 0
+    for r in allr:
+        for row in r["rows"]:
+            if row["comparable"] and not row["same"] and shown < 60:
+                shown += 1
+                cmd = row["command"].replace("\n", " ⏎ ").replace("|", "\\|")[:140]
+                rec = "timeout" if row["recorded_timed_out"] else row["recorded_rc"]
+                mine = "timeout" if row["timed_out"] else row["rc"]
+                lines.append(f"| {r['instance_id']} | {row['k']} | {rec} | {mine} | `{cmd}` |")
+    if bad:
+        lines += ["", "Instances not replayed:", "", "| instance | status | reason |", "|---|---|---|", *bad]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=RUNS, help="recorded runs (.jsonl.gz with steps)")
+    ap.add_argument("--instances", type=Path, default=VERIFIED)
+    ap.add_argument("--repo-cache", type=Path, default=None)
+    ap.add_argument("--out", type=Path, required=True, help="work directory (outside the repo)")
+    ap.add_argument("--instance-ids", default="", help="comma-separated ids (default: the stratified sample)")
+    ap.add_argument("--sample", type=int, default=1, help="extra instances per 10 in a stratum (0: one each)")
+    ap.add_argument("--stage", choices=["grade", "replay", "both"], default="both")
+    ap.add_argument(
+        "--run-timeout", type=float, default=60.0, help="seconds per replayed command (mini-swe-agent: 60)"
+    )
+    ap.add_argument("--redo", action="store_true")
+    ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--doc", type=Path, default=None, help="also write the tables here")
+    args = ap.parse_args(argv)
+    runs = load_runs(args.data)
+    insts = {i.instance_id: i for i in load_instances(str(args.instances))}
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.render_only:
+        from rich.progress import Progress
+
+        ids = [x for x in args.instance_ids.split(",") if x] or stratified(runs, insts, args.sample)
+        (args.out / "sample_ids.txt").write_text("\n".join(ids) + "\n")
+        preds = write_preds(runs, args.out / "preds.jsonl")
+        with Progress() as bar:
+            task = bar.add_task("fidelity", total=len(ids))
+            for iid in ids:
+                if (args.out / "stop").exists():
+                    print("stop file found; stopping", flush=True)
+                    break
+                bar.update(task, description=iid)
+                t0 = time.monotonic()
+                if args.stage in ("grade", "both"):
+                    grade(args, iid, preds)
+                if args.stage in ("replay", "both"):
+                    replay(args, insts[iid])
+                print(f"{time.strftime('%H:%M:%S')} {iid} {time.monotonic() - t0:.0f}s", flush=True)
+                bar.advance(task)
+    text = render(args, runs, insts)
+    (args.out / "fidelity.md").write_text(text)
+    if args.doc:
+        args.doc.write_text(text)
+    print(args.out / "fidelity.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
