@@ -164,6 +164,28 @@ def error_of(out: Path, iid: str) -> dict[str, Any] | None:
         return None
 
 
+def commits_present(cache: Path | None, insts: list[SWEInstance]) -> set[str]:
+    """Instance ids whose base commit is in the repo cache (one `git cat-file --batch-check` per repo)."""
+    import subprocess
+
+    from patchjury.envs.swebench.repos import find_in_cache
+
+    found: set[str] = set()
+    by_repo: dict[str, list[SWEInstance]] = defaultdict(list)
+    for i in insts:
+        by_repo[i.repo].append(i)
+    for repo, items in by_repo.items():
+        path = find_in_cache(repo, cache) if cache is not None else None
+        if path is None:
+            continue
+        query = "".join(f"{i.base_commit}^{{commit}}\n" for i in items)
+        out = subprocess.run(
+            ["git", "-C", str(path), "cat-file", "--batch-check"], input=query, capture_output=True, text=True
+        ).stdout.splitlines()
+        found |= {i.instance_id for i, line in zip(items, out, strict=False) if not line.endswith("missing")}
+    return found
+
+
 def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEInstance]) -> str:
     out = args.out
     lines = [
@@ -173,13 +195,15 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         "",
     ]
     # coverage
-    verified = [i for i in insts.values()]
+    verified = list(insts.values())
+    present = commits_present(args.repo_cache, verified)
     cov: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"verified": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
+        lambda: {"verified": 0, "commit": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
     )
     for i in verified:
         c = cov[(i.repo, i.version)]
         c["verified"] += 1
+        c["commit"] += i.instance_id in present
         c["why"] = recipe_status(i.repo, i.version)
         if i.instance_id in runs:
             c["run"] += 1
@@ -191,25 +215,30 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     lines += [
         "## Coverage of Verified by repository and version",
         "",
-        "*recipe*: an install recipe exists in envs/swebench/recipes.yaml; *run*: instances of the recorded run "
-        "(training split); *built+graded*: instances whose image built here and whose patch was graded; "
-        "*errors*: tried and failed (stage: reason).",
+        "*recipe*: an install recipe exists in envs/swebench/recipes.yaml; *commit*: base commit present in the "
+        "repo cache (upstream snapshot or a fork's); *in run*: instances of the recorded run (training split); "
+        "*built+graded*: instances whose image built here and whose patch was graded; *errors*: tried and "
+        "failed (stage: reason). Every instance of a version shares its recipe, so a version whose sampled "
+        "instances built is expected to build for its other instances with a commit present (not all were tried).",
         "",
-        "| repo | version | Verified | recipe | in run | built+graded | errors | why not |",
-        "|---|---|---:|---|---:|---:|---:|---|",
+        "| repo | version | Verified | recipe | commit | in run | built+graded | errors | why not |",
+        "|---|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for (repo, version), c in sorted(
         cov.items(), key=lambda kv: (kv[0][0], [int(p) if p.isdigit() else p for p in kv[0][1].split(".")])
     ):
         lines.append(
-            f"| {repo} | {version} | {c['verified']} | {'no' if recipe_status(repo, version) else 'yes'} | {c['run']} | "
+            f"| {repo} | {version} | {c['verified']} | {'no' if recipe_status(repo, version) else 'yes'} | "
+            f"{c['commit']} | {c['run']} | "
             f"{c['graded']} | {c['errors']} | {c['why']} |"
         )
     tot_v = sum(c["verified"] for c in cov.values())
     tot_r = sum(c["verified"] for (r, v), c in cov.items() if not recipe_status(r, v))
+    tot_c = sum(c["commit"] for (r, v), c in cov.items() if not recipe_status(r, v))
     lines += [
         "",
-        f"Verified: {tot_v} instances, {tot_r} with a recipe here ({100 * tot_r / tot_v:.1f}%).",
+        f"Verified: {tot_v} instances; {tot_r} with a recipe here ({100 * tot_r / tot_v:.1f}%), {tot_c} of them "
+        "with the base commit in the repo cache.",
         "",
     ]
     # grading

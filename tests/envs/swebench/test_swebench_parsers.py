@@ -170,3 +170,24 @@ def test_every_dataset_log_parser_name_is_mapped(shared_data: Path) -> None:
     assert repos <= set(REPO_PARSERS)
     assert parser_name_for("django/django") == "parse_log_django"
     assert parser_name_for("x/y", "parse_log_sympy", "parse_log_django") == "parse_log_django"
+
+
+def test_django_docstring_lines_credit_the_test_name_too() -> None:
+    # Python >= 3.9 prints the first docstring line of `"""\n    Doc...` docstrings; the Python 3.6/3.8 of the
+    # official Django images does not, so datasets name such tests by `name (module.Class)` (django-13449).
+    log = (
+        "test_lag (expressions_window.tests.WindowFunctionTests)\n"
+        "Compute the difference between an employee's salary and the next ... ok\n"
+        "test_fail_insert (expressions_window.tests.WindowFunctionTests)\n"
+        "Window expressions can't be used in an INSERT statement. ... FAIL\n"
+        "test_first_value (expressions_window.tests.WindowFunctionTests) ... ok\n"
+        "test_skip (expressions_window.tests.WindowFunctionTests)\n"
+        "Skipped here. ... skipped 'no feature'\n"
+    )
+    sm = parse_log_django(log)
+    assert sm["test_lag (expressions_window.tests.WindowFunctionTests)"] == "PASSED"
+    assert sm["Compute the difference between an employee's salary and the next"] == "PASSED"
+    assert sm["test_fail_insert (expressions_window.tests.WindowFunctionTests)"] == "FAILED"
+    assert sm["Window expressions can't be used in an INSERT statement."] == "FAILED"
+    assert sm["test_first_value (expressions_window.tests.WindowFunctionTests)"] == "PASSED"
+    assert sm["test_skip (expressions_window.tests.WindowFunctionTests)"] == "SKIPPED"
