@@ -101,7 +101,7 @@ def eval_cmd(
     except ValueError:
         raise  # bad input (DatasetError, SelectionError, RecipeError...): one `error:` line, exit 2
     except EnvError as exc:  # the harness itself could not run (engine down...): exit 1, as a crash would
-        console.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print(

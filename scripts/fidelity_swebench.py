@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
+from patchjury.envs.swebench.grading import get_test_directives  # noqa: E402
 from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
 from patchjury.envs.swebench.predictions import Prediction  # noqa: E402
 from patchjury.envs.swebench.recipes import get_recipe  # noqa: E402
@@ -79,9 +80,12 @@ def stratified(runs: dict[str, Any], insts: dict[str, SWEInstance], per_ten: int
         k = 1 + (len(ids) // 10) * per_ten
         first.append((repo in EXPENSIVE, ids[0]))
         rest += [(repo in EXPENSIVE, x) for x in ids[1:k]]
-    return [x for _, x in sorted(first, key=lambda t: t[0])] + [
-        x for _, x in sorted(rest, key=lambda t: t[0])
-    ]
+    ordered = [x for _, x in sorted(first, key=lambda t: t[0])]
+    ordered += [x for _, x in sorted(rest, key=lambda t: t[0])]
+    # Instances whose test_patch touches no test file run the repository's whole suite (django-10097: ~30 min
+    # on one core): last, so a time-boxed run covers the most strata.
+    whole = [x for x in ordered if not get_test_directives(insts[x])]
+    return [x for x in ordered if x not in whole] + whole
 
 
 def eval_config(

@@ -174,7 +174,8 @@ def test_cli_bad_input_is_one_error_line(tmp_path: Path) -> None:
         assert len(run.stderr.strip().splitlines()) == 1
 
 
-def test_engine_down_is_one_error_line(tmp_path: Path) -> None:
+def test_engine_down_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    """The harness could not run at all: exit 1, as the official harness's crash (bad input is exit 2)."""
     inst = tmp_path / "i.jsonl"
     inst.write_text(json.dumps({"instance_id": "o__n-1", "repo": "o/n", "base_commit": "a"}) + "\n")
     preds = tmp_path / "p.jsonl"
@@ -189,7 +190,7 @@ def test_engine_down_is_one_error_line(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    assert run.returncode == 2
+    assert run.returncode == 1
     assert (
         run.stderr.startswith("error: cannot reach the Docker engine") and len(run.stderr.splitlines()) == 1
     )
