@@ -5,7 +5,9 @@ compare our grading of a patch with the official per-test report.
     compare_grading(official_report, our_report)              -> resolved / per-test agreement
 
 The replayed trajectory is an ordinary patchjury trajectory record (`patchjury show` renders it); every
-`run` observation holds our exit code and the assistant message before it names the recorded one.
+`run` observation holds our exit code and the assistant message before it names the recorded one. Beside it,
+candidate.json is a patchjury Candidate (our replayed patch, the scripts the recorded agent wrote as its tests,
+the trajectory path) for the jury and `patchjury select`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 
 from patchjury.agent.models.recorded_bash import RecordedRun, load_recorded
 from patchjury.envs.config import EnvConfig
-from patchjury.records import Task
+from patchjury.records import Task, TestFile
 
 REPLAY = "replay.json"
+CANDIDATE = "candidate.json"
 _INDEX = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( \d+)?$")
 _HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@.*$")
 
@@ -176,4 +179,13 @@ def replay_instance(
     result.update(summarize_replay(rows, record, recorded.submission))
     result.update(trajectory=str(cands[0].trajectory), patch=record.get("patch", ""), rows=rows)
     (out / REPLAY).write_text(json.dumps(result, indent=1) + "\n")
+    # What the jury reads: our replayed patch with the scripts the recorded agent wrote as its tests.
+    cand = cands[0].model_copy(
+        update={
+            "candidate_id": "replay-bash",
+            "tests": [TestFile(path=t["path"], content=t["content"]) for t in recorded.tests],
+            "model_name_or_path": "replay-bash",
+        }
+    )
+    (out / CANDIDATE).write_text(cand.model_dump_json(indent=1) + "\n")
     return result

@@ -27,6 +27,10 @@ RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 TIMED_OUT = re.compile(r"timed out and has been killed|Command timed out", re.IGNORECASE)
 #: mini-swe-agent ends a run with a command printing this line first (the output is the submission).
 SUBMIT_MARKER = "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
+#: A file written with a heredoc: `cat <<'EOF' > path` ... `EOF` (how such agents write their scripts).
+HEREDOC = re.compile(
+    r"cat\s*<<-?\s*['\"]?(\w+)['\"]?\s*>\s*([\w./-]+\.py)[^\n]*\n(.*?)\n\1\s*$", re.DOTALL | re.M
+)
 
 
 class RecordedTrajectoryError(AgentConfigError):
@@ -60,6 +64,18 @@ class RecordedRun:
     submission: str | None = None
     """The final patch the run submitted (model_patch / info.submission), None when unknown."""
     exit_status: str | None = None
+    tests: list[dict[str, str]] = field(default_factory=list)
+    """Python scripts the agent wrote ({path, content}, last version of each path): the row's `tests`, else
+    the heredocs of its commands."""
+
+
+def scripts_from_commands(commands: list[RecordedCommand]) -> list[dict[str, str]]:
+    """The Python files the commands wrote with heredocs, last version of each path, in first-written order."""
+    files: dict[str, str] = {}
+    for cmd in commands:
+        for _, path, body in HEREDOC.findall(cmd.command):
+            files[path.removeprefix("./").removeprefix("/testbed/")] = body + "\n"
+    return [{"path": p, "content": c} for p, c in files.items()]
 
 
 def _text(content: Any) -> str:
@@ -123,6 +139,7 @@ def _from_mini(path: str, data: dict[str, Any]) -> RecordedRun:
         commands=commands,
         submission=info.get("submission"),
         exit_status=info.get("exit_status"),
+        tests=scripts_from_commands(commands),
     )
 
 
@@ -141,6 +158,11 @@ def _from_steps(path: str, row: dict[str, Any]) -> RecordedRun:
                 observation=obs,
             )
         )
+    given = row.get("tests")
+    tests: list[dict[str, Any]] = given if isinstance(given, list) else []
+    valid = isinstance(given, list) and all(
+        isinstance(t, dict) and {"path", "content"} <= set(t) for t in tests
+    )
     return RecordedRun(
         source="steps",
         path=path,
@@ -148,6 +170,9 @@ def _from_steps(path: str, row: dict[str, Any]) -> RecordedRun:
         commands=commands,
         submission=row.get("model_patch"),
         exit_status=row.get("exit_status"),
+        tests=[{"path": t["path"], "content": t["content"]} for t in tests]
+        if valid
+        else scripts_from_commands(commands),
     )
 
 

@@ -76,6 +76,7 @@ def test_mini_swe_agent_trajectory_is_read(tmp_path: Path) -> None:
     assert [c.returncode for c in run.commands] == [rc for _, rc, _ in RECORDED]
     assert [c.timed_out for c in run.commands] == [cmd == "sleep 30" for cmd, _, _ in RECORDED]
     assert run.commands[-1].is_submit and not run.commands[0].is_submit
+    assert run.tests == [{"path": "reproduce.py", "content": "from calc import add\nprint(add(2, 3))\n"}]
 
 
 def test_data_file_rows_are_read_by_instance_id(shared_data: Path) -> None:
@@ -87,6 +88,7 @@ def test_data_file_rows_are_read_by_instance_id(shared_data: Path) -> None:
     assert [c.command for c in run.commands] == [s["command"] for s in row["steps"]]
     assert [c.returncode for c in run.commands] == [s["returncode"] for s in row["steps"]]
     assert run.submission == row["model_patch"] and run.commands[-1].is_submit
+    assert run.tests == [{"path": t["path"], "content": t["content"]} for t in row["tests"]]
     model = make_model(model_configs_from_names([f"replay-bash:{path}#{row['instance_id']}"])[0])
     first = model.query([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
     assert first["tool_calls"][0]["name"] == "run"
@@ -158,7 +160,7 @@ def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> Non
     from patchjury.agent.render import render_record
     from patchjury.agent.trajectory import load_record
     from patchjury.envs.config import DockerEnvConfig
-    from patchjury.records import Task
+    from patchjury.records import Candidate, Task
 
     repo = init_repo(tmp_path / "repo", {"calc.py": CALC})
     traj = tmp_path / "calc-1.traj.json"
@@ -175,6 +177,9 @@ def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> Non
     assert [r["rc"] for r in res["rows"][:9]] == [rc for _, rc, _ in RECORDED[:9]]
     assert res["same_rc"] == res["comparable"]
     assert res["diff_identical"] and not res["diff_exact"]  # the recorded diff has another index line
+    cand = Candidate.model_validate_json((tmp_path / "out" / "candidate.json").read_text())  # for the jury
+    assert cand.model_patch == res["patch"] and [t.path for t in cand.tests] == ["reproduce.py"]
+    assert cand.trajectory == res["trajectory"] and cand.model_name_or_path == "replay-bash"
     record = load_record(res["trajectory"])  # an ordinary trajectory record: show renders it
     text = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
     assert "recorded return code: 1" in text[2] and "recorded return code: timed out" in text[9]
