@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -56,3 +56,7 @@ class Env(Protocol):
     def close(self) -> None:
         """Release everything (container removed, temp dir deleted). Idempotent."""
         ...
+
+
+EnvFactory = Callable[[], Env]
+"""Starts a fresh Env: what every caller that needs Envs takes (an EnvPlan's `new_env`, see envs.plan)."""

@@ -53,9 +53,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from patchjury.envs.errors import EnvError
-    from patchjury.envs.registry import make_env
-    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.plan import EnvSettings, plan_swebench_instance
     from patchjury.envs.swebench.instances import load_instances
+    from patchjury.envs.swebench.source import InstanceSource
     from patchjury.records import Candidate
     from patchjury.selection.candidates import group_by_instance, load_candidates, load_tasks
     from patchjury.selection.config import SelectionConfig, recipe_regression
@@ -90,7 +90,11 @@ def main() -> None:
         ]
         record: dict = {"instance_id": iid, "signals": args.signals}
         try:
-            image = prepare_instance_image(inst, repo_cache=args.repo_cache, allow_clone=False)
+            plan = plan_swebench_instance(
+                inst,
+                EnvSettings(),
+                InstanceSource(instances=str(args.instances), repo_cache=args.repo_cache, allow_clone=False),
+            )
         except EnvError as exc:
             record.update(error=f"no environment: {exc}", elapsed=round(time.time() - t0, 1))
             _append(out, record)
@@ -112,11 +116,10 @@ def main() -> None:
                 "issue_tests": {"enabled": args.signals != "regression"},
             },
         )
-        config = recipe_regression(config, inst, image)  # as `patchjury select --instances` does
-        env_cfg = image.docker_config()
-        run = run_instance(task, cands, config, lambda cfg=env_cfg: make_env(cfg), progress=False)
+        config = recipe_regression(config, inst, plan.image)  # as `patchjury select --instances` does
+        run = run_instance(task, cands, config, plan.new_env, progress=False)
         m, reg = run.matrix, run.regression
-        record["image_s"] = round(image.seconds, 1)
+        record["image_s"] = round(plan.image.seconds, 1)
         record["tests"] = (
             [{"test_id": t.test_id, "kept": t.test_id in m.kept} for t in m.tests] if m is not None else []
         )

@@ -1,6 +1,6 @@
 """Configuration of the jury: which signals to gather (execution, regression, verifier) and which rule decides.
 
-Load with `patchjury.config.build_config(SelectionConfig, ["-c", ...])` from the CLI, or build in code:
+Load with `patchjury.core.config.build_config(SelectionConfig, ["-c", ...])` from the CLI, or build in code:
 `SelectionConfig(selector="r2e_hybrid", execution={"workers": 4})`.
 """
 

@@ -26,14 +26,13 @@ from typing import Any, Literal
 
 from patchjury.envs.errors import EnvError
 from patchjury.envs.patching import apply_patch
-from patchjury.envs.protocol import Env
+from patchjury.envs.protocol import Env, EnvFactory
 from patchjury.records import Candidate
 from patchjury.selection.config import ExecutionConfig
 from patchjury.selection.errors import ExecutionError
 
 ORIGINAL = "original"
 CellStatus = Literal["pass", "fail", "error", "timeout", "not_run"]
-EnvFactory = Callable[[], Env]
 
 
 class EnvPool:

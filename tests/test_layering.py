@@ -2,7 +2,10 @@
 
 Layers (lowest first): the ground floor (`patchjury/__init__.py`, `patchjury/records.py`: shared records that
 import nothing of ours), `patchjury.envs`, `patchjury.tools` (-> envs), `patchjury.agent` (-> tools, envs),
-`patchjury.selection` (-> envs), and the front door (the rest of `patchjury/`, which may import everything).
+`patchjury.selection` (-> envs), then the front door, four packages:
+`patchjury.report` (what a run shows: -> the layers), `patchjury.core` (the wiring: settings, pipeline, solve,
+swebench run, select: -> report and the layers), `patchjury.action` (the GitHub Action: -> core and report only,
+since it runs `patchjury solve` in a subprocess) and `patchjury.cli` (arguments: -> core, report, the layers).
 The packages live in folders at the repository root and are installed as `patchjury.<name>` (the symlinks in
 patchjury/ point at them); nothing anywhere imports them by their bare folder names.
 """
@@ -10,18 +13,24 @@ patchjury/ point at them); nothing anywhere imports them by their bare folder na
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("agent", "tools", "envs", "selection")
-GROUND = {"patchjury", "patchjury.records"}
+FRONT = ("report", "core", "action", "cli")
+GROUND_FILES = ("patchjury/__init__.py", "patchjury/records.py")
 ALLOWED = {
     "ground": set(),
     "envs": {"ground", "envs"},
     "tools": {"ground", "tools", "envs"},
     "agent": {"ground", "agent", "tools", "envs"},
     "selection": {"ground", "selection", "envs"},
-    "front": {"ground", "front", *LAYERS},
+    "report": {"ground", "report", *LAYERS},
+    "core": {"ground", "core", "report", *LAYERS},
+    "action": {"ground", "action", "core", "report"},
+    "cli": {"ground", "cli", "core", "report", *LAYERS},
 }
 
 
@@ -42,25 +51,25 @@ def _layer_of_module(mod: str) -> str | None:
     parts = mod.split(".")
     if parts[0] != "patchjury":
         return None
-    if mod in GROUND or (len(parts) >= 2 and parts[1] == "records"):
-        return "ground"
-    if len(parts) >= 2 and parts[1] in LAYERS:
+    if len(parts) >= 2 and parts[1] in (*LAYERS, *FRONT):
         return parts[1]
-    return "front"
+    return "ground"  # the package itself, patchjury.records, or a name from patchjury/__init__ (__version__)
 
 
 def _layer_of_file(path: Path) -> str:
     rel = path.relative_to(ROOT)
     if rel.parts[0] in LAYERS:
         return rel.parts[0]
-    if rel.as_posix() in ("patchjury/__init__.py", "patchjury/records.py"):
+    if rel.as_posix() in GROUND_FILES:
         return "ground"
-    return "front"
+    assert rel.parts[0] == "patchjury" and rel.parts[1] in FRONT, f"{rel} belongs to no layer"
+    return rel.parts[1]
 
 
 def _our_files() -> list[Path]:
     files = [p for pkg in LAYERS for p in (ROOT / pkg).rglob("*.py")]
-    files += [p for p in (ROOT / "patchjury").glob("**/*.py") if not any(x in LAYERS for x in p.parts[-3:-1])]
+    front = ROOT / "patchjury"
+    files += [p for p in front.rglob("*.py") if p.relative_to(front).parts[0] not in LAYERS]
     return sorted(set(files))
 
 
@@ -78,8 +87,6 @@ def test_imports_flow_one_way() -> None:
             target = _layer_of_module(mod)
             if target is None:
                 continue
-            if mod == "patchjury" and layer != "front":
-                continue  # `from patchjury import records` also yields the bare package name
             if target not in ALLOWED[layer]:
                 bad.append(f"{path.relative_to(ROOT)}:{lineno} ({layer}) imports {mod} ({target})")
     assert not bad, "layering violations:\n" + "\n".join(bad)
@@ -231,3 +238,27 @@ def test_cycle_finder_reports_a_cycle() -> None:
         "patchjury.selection.verifier.model"
         in _import_graph()["patchjury.selection.verifier.sklearn_verifier"]
     )
+
+
+def test_the_front_door_is_four_packages_over_the_ground_floor() -> None:
+    """Every module of patchjury/ (besides the ground floor and the linked layers) lives in one of FRONT."""
+    front = ROOT / "patchjury"
+    loose = sorted(p.name for p in front.glob("*.py") if p.relative_to(ROOT).as_posix() not in GROUND_FILES)
+    assert not loose, f"put these in one of patchjury/{{{','.join(FRONT)}}}/: {loose}"
+    for name in FRONT:
+        assert (front / name / "__init__.py").is_file(), name
+    for path in _our_files():
+        _layer_of_file(path)  # asserts every file has a layer
+
+
+def test_the_action_process_imports_no_agent_jury_or_environment() -> None:
+    """The Action's own process stays light (it runs `patchjury solve` in a subprocess): importing its modules
+    loads none of the layers below the front door, nor their heavy libraries."""
+    code = (
+        "import sys, patchjury.action.run, patchjury.action.publish, patchjury.action.trigger\n"
+        "heavy = ('patchjury.agent', 'patchjury.tools', 'patchjury.envs', 'patchjury.selection', 'litellm',"
+        " 'langgraph', 'docker', 'sklearn')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert run.stdout.strip() == "[]", run.stdout

@@ -14,9 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from patchjury.envs.config import DockerEnvConfig
 from patchjury.envs.errors import ImageBuildError
 from patchjury.envs.swebench.instances import SWEInstance
 from patchjury.envs.swebench.recipes import Recipe, get_recipe
@@ -41,18 +39,6 @@ class InstanceImage:
     """The recipe used (None for official images when no recipe exists)."""
     seconds: float
     """Wall time spent getting the image (near 0 when cached)."""
-
-    def docker_config(self, **extra: Any) -> DockerEnvConfig:
-        """A container on this image at /testbed: no network unless the recipe asks, the recipe's env for local
-        builds; `extra` sets any other DockerEnvConfig field (labels, limits...)."""
-        recipe = self.recipe
-        return DockerEnvConfig(
-            image=self.tag,
-            workdir=WORKDIR,
-            network=bool(recipe and recipe.network),
-            env=recipe.resolved_env() if recipe is not None and not self.official else {},
-            **extra,
-        )
 
 
 def _image_exists(tag: str) -> bool:

@@ -9,12 +9,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from patchjury.envs.config import DockerEnvConfig
 from patchjury.envs.errors import EnvError
 from patchjury.envs.patching import apply_patch
+from patchjury.envs.plan import EnvSettings, InstancePlan, plan_swebench_instance
 from patchjury.envs.protocol import Env
-from patchjury.envs.registry import make_env
-from patchjury.envs.swebench.build import InstanceImage, prepare_instance_image
 from patchjury.envs.swebench.errors import GradingError
 from patchjury.envs.swebench.grading import (
     END_TEST_OUTPUT,
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
     from patchjury.envs.swebench.evaluate import EvalConfig
 
 DEFAULT_TEST_TIMEOUT = 1800.0
-LABEL_INSTANCE = "dev.patchjury.swebench.instance"
 
 
 class Cancellation:
@@ -75,26 +72,14 @@ class Cancellation:
         cleanup_all()  # also image-build containers, so builds in progress stop now rather than at exit
 
 
-def _image(instance: SWEInstance, config: EvalConfig, inst_dir: Path) -> InstanceImage:
+def _plan(instance: SWEInstance, config: EvalConfig, inst_dir: Path) -> InstancePlan:
+    """The grading container's plan: the instance image, full (untruncated) output, the configured limits, and
+    no network unless the recipe asks for it (grading settings never grant it)."""
+    settings = EnvSettings(memory=config.memory, cpus=config.cpus, output_limit=0, network=False)
     try:
-        return prepare_instance_image(
-            instance,
-            use_official_image=config.use_official_image,
-            recipes_path=config.recipes,
-            repo_cache=config.repo_cache,
-            allow_clone=config.allow_clone,
-            log_dir=inst_dir,
-        )
+        return plan_swebench_instance(instance, settings, config, log_dir=inst_dir)
     except EnvError as exc:
         raise GradingError(str(exc), stage="image") from exc
-
-
-def env_config_for(image: InstanceImage, config: EvalConfig, instance_id: str) -> DockerEnvConfig:
-    """The container config grading uses: the instance image, full (untruncated) output, no network unless
-    the recipe asks for it."""
-    return image.docker_config(
-        labels={LABEL_INSTANCE: instance_id[:200]}, output_limit=0, memory=config.memory, cpus=config.cpus
-    )
 
 
 def reset_test_files(env: Env, files: list[str]) -> None:
@@ -129,7 +114,8 @@ def grade_in_container(
     if not report["patch_exists"]:
         report.update(status="empty_patch", reason="empty patch")
         return report
-    image = _image(instance, config, inst_dir)
+    plan = _plan(instance, config, inst_dir)
+    image = plan.image
     report["image"] = image.tag
     report["official_image"] = image.official
     recipe = image.recipe
@@ -144,7 +130,7 @@ def grade_in_container(
     report["times"] = times
     t_env = time.monotonic()
     try:
-        env = make_env(env_config_for(image, config, instance.instance_id))
+        env = plan.new_env()
     except EnvError as exc:
         raise GradingError(f"cannot start a container from {image.tag}: {exc}", stage="container") from exc
     try:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from patchjury.config import ConfigError, build_config, merge_specs, parse_override
+from patchjury.core.config import ConfigError, build_config, merge_specs, parse_override
 
 
 class Inner(BaseModel):

@@ -8,14 +8,14 @@ import pytest
 from gitrepo import git
 from pj_helpers import make_git_repo
 
-from patchjury import gitops
-from patchjury.config import ConfigError
-from patchjury.errors import PatchjuryError, UsageError
+from patchjury.core import gitops
+from patchjury.core.config import ConfigError
+from patchjury.core.errors import PatchjuryError, UsageError
+from patchjury.core.settings import Settings, check_model_keys, load_settings
 from patchjury.records import Candidate, CandidateEvidence, Decision, TestFile
-from patchjury.report import commit_message, own_test_verdicts, patch_stats
+from patchjury.report.run_report import commit_message, own_test_verdicts, patch_stats
+from patchjury.report.swebench import summary_markdown, totals
 from patchjury.selection.execution import Cell, PassMatrix, ReproTest
-from patchjury.settings import Settings, check_model_keys, load_settings
-from patchjury.swebench_view import summary_markdown, totals
 
 PATCH = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 
@@ -141,7 +141,7 @@ def test_own_test_verdicts_from_the_pass_matrix() -> None:
 
 
 def test_commit_message_and_patch_stats() -> None:
-    from patchjury.report import ReportData, TrajectoryRow
+    from patchjury.report.run_report import ReportData, TrajectoryRow
 
     cands, decision, matrix = _matrix()
     own = own_test_verdicts(cands, decision, matrix)

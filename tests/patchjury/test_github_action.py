@@ -18,9 +18,10 @@ import yaml
 from gitrepo import git
 from pj_helpers import FakeGitHub, make_git_repo
 
-from patchjury.action import ActionSettings, main, solve_env
-from patchjury.errors import PatchjuryError, UsageError
-from patchjury.github import GitHubClient, GitHubError, truncate_body
+from patchjury.action.github import GitHubClient, GitHubError, truncate_body
+from patchjury.action.run import main, solve_env
+from patchjury.action.settings import ActionSettings
+from patchjury.core.errors import PatchjuryError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 PAT = "ghp_pat_secret_0123456789"
@@ -34,8 +35,8 @@ ISSUE_BODY = "add(2, 2) returns 0.\n\nUntrusted: $(touch PWNED) `touch PWNED2` $
 FAKE_SOLVE = r"""
 import argparse, json, os, sys
 from pathlib import Path
-from patchjury.gitops import ensure_runs_dir
-from patchjury.outcome import RunOutcome
+from patchjury.core.gitops import ensure_runs_dir
+from patchjury.report.outcome import RunOutcome
 
 p = argparse.ArgumentParser()
 p.add_argument("mode"); p.add_argument("patch")
@@ -335,7 +336,7 @@ def test_action_with_the_real_solve_command(
     tmp_path: Path, fake_github: FakeGitHub, workspace: tuple[Path, Path]
 ) -> None:
     """The contract between the action and `patchjury solve`: flags, outcome.json, report, branch."""
-    from patchjury.demo_repo import PRICING, TESTS, script
+    from patchjury.core.demo_repo import PRICING, TESTS, script
 
     work, remote = workspace
     (work / "calc.py").unlink()

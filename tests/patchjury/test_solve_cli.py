@@ -16,7 +16,7 @@ import pytest
 import yaml
 from gitrepo import git
 
-from patchjury.demo_repo import ISSUE, create_demo_repo, script
+from patchjury.core.demo_repo import ISSUE, create_demo_repo, script
 
 GOOD_LINE = "+    return price - price * percent / 100"
 SETUP = "python3 -c 'import shop.pricing' && echo deps-ok"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from patchjury.cli import app
-from patchjury.config import build_config
+from patchjury.core.config import build_config
 from patchjury.selection.config import LearnedWeights, SelectionConfig
 from patchjury.selection.errors import CandidateFormatError, SelectionConfigError
 from patchjury.selection.pipeline import prediction_row

@@ -247,6 +247,7 @@ def test_without_retries_the_first_timeout_of_the_whole_selection_counts(tmp_pat
 
 
 def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_images_alone() -> None:
+    from patchjury.envs.plan import EnvSettings, instance_env_config
     from patchjury.envs.swebench.build import InstanceImage
     from patchjury.envs.swebench.instances import parse_instances
     from patchjury.envs.swebench.recipes import get_recipe
@@ -269,7 +270,8 @@ def test_recipe_regression_follows_the_instance_recipe_and_leaves_official_image
     assert local.regression.command == f"{recipe.test_cmd} {{files}}"
     assert local.regression.parser == "parse_log_sympy" and local.regression.per_file
     assert recipe_regression(cfg, inst, InstanceImage("img", True, recipe, 0.0)) is cfg
-    assert InstanceImage("img", False, recipe, 0.0).docker_config().env == recipe.resolved_env()
+    planned = instance_env_config(InstanceImage("img", False, recipe, 0.0), EnvSettings())
+    assert planned.env == recipe.resolved_env()
 
 
 def test_django_layout_related_tests_run_by_module_label(tmp_path: Path) -> None:

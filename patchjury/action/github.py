@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from patchjury.errors import PatchjuryError
+from patchjury.core.errors import PatchjuryError
 
 DEFAULT_API_URL = "https://api.github.com"
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})

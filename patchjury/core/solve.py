@@ -13,12 +13,14 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from patchjury import gitops
-from patchjury.errors import UsageError
-from patchjury.outcome import RunOutcome
-from patchjury.pipeline import TaskResult, plan_local_repo_env, run_task
+from patchjury.core import gitops
+from patchjury.core.errors import UsageError
+from patchjury.core.pipeline import TaskResult, run_task
+from patchjury.core.settings import Settings, check_model_keys
+from patchjury.envs.plan import plan_local_repo
 from patchjury.records import Task
-from patchjury.report import (
+from patchjury.report.outcome import RunOutcome
+from patchjury.report.run_report import (
     ReportData,
     TrajectoryRow,
     commit_message,
@@ -27,7 +29,6 @@ from patchjury.report import (
     render_markdown,
     summary_markdown,
 )
-from patchjury.settings import Settings, check_model_keys
 
 
 @dataclass
@@ -49,9 +50,7 @@ def issue_title(text: str) -> str:
     raise UsageError("the issue text is empty: pass --issue TEXT or --issue-file FILE with a description")
 
 
-def build_report(
-    result: TaskResult, title: str, settings: Settings, env_description: str, warnings: list[str]
-) -> ReportData:
+def build_report(result: TaskResult, title: str) -> ReportData:
     from patchjury.agent.trajectory import load_record
 
     decision = result.decision
@@ -77,12 +76,12 @@ def build_report(
         rows=rows,
         explanation_md=result.explanation_md,
         models=sorted({r.model for r in rows if r.model}),
-        env_description=env_description,
+        env_description=result.plan.description,
         cost=sum(r.cost for r in rows),
         tokens=sum(r.tokens for r in rows),
         duration=result.duration,
-        container_minutes=result.env_seconds / 60 if env_description.startswith("Docker") else 0.0,
-        warnings=warnings + result.notes,
+        container_minutes=result.env_seconds / 60 if result.plan.kind == "docker" else 0.0,
+        warnings=result.plan.warnings + result.notes,
         artifacts=rel if decision.model_patch else {k: v for k, v in rel.items() if k != "chosen patch"},
     )
 
@@ -129,7 +128,9 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "issue.md").write_text(req.issue_text)
     (run_dir / "settings.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
-    plan = plan_local_repo_env(settings.env, repo, commit, run_id)
+    plan = plan_local_repo(
+        settings.env, repo, commit, {"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id}
+    )
     for w in plan.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     console.print(
@@ -140,8 +141,8 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
     from patchjury.selection.static_check import StaticChecker, repo_source
 
     static = StaticChecker(repo_source(repo))
-    result = run_task(task, plan.make, settings, run_dir, progress=req.progress, static=static)
-    data = build_report(result, title, settings, plan.description, plan.warnings)
+    result = run_task(task, plan, settings, run_dir, progress=req.progress, static=static)
+    data = build_report(result, title)
     status, _ = write_outputs(result, data)
     subject, message = commit_message(data)
     outcome = RunOutcome(

@@ -1,10 +1,10 @@
 """The core of every front door: one task -> N trajectories -> the jury -> files in a run directory.
 
-    result = run_task(task, env_config, settings, run_dir)
+    plan = plan_local_repo(settings.env, repo, commit)        # or plan_swebench_instance (patchjury.envs.plan)
+    result = run_task(task, plan, settings, run_dir)
 
-`env_config()` returns a fresh envs.config EnvConfig (Docker or local) for each Env. Trajectories and the
-jury's test runs each get their own Env; a clock measures Env-minutes (container-minutes with Docker).
-`solve.py` (local repositories), `demo` and `swebench run` build on this.
+Trajectories and the jury's test runs each get their own Env from `plan.new_env`; a clock measures Env-minutes
+(container-minutes with Docker). `solve.py` (local repositories), `demo` and `swebench run` build on this.
 """
 
 from __future__ import annotations
@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from patchjury.envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
+from patchjury.core.settings import Settings
+from patchjury.envs.plan import EnvPlan
 from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
-from patchjury.settings import EnvSettings, Settings
 
 if TYPE_CHECKING:
     from patchjury.selection.static_check import StaticChecker
-
-EnvConfigFactory = Callable[[], EnvConfig]
 
 
 class EnvClock:
@@ -82,97 +80,14 @@ class _TimedEnv:
         self._inner.close()
 
 
-def docker_reachable() -> tuple[bool, str]:
-    from patchjury.envs.errors import EngineUnavailableError
-    from patchjury.envs.sweep import docker_client
-
-    try:
-        docker_client()
-    except EngineUnavailableError as exc:
-        return False, str(exc)
-    return True, ""
-
-
-@dataclass
-class EnvPlan:
-    """Which backend and image the run uses, and how to make one EnvConfig."""
-
-    kind: str
-    description: str
-    make: EnvConfigFactory
-    warnings: list[str] = field(default_factory=list)
-
-
-def plan_local_repo_env(env: EnvSettings, repo: Path, commit: str, run_id: str) -> EnvPlan:
-    """Docker (when reachable, or required) with the repo copied in at `commit`; else a local checkout."""
-    warnings: list[str] = []
-    kind = env.type
-    if kind == "auto":
-        ok, why = docker_reachable()
-        kind = "docker" if ok else "local"
-        if not ok:
-            warnings.append(
-                f"Docker is not reachable ({why.split(';')[0]}): running in LOCAL checkouts, which are NOT "
-                "isolated (commands run as you). Start Docker for sandboxes."
-            )
-    image, repo_inside = "", False
-    if kind == "docker":
-        from patchjury.envs.errors import ImageBuildError
-
-        try:
-            image, repo_inside = prepare_image(env, repo, commit)
-        except ImageBuildError as exc:
-            if env.type != "auto" or env.setup:
-                raise  # an explicit Docker request, or the user's setup command failed: say so
-            kind = "local"
-            warnings.append(
-                f"Docker is reachable but no sandbox image could be prepared ({exc}): running in LOCAL "
-                "checkouts, which are NOT isolated. Fix the image (e.g. `patchjury images bootstrap`) for sandboxes."
-            )
-    if kind == "local":
-        if env.setup:
-            warnings.append(
-                "env.setup is ignored with the local backend: commands use your current Python environment"
-            )
-        local = LocalEnvConfig(
-            repo=repo,
-            commit=commit,
-            use_worktree=False,
-            default_timeout=env.default_timeout,
-            output_limit=env.output_limit,
-        )
-        return EnvPlan("local", f"local checkout of {commit[:12]} (not isolated)", lambda: local, warnings)
-    docker = DockerEnvConfig(
-        image=image,
-        source_repo=None if repo_inside else repo,
-        commit=None if repo_inside else commit,
-        memory=env.memory,
-        cpus=env.cpus,
-        network=env.network,
-        default_timeout=env.default_timeout,
-        output_limit=env.output_limit,
-        labels={"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id},
-    )
-    return EnvPlan("docker", f"Docker image {image} (repo at {commit[:12]})", lambda: docker, warnings)
-
-
-def prepare_image(env: EnvSettings, repo: Path, commit: str) -> tuple[str, bool]:
-    """(image tag, whether the repo is inside it): the base image as is, or an environment image with the
-    repo at `commit` and its dependencies installed by `env.setup` (cached by content hash)."""
-    from patchjury.envs.images import build_env_image, ensure_base_image
-
-    base = ensure_base_image(env.image)
-    if not env.setup:
-        return base, False
-    return build_env_image(base, repo, commit, [env.setup], workdir="/testbed", network=True), True
-
-
 @dataclass
 class TaskResult:
     """Everything one task produced (files are already written under `run_dir`)."""
 
     task: Task
     run_dir: Path
+    plan: EnvPlan
+    """Where its Envs ran."""
     candidates: list[Candidate]
     run: Any
     """selection.pipeline.InstanceRun (decision, signals, pass matrix, regression report)."""
@@ -199,7 +114,7 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 def run_task(
     task: Task,
-    env_config: EnvConfigFactory,
+    plan: EnvPlan,
     settings: Settings,
     run_dir: Path,
     *,
@@ -210,7 +125,6 @@ def run_task(
     """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation.
     `static`: the repository source for the jury's static checks (None: not run)."""
     from patchjury.agent.runner import run_trajectories
-    from patchjury.envs.registry import make_env
     from patchjury.selection.explain import render_chart, render_markdown
     from patchjury.selection.pipeline import run_instance
 
@@ -220,7 +134,7 @@ def run_task(
     agent_cfg = settings.agent.model_copy(update={"cost_limit": settings.trajectory_cost_limit()})
     candidates = run_trajectories(
         task,
-        lambda _i: clock.wrap(make_env(env_config())),
+        lambda _i: clock.wrap(plan.new_env()),
         run_dir,
         agent_cfg,
         settings.model_list(),
@@ -232,7 +146,7 @@ def run_task(
         task,
         candidates,
         settings.selection,
-        env_factory=lambda: clock.wrap(make_env(env_config())),
+        env_factory=lambda: clock.wrap(plan.new_env()),
         static=static,
         progress=sys.stderr.isatty() if progress is None else progress,
     )
@@ -248,5 +162,14 @@ def run_task(
         notes.append(why_not)
         chart = None
     return TaskResult(
-        task, run_dir, candidates, run, explanation, chart, clock.seconds, time.monotonic() - start, notes
+        task,
+        run_dir,
+        plan,
+        candidates,
+        run,
+        explanation,
+        chart,
+        clock.seconds,
+        time.monotonic() - start,
+        notes,
     )

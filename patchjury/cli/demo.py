@@ -28,10 +28,10 @@ def demo_cmd(
     from rich.markdown import Markdown
     from rich.panel import Panel
 
-    from patchjury.cli_solve import print_outcome
-    from patchjury.demo_repo import ISSUE, create_demo_repo, script
-    from patchjury.settings import load_settings
-    from patchjury.solve import SolveRequest, solve
+    from patchjury.cli.solve import print_outcome
+    from patchjury.core.demo_repo import ISSUE, create_demo_repo, script
+    from patchjury.core.settings import load_settings
+    from patchjury.core.solve import SolveRequest, solve
 
     console = Console()
     console.print(

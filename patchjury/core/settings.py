@@ -3,11 +3,11 @@
     model:     {name: openai/gpt-4o, api_key_env: OPENAI_API_KEY}   # agent.config.ModelConfig
     models:    []                                                   # more models, mixed round robin
     agent:     {n_trajectories: 4, workers: 2, step_limit: 50}      # agent.config.AgentConfig
-    env:       {type: auto, setup: "pip install -e ."}              # EnvSettings (below)
+    env:       {type: auto, setup: "pip install -e ."}              # envs.plan.EnvSettings
     selection: {selector: staged}                                   # selection.config.SelectionConfig
     max_cost:  5.0                                                  # dollars for the whole run
 
-Built with patchjury.config.build_config from `-c file.yaml -c agent.step_limit=50` (left to right), then
+Built with patchjury.core.config.build_config from `-c file.yaml -c agent.step_limit=50` (left to right), then
 command-line flags override single fields.
 """
 
@@ -15,39 +15,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from patchjury.agent.config import AgentConfig, ModelConfig
-from patchjury.config import ConfigError, build_config
-from patchjury.errors import UsageError
+from patchjury.core.config import ConfigError, build_config
+from patchjury.core.errors import UsageError
+from patchjury.envs.plan import EnvSettings
 from patchjury.selection.config import SelectionConfig
-
-
-class EnvSettings(BaseModel):
-    """Where trajectories and the jury's tests run (turned into an envs.config EnvConfig per run)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["auto", "docker", "local"] = "auto"
-    """`docker` (isolated), `local` (NOT isolated: commands run as you, in a temporary checkout), or `auto`:
-    Docker when an engine is reachable, else local with a warning."""
-    image: str | None = None
-    """Base image for containers (any image with bash, git and Python); None = the offline-bootstrapped
-    Debian bookworm image (`patchjury images bootstrap`)."""
-    setup: str = ""
-    """Command that installs the repository's dependencies (run once into an environment image, with network)."""
-    memory: str = "4g"
-    """Memory limit per container."""
-    cpus: float = Field(default=1.0, gt=0)
-    """CPU cores per container."""
-    network: bool = False
-    """Give agent containers network access (off by default; setup always has it)."""
-    default_timeout: float = Field(default=300.0, gt=0)
-    """Seconds a command may run when the caller gives no timeout."""
-    output_limit: int = Field(default=30_000, ge=0)
-    """Characters of command output kept (head + tail)."""
 
 
 class Settings(BaseModel):

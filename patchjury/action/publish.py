@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from patchjury import gitops
-from patchjury.github import GitHubClient
-from patchjury.outcome import RunOutcome
+from patchjury.action.github import GitHubClient
+from patchjury.core import gitops
+from patchjury.report.outcome import RunOutcome
 
 if TYPE_CHECKING:
-    from patchjury.action import ActionSettings, Trigger
+    from patchjury.action.settings import ActionSettings
+    from patchjury.action.trigger import Trigger
 
 FOOTER = (
     "\n\n---\n<sub>Proposed by patchjury: several agent trajectories "

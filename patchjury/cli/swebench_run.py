@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from patchjury.cli_swebench import split_ids
+from patchjury.cli.swebench import split_ids
 
 
 def run_cmd(
@@ -64,8 +64,8 @@ def run_cmd(
     """
     from rich.console import Console
 
-    from patchjury.settings import load_settings
-    from patchjury.swebench_run import SWERunConfig, run_swebench
+    from patchjury.core.settings import load_settings
+    from patchjury.core.swebench_run import SWERunConfig, run_swebench
 
     settings = load_settings(config, models=model, n=n, workers=traj_workers, max_cost=max_cost)
     cfg = SWERunConfig(

@@ -129,7 +129,7 @@ def fit_weights_cmd(
     """
     import yaml
 
-    from patchjury.errors import UsageError
+    from patchjury.core.errors import UsageError
     from patchjury.selection.errors import SelectionConfigError
     from patchjury.selection.training.weights import fit_weights, grouped_cv, load_labeled_pools
 

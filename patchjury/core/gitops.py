@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchjury.errors import PatchjuryError
+from patchjury.core.errors import PatchjuryError
 
 BRANCH_PREFIX = "patchjury/"
 #: What solve writes inside the repository; never counts as a local change.

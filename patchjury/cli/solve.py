@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from patchjury.errors import UsageError
+from patchjury.core.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from patchjury.outcome import RunOutcome
+    from patchjury.report.outcome import RunOutcome
 
 
 def solve_cmd(
@@ -54,8 +54,8 @@ def solve_cmd(
     """
     from rich.console import Console
 
-    from patchjury.settings import load_settings
-    from patchjury.solve import SolveRequest, solve
+    from patchjury.core.settings import load_settings
+    from patchjury.core.solve import SolveRequest, solve
 
     if (issue is None) == (issue_file is None):
         raise UsageError("give exactly one of --issue TEXT or --issue-file FILE")

@@ -23,15 +23,15 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from patchjury.envs.config import DockerEnvConfig
+from patchjury.core.errors import UsageError
+from patchjury.core.pipeline import run_task
+from patchjury.core.settings import Settings, check_model_keys
 from patchjury.envs.errors import EnvError
+from patchjury.envs.plan import require_docker
 from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances
 from patchjury.envs.swebench.source import InstanceSource
-from patchjury.errors import UsageError
-from patchjury.pipeline import run_task
-from patchjury.report import own_test_verdicts, patch_stats
-from patchjury.settings import Settings, check_model_keys
-from patchjury.swebench_view import summary_markdown, totals
+from patchjury.report.run_report import own_test_verdicts, patch_stats
+from patchjury.report.swebench import summary_markdown, totals
 
 RESULT = "result.json"
 
@@ -64,24 +64,6 @@ def instance_settings(settings: Settings, inst: SWEInstance) -> Settings:
     return settings.model_copy(update={"models": models})
 
 
-def _docker_config(image: Any, settings: Settings, inst: SWEInstance) -> DockerEnvConfig:
-    recipe = image.recipe
-    return DockerEnvConfig(
-        image=image.tag,
-        workdir="/testbed",
-        network=settings.env.network,
-        env=recipe.resolved_env() if recipe is not None and not image.official else {},
-        memory=settings.env.memory,
-        cpus=settings.env.cpus,
-        default_timeout=settings.env.default_timeout,
-        output_limit=settings.env.output_limit,
-        labels={
-            "dev.patchjury.swebench.instance": inst.instance_id[:200],
-            "dev.patchjury.front": "swebench-run",
-        },
-    )
-
-
 def read_result(inst_dir: Path) -> dict[str, Any] | None:
     try:
         return dict(json.loads((inst_dir / RESULT).read_text()))
@@ -100,7 +82,7 @@ def run_instance_dir(
 ) -> dict[str, Any]:
     """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
     expected failures: they are recorded with the stage and reason)."""
-    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.plan import plan_swebench_instance
     from patchjury.selection.static_check import StaticChecker, cache_source
 
     inst_dir = cfg.out / "instances" / inst.instance_id
@@ -109,18 +91,17 @@ def run_instance_dir(
     result: dict[str, Any] = {"instance_id": inst.instance_id, "status": "error", "started_at": time.time()}
     stage = "image"
     try:
-        image = prepare_instance_image(
-            inst, cfg.use_official_image, cfg.recipes, cfg.repo_cache, cfg.allow_clone, log_dir=inst_dir
+        plan = plan_swebench_instance(
+            inst, settings.env, cfg, {"dev.patchjury.front": "swebench-run"}, log_dir=inst_dir
         )
-        result["image"], result["image_seconds"] = image.tag, round(image.seconds, 2)
+        result["image"], result["image_seconds"] = plan.image.tag, round(plan.image.seconds, 2)
         stage = "solve"
-        env_cfg = _docker_config(image, settings, inst)
         task = inst.to_task(include_hints=settings.agent.show_hints)
         # Images built from recipes read the repository from the cache (or its clone), which static checks reuse.
         static = None if cfg.use_official_image else StaticChecker(cache_source(cfg.repo_cache))
         run = run_task(
             task,
-            lambda: env_cfg,
+            plan,
             instance_settings(settings, inst),
             inst_dir,
             progress=False,
@@ -208,9 +189,10 @@ def _grade(inst: SWEInstance, cfg: SWERunConfig, result: dict[str, Any], model_n
 
 def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> dict[str, Any]:
     """Run every selected instance (skipping finished ones); returns the run summary (also written to disk)."""
-    from patchjury.swebench_view import RunProgress
+    from patchjury.report.progress import RunProgress
 
     check_model_keys(settings.model_list())
+    require_docker(settings.env)
     selected = select_instances(load_instances(cfg.instances), cfg.instance_ids, cfg.slice, cfg.filter)
     if not selected:
         raise UsageError("the selection is empty: check --instance-ids / --slice / --filter")

@@ -1,0 +1,68 @@
+"""The `patchjury` command. Each sub-command lives in a module of this package; heavy imports stay inside
+commands. Arguments only: the work is done by patchjury.core (wiring) and shown by patchjury.report."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from patchjury import __version__
+from patchjury.cli import demo, images, select, show, solve, swebench, swebench_run, verifier
+
+app = typer.Typer(
+    name="patchjury",
+    help=(
+        "Resolve issues in real repositories: run many agent trajectories in sandboxes, then let a jury "
+        "(execution voting + a trained verifier) pick the patch.\n\n"
+        "Start with `patchjury demo` (offline, no API key), then `patchjury solve --repo . --issue-file ISSUE.md`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the patchjury version."""
+    typer.echo(__version__)
+
+
+app.command("show")(show.show_cmd)
+app.add_typer(images.app, name="images")
+app.add_typer(verifier.app, name="verifier")
+app.command("select")(select.select_cmd)
+app.command("solve")(solve.solve_cmd)
+app.command("demo")(demo.demo_cmd)
+app.add_typer(swebench.app, name="swebench")
+swebench.app.command("run")(swebench_run.run_cmd)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from patchjury.agent.errors import AgentError
+    from patchjury.core.config import ConfigError
+    from patchjury.core.errors import PatchjuryError
+    from patchjury.envs.errors import EnvError
+    from patchjury.selection.errors import SelectionError
+    from patchjury.tools.errors import ToolError
+
+    return (PatchjuryError, EnvError, ConfigError, AgentError, SelectionError, ToolError)
+
+
+def run_cli(cli: typer.Typer) -> None:
+    """Run the typer app; known errors become `error: ...` on stderr and exit code 2."""
+    try:
+        cli(standalone_mode=True)
+    except _expected_errors() as exc:
+        if os.environ.get("PATCHJURY_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console entry point (`patchjury`): one clear error line for expected failures, no traceback."""
+    run_cli(app)
