@@ -36,12 +36,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from patchjury.core.fidelity import REPLAY, compare_grading, replay_instance  # noqa: E402
 from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
 from patchjury.envs.swebench.grading import get_test_directives  # noqa: E402
 from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
 from patchjury.envs.swebench.predictions import Prediction  # noqa: E402
 from patchjury.envs.swebench.recipes import get_recipe  # noqa: E402
-from patchjury.fidelity import REPLAY, compare_grading, replay_instance  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RUNS = DATA / "trajectories" / "verified_mini_gemini3pro_train.jsonl.gz"
@@ -122,22 +122,27 @@ def grade(args: argparse.Namespace, iid: str, preds: Path) -> None:
 
 def replay(args: argparse.Namespace, inst: SWEInstance) -> None:
     from patchjury.envs.errors import EnvError
-    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.plan import EnvSettings, plan_swebench_instance
+    from patchjury.envs.swebench.source import InstanceSource
 
     out = args.out / "replay" / inst.instance_id
     if (out / REPLAY).exists() and not args.redo:
         return
     try:
-        image = prepare_instance_image(inst, repo_cache=args.repo_cache, allow_clone=False, log_dir=out)
+        plan = plan_swebench_instance(
+            inst,
+            EnvSettings(output_limit=0),
+            InstanceSource(instances=str(args.instances), repo_cache=args.repo_cache, allow_clone=False),
+            {"dev.patchjury.fidelity": inst.instance_id[:200]},
+            log_dir=out,
+        )
     except EnvError as exc:
         out.mkdir(parents=True, exist_ok=True)
         (out / REPLAY).write_text(
             json.dumps({"instance_id": inst.instance_id, "status": "no_image", "error": str(exc)})
         )
         return
-    env_config = image.docker_config(
-        labels={"dev.patchjury.fidelity": inst.instance_id[:200]}, output_limit=0
-    )
+    env_config = plan.config
     task = inst.to_task(include_hints=False)
     res = replay_instance(
         task, f"{args.data}#{inst.instance_id}", env_config, out, run_timeout=args.run_timeout

@@ -3,7 +3,7 @@
 `--model replay-bash:FILE` (or `FILE#INSTANCE_ID`; `swebench run` fills `{instance_id}`): every recorded
 command becomes a `run` tool call in our container, then the trajectory submits. Each assistant message
 names the recorded return code, and the `run` observation holds ours, so the trajectory record carries both
-side by side (patchjury.fidelity compares them).
+side by side (patchjury.core.fidelity compares them).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from gitrepo import init_repo
 from patchjury.agent.errors import AgentConfigError
 from patchjury.agent.models.recorded_bash import RecordedTrajectoryError, load_recorded
 from patchjury.agent.models.registry import make_model, model_configs_from_names
-from patchjury.fidelity import compare_grading, normalize_diff, replay_instance
+from patchjury.core.fidelity import compare_grading, normalize_diff, replay_instance
 
 RUNS = "trajectories/verified_mini_gemini3pro_train.jsonl.gz"
 CALC = "def add(a, b):\n    return a - b\n"

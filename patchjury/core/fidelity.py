@@ -132,7 +132,7 @@ def replay_instance(
     task: Task, spec: str, env_config: EnvConfig, out: Path, *, run_timeout: float = 60.0
 ) -> dict[str, Any]:
     """Replay the recorded commands for `task` (from `spec`, FILE or FILE#ID) in a fresh Env of `env_config`
-    (for SWE-bench: InstanceImage.docker_config()) through our agent loop; writes and returns OUT/replay.json.
+    (for SWE-bench: an envs.plan instance plan's config) through our agent loop; writes and returns OUT/replay.json.
 
     A trajectory in an unknown format, a command that never returns (killed after `run_timeout`) or a
     container failure is recorded in the result, never raised."""
