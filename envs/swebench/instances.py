@@ -247,7 +247,10 @@ def close_matches(name: str, known: Sequence[str], n: int = 3) -> list[str]:
 
 
 def unknown_ids_error(
-    unknown: Sequence[str], known: Sequence[str], what: str = "instances"
+    unknown: Sequence[str],
+    known: Sequence[str],
+    what: str = "instances",
+    fix: str = "check the id or the --instances file",
 ) -> SelectionError:
     """One error naming the unknown ids and their closest known ids."""
     hints = []
@@ -257,8 +260,36 @@ def unknown_ids_error(
     more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
     return SelectionError(
         f"unknown instance id{'s' if len(unknown) > 1 else ''} {'; '.join(hints)}{more} "
-        f"- not among the {len(known)} {what}; check the id or the --instances file"
+        f"- not among the {len(known)} {what}; {fix}"
     )
+
+
+def select_ids(
+    ids: Sequence[str],
+    instance_ids: Sequence[str] | None = None,
+    slice_spec: str | None = None,
+    filter_regex: str | None = None,
+    what: str = "instances",
+    fix: str = "check the id or the --instances file",
+) -> list[str]:
+    """Keep the named ids (in the given order), then those matching `filter_regex`, then the slice
+    (`--instance-ids`, `--filter`, `--slice` of every command that selects instances)."""
+    selected = list(ids)
+    if instance_ids:
+        wanted = {i.strip() for i in instance_ids if i.strip()}
+        unknown = sorted(wanted - set(ids))
+        if unknown:
+            raise unknown_ids_error(unknown, ids, what, fix)
+        selected = [i for i in selected if i in wanted]
+    if filter_regex:
+        try:
+            pattern = re.compile(filter_regex)
+        except re.error as exc:
+            raise SelectionError(f"bad --filter regex {filter_regex!r}: {exc}") from exc
+        selected = [i for i in selected if pattern.search(i)]
+    if slice_spec:
+        selected = selected[parse_slice(slice_spec)]
+    return selected
 
 
 def select_instances(
@@ -268,20 +299,6 @@ def select_instances(
     filter_regex: str | None = None,
 ) -> list[SWEInstance]:
     """Keep the named ids (in dataset order), then those whose id matches `filter_regex`, then the slice."""
-    selected = list(instances)
-    if instance_ids:
-        wanted = {i.strip() for i in instance_ids if i.strip()}
-        known = [i.instance_id for i in instances]
-        unknown = sorted(wanted - set(known))
-        if unknown:
-            raise unknown_ids_error(unknown, known)
-        selected = [i for i in selected if i.instance_id in wanted]
-    if filter_regex:
-        try:
-            pattern = re.compile(filter_regex)
-        except re.error as exc:
-            raise SelectionError(f"bad --filter regex {filter_regex!r}: {exc}") from exc
-        selected = [i for i in selected if pattern.search(i.instance_id)]
-    if slice_spec:
-        selected = selected[parse_slice(slice_spec)]
-    return selected
+    keep = select_ids([i.instance_id for i in instances], instance_ids, slice_spec, filter_regex)
+    by_id = {i.instance_id: i for i in instances}
+    return [by_id[iid] for iid in keep]

@@ -58,7 +58,7 @@ def run_solve(settings: ActionSettings, trigger: Trigger, env: Mapping[str, str]
         cmd += ["--run-id", run_id, "--instance-id", f"issue-{trigger.issue.number}"]
         for model in settings.models:
             cmd += ["--model", model]
-        for flag, value in (("-n", settings.trajectories), ("--workers", settings.workers),
+        for flag, value in (("-n", settings.trajectories), ("--traj-workers", settings.traj_workers),
                             ("--max-cost", settings.max_cost)):  # fmt: skip
             if value is not None:
                 cmd += [flag, str(value)]

@@ -59,7 +59,7 @@ class ActionSettings(BaseModel):
     """Names of environment variables (API keys, endpoints) forwarded to the solve step."""
     trajectories: int | None = None
     """Trajectories per issue (None = config default)."""
-    workers: int | None = None
+    traj_workers: int | None = None
     """Parallel trajectories (None = config default)."""
     max_cost: float | None = None
     """Dollar budget for the run (None = config default)."""
@@ -105,12 +105,14 @@ class ActionSettings(BaseModel):
         for key, name in (
             ("api_url", "GITHUB_API_URL"), ("server_url", "GITHUB_SERVER_URL"), ("run_id", "GITHUB_RUN_ID"),
             ("label", "PATCHJURY_LABEL"), ("command", "PATCHJURY_COMMAND"), ("remote", "PATCHJURY_REMOTE"),
-            ("trajectories", "PATCHJURY_TRAJECTORIES"), ("workers", "PATCHJURY_WORKERS"),
+            ("trajectories", "PATCHJURY_TRAJECTORIES"), ("traj_workers", "PATCHJURY_TRAJ_WORKERS"),
             ("max_cost", "PATCHJURY_MAX_COST"), ("output_file", "GITHUB_OUTPUT"),
             ("summary_file", "GITHUB_STEP_SUMMARY"),
         ):  # fmt: skip
             if opt(name) is not None:
                 data[key] = opt(name)
+        if opt("PATCHJURY_WORKERS") is not None:  # the deprecated `workers` input, set on purpose: it wins
+            data["traj_workers"] = opt("PATCHJURY_WORKERS")
         if opt("PATCHJURY_SOLVE_COMMAND"):
             data["solve_command"] = json.loads(env["PATCHJURY_SOLVE_COMMAND"])
         return cls.model_validate(data)

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from patchjury import __version__
-from patchjury.cli import demo, images, select, show, solve, swebench, swebench_run, verifier
+from patchjury.cli import demo, images, select, show, solve, swebench, verifier
 
 app = typer.Typer(
     name="patchjury",
@@ -38,7 +38,6 @@ app.command("select")(select.select_cmd)
 app.command("solve")(solve.solve_cmd)
 app.command("demo")(demo.demo_cmd)
 app.add_typer(swebench.app, name="swebench")
-swebench.app.command("run")(swebench_run.run_cmd)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:

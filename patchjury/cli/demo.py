@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from patchjury.cli import options as o
+
 
 def demo_cmd(
-    directory: Path | None = typer.Option(
-        None, "--dir", help="Where to create the demo repository (default: a new temporary directory)."
-    ),
-    n: int = typer.Option(4, "-n", "--trajectories", help="Trajectories (variants cycle every 4)."),
-    workers: int = typer.Option(2, "--workers", help="Trajectories running at once."),
-    latency: float = typer.Option(0.2, "--latency", help="Seconds the scripted model 'thinks' per step."),
-    config: list[str] = typer.Option([], "-c", "--config", help="Config overrides, e.g. env.type=local."),
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="Where to create the demo repository (default: a new temporary directory)."
+        ),
+    ] = None,
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--trajectories",
+            min=1,
+            help="Trajectories (variants cycle every 4).",
+            rich_help_panel=o.MODEL,
+        ),
+    ] = 4,
+    traj_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--traj-workers",
+            min=1,
+            help="Trajectories running at once (default 2).",
+            rich_help_panel=o.PARALLEL,
+        ),
+    ] = None,
+    latency: Annotated[
+        float,
+        typer.Option(
+            "--latency", help="Seconds the scripted model 'thinks' per step.", rich_help_panel=o.MODEL
+        ),
+    ] = 0.2,
+    config: o.Config = None,
+    workers_old: o.OldWorkers = None,
 ) -> None:
     """Run patchjury end to end without an API key: a deterministic model stands in for the LLM.
 
@@ -33,6 +62,7 @@ def demo_cmd(
     from patchjury.core.settings import load_settings
     from patchjury.core.solve import SolveRequest, solve
 
+    traj_workers = o.renamed("demo", "--traj-workers", traj_workers, "--workers", workers_old) or 2
     console = Console()
     console.print(
         Panel(
@@ -56,9 +86,9 @@ def demo_cmd(
             "script": script(),
             "latency_s": latency,
         },
-        "agent": {"n_trajectories": n, "workers": workers, "step_limit": 20},
+        "agent": {"n_trajectories": n, "workers": traj_workers, "step_limit": 20},
     }
-    settings = load_settings(config, base=base)
+    settings = load_settings(config or [], base=base)
     outcome, run_dir = solve(
         SolveRequest(repo, ISSUE, run_id="demo", apply=True, progress=True), settings, Console(stderr=True)
     )

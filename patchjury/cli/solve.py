@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from patchjury.cli import options as o
 from patchjury.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -14,38 +15,56 @@ if TYPE_CHECKING:
 
     from patchjury.report.outcome import RunOutcome
 
+TASK = "Task"
+
 
 def solve_cmd(
-    repo: Path = typer.Option(Path("."), "--repo", help="The git repository (its last commit is used)."),
-    issue: str | None = typer.Option(None, "--issue", help="The issue text."),
-    issue_file: Path | None = typer.Option(None, "--issue-file", help="A file holding the issue text."),
-    model: list[str] = typer.Option(
-        [],
-        "--model",
-        "-m",
-        help="litellm model name (or deterministic:SCRIPT.yaml, replay:TRAJ.json); repeat to mix models.",
-    ),
-    n: int | None = typer.Option(None, "-n", "--trajectories", help="Trajectories (candidate patches)."),
-    workers: int | None = typer.Option(None, "--workers", help="Trajectories running at once."),
-    config: list[str] = typer.Option(
-        [], "-c", "--config", help="Config YAML file or KEY.PATH=VALUE override; repeatable, merged in order."
-    ),
-    setup: str | None = typer.Option(
-        None, "--setup", help="Command installing the repo's dependencies into the environment image."
-    ),
-    max_cost: float | None = typer.Option(None, "--max-cost", help="Dollar budget for the whole run."),
-    apply: bool = typer.Option(
-        False,
-        "--apply",
-        help="Commit the chosen patch on a new branch patchjury/<slug> (checkout untouched).",
-    ),
-    allow_dirty: bool = typer.Option(
-        False, "--allow-dirty", help="Run although the tree has uncommitted changes."
-    ),
-    run_id: str | None = typer.Option(
-        None, "--run-id", help="Run directory name (rerun the same id to resume)."
-    ),
-    instance_id: str | None = typer.Option(None, "--instance-id", help="Id of the issue (default: a slug)."),
+    repo: Annotated[
+        Path,
+        typer.Option("--repo", help="The git repository (its last commit is used).", rich_help_panel=TASK),
+    ] = Path("."),
+    issue: Annotated[
+        str | None, typer.Option("--issue", help="The issue text.", rich_help_panel=TASK)
+    ] = None,
+    issue_file: Annotated[
+        Path | None, typer.Option("--issue-file", help="A file holding the issue text.", rich_help_panel=TASK)
+    ] = None,
+    instance_id: Annotated[
+        str | None,
+        typer.Option(
+            "--instance-id", help="Id to give the issue (default: a slug of its title).", rich_help_panel=TASK
+        ),
+    ] = None,
+    model: o.Models = None,
+    n: o.Trajectories = None,
+    max_cost: o.MaxCost = None,
+    traj_workers: o.TrajWorkers = None,
+    test_workers: o.TestWorkers = None,
+    setup: o.Setup = None,
+    memory: o.Memory = None,
+    cpus: o.Cpus = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id", help="Run directory name (rerun the same id to resume).", rich_help_panel=o.OUTPUT
+        ),
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Commit the chosen patch on a new branch patchjury/<slug> (checkout untouched).",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = False,
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty", help="Run although the tree has uncommitted changes.", rich_help_panel=TASK
+        ),
+    ] = False,
+    config: o.Config = None,
+    workers_old: o.OldWorkers = None,
 ) -> None:
     """Resolve an issue in a local git repository: N trajectories in sandboxes, then the jury.
 
@@ -57,6 +76,7 @@ def solve_cmd(
     from patchjury.core.settings import load_settings
     from patchjury.core.solve import SolveRequest, solve
 
+    traj_workers = o.renamed("solve", "--traj-workers", traj_workers, "--workers", workers_old)
     if (issue is None) == (issue_file is None):
         raise UsageError("give exactly one of --issue TEXT or --issue-file FILE")
     if issue_file is not None:
@@ -64,7 +84,17 @@ def solve_cmd(
             issue = issue_file.read_text()
         except OSError as exc:
             raise UsageError(f"cannot read --issue-file {issue_file}: {exc.strerror}") from exc
-    settings = load_settings(config, models=model, n=n, workers=workers, max_cost=max_cost, setup=setup)
+    settings = load_settings(
+        config or [],
+        models=model or [],
+        n=n,
+        traj_workers=traj_workers,
+        test_workers=test_workers,
+        max_cost=max_cost,
+        setup=setup,
+        memory=memory,
+        cpus=cpus,
+    )
     console = Console(stderr=True)
     outcome, run_dir = solve(
         SolveRequest(repo, issue or "", run_id, instance_id, apply, allow_dirty), settings, console

@@ -1,71 +1,150 @@
-"""`patchjury swebench ...`: SWE-bench evaluation (and, later, solving)."""
+"""`patchjury swebench run` (solve instances: N trajectories + the jury each) and `patchjury swebench eval` (grade
+predictions), in containers."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+
+from patchjury.cli import options as o
 
 app = typer.Typer(
     help="SWE-bench: solve instances (run) and grade predictions (eval), in containers.", no_args_is_help=True
 )
 
 
-def split_ids(values: list[str] | None) -> list[str]:
-    """`--instance-ids a,b --instance-ids c` -> [a, b, c] (commas or spaces separate ids)."""
-    return [x for v in values or [] for x in v.replace(",", " ").split() if x]
+@app.command("run")
+def run_cmd(
+    instances: o.Instances,
+    instance_ids: o.InstanceIds = None,
+    slice_: o.Slice = None,
+    filter_: o.Filter = None,
+    model: o.Models = None,
+    n: o.Trajectories = None,
+    max_cost: o.MaxCost = None,
+    workers: o.Workers = 1,
+    traj_workers: o.TrajWorkers = None,
+    test_workers: o.TestWorkers = None,
+    repo_cache: o.RepoCache = None,
+    no_clone: o.NoClone = False,
+    recipes: o.Recipes = None,
+    use_official_image: o.UseOfficialImage = False,
+    memory: o.Memory = None,
+    cpus: o.Cpus = None,
+    out: o.Out = Path("swebench_runs"),
+    redo_existing: o.RedoExisting = False,
+    eval_: Annotated[
+        bool,
+        typer.Option(
+            "--eval",
+            help="Grade each prediction as it lands; show resolved-so-far.",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = False,
+    quiet: o.Quiet = False,
+    config: o.Config = None,
+) -> None:
+    """Solve SWE-bench instances: per instance an environment image, N trajectories, then the jury.
+
+    Writes OUT/preds.jsonl (swebench format), OUT/instances/<id>/ (trajectories, candidates, explanation,
+    result.json), OUT/summary.json and OUT/summary.md (cost, tokens, container-minutes, time). A rerun resumes:
+    finished instances are skipped unless --redo-existing.
+    """
+    from rich.console import Console
+
+    from patchjury.core.settings import load_settings
+    from patchjury.core.swebench_run import SWERunConfig, run_swebench
+
+    settings = load_settings(
+        config or [],
+        models=model or [],
+        n=n,
+        traj_workers=traj_workers,
+        test_workers=test_workers,
+        max_cost=max_cost,
+        memory=memory,
+        cpus=cpus,
+    )
+    cfg = SWERunConfig(
+        instances=instances,
+        instance_ids=o.split_ids(instance_ids),
+        slice=slice_,
+        filter=filter_,
+        repo_cache=repo_cache,
+        allow_clone=not no_clone,
+        recipes=recipes,
+        use_official_image=use_official_image,
+        workers=workers,
+        out=out,
+        redo_existing=redo_existing,
+        eval=eval_,
+    )
+    summary = run_swebench(cfg, settings, progress=not quiet)
+    t = summary["totals"]
+    console = Console(stderr=True)
+    console.print(
+        f"{t['done']}/{t['instances']} done, {t['errors']} errors; ${t['cost']:.4f}, {t['tokens']:,} tokens, "
+        f"{t['container_minutes']:.1f} container-minutes"
+        + (f"; resolved {t['resolved']}/{t['graded']}" if "resolved" in t else "")
+    )
+    console.print(f"predictions: {out / 'preds.jsonl'}\nsummary:     {out / 'summary.md'}")
 
 
 @app.command("eval")
 def eval_cmd(
-    predictions: Path = typer.Option(
-        ...,
-        "--predictions",
-        "-p",
-        help="Predictions (.jsonl/.json): instance_id, model_patch, model_name_or_path.",
-    ),
-    instances: str = typer.Option(
-        ...,
-        "--instances",
-        "-i",
-        help="Instances file (.json/.jsonl(.gz)/.parquet) or HF dataset NAME[:SPLIT].",
-    ),
-    instance_ids: list[str] | None = typer.Option(
-        None, "--instance-ids", help="Only these ids (repeat the flag or separate with commas/spaces)."
-    ),
-    slice_: str | None = typer.Option(None, "--slice", help="Python slice over the instances, e.g. 0:10."),
-    filter_: str | None = typer.Option(None, "--filter", help="Regex an instance id must match."),
-    repo_cache: Path | None = typer.Option(
-        None,
-        "--repo-cache",
-        help="Dir of clones/bare mirrors named owner__name (default: $PATCHJURY_REPO_CACHE).",
-    ),
-    no_clone: bool = typer.Option(False, "--no-clone", help="Never git clone; use only the repo cache."),
-    recipes: Path | None = typer.Option(None, "--recipes", help="Recipes YAML (default: the bundled one)."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Instances graded in parallel."),
-    out: Path = typer.Option(Path("swebench_eval"), "--out", "-o", help="Output directory."),
-    redo: bool = typer.Option(False, "--redo", help="Grade again instances that already have a report."),
-    use_official_image: bool = typer.Option(
-        False, "--use-official-image", help="docker pull the official image named in each instance."
-    ),
-    test_timeout: float | None = typer.Option(None, "--test-timeout", help="Seconds per test run."),
-    memory: str = typer.Option("4g", "--memory", help="Memory limit per grading container (docker syntax)."),
-    cpus: float = typer.Option(1.0, "--cpus", help="CPU limit per grading container."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    run_id: str | None = typer.Option(
-        None,
-        "--run-id",
-        help="Name results as the official harness does: OUT/logs/run_evaluation/RUN_ID/MODEL/<id>/ and "
-        "OUT/MODEL.RUN_ID.json.",
-    ),
+    predictions: Annotated[
+        Path,
+        typer.Option(
+            "--predictions",
+            "-p",
+            help="Predictions (.jsonl/.json): instance_id, model_patch, model_name_or_path.",
+            rich_help_panel=o.DATA,
+        ),
+    ],
+    instances: o.Instances,
+    instance_ids: o.InstanceIds = None,
+    slice_: o.Slice = None,
+    filter_: o.Filter = None,
+    workers: o.Workers = 1,
+    repo_cache: o.RepoCache = None,
+    no_clone: o.NoClone = False,
+    recipes: o.Recipes = None,
+    use_official_image: o.UseOfficialImage = False,
+    memory: o.Memory = None,
+    cpus: o.Cpus = None,
+    test_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--test-timeout",
+            min=1,
+            help="Seconds per test run (default: the recipe's).",
+            rich_help_panel=o.ENV,
+        ),
+    ] = None,
+    out: o.Out = Path("swebench_eval"),
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Name results as the official harness does: OUT/logs/run_evaluation/RUN_ID/MODEL/<id>/ and "
+            "OUT/MODEL.RUN_ID.json.",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = None,
+    redo_existing: o.RedoExisting = False,
+    quiet: o.Quiet = False,
+    redo_old: Annotated[bool, typer.Option("--redo", hidden=True)] = False,
 ) -> None:
     """Grade predictions: model patch + test patch in a fresh container per instance, FAIL_TO_PASS and PASS_TO_PASS checked.
 
     Writes OUT/<instance_id>/report.json and OUT/summary.json (official keys), or with --run-id the official
-    harness's layout; reruns skip graded instances. Exit codes as the official harness: 0 when the run
-    finished (whatever was resolved; per-instance errors are in the report), 2 for bad arguments or input
-    files, 1 when grading could not run (e.g. no Docker engine), 130 when interrupted.
+    harness's layout. A rerun resumes: graded instances are skipped unless --redo-existing. Exit codes as the
+    official harness: 0 when the run finished (whatever was resolved; per-instance errors are in the report),
+    2 for bad arguments or input files, 1 when grading could not run (e.g. no Docker engine), 130 when
+    interrupted.
     """
     from rich.console import Console
 
@@ -73,14 +152,16 @@ def eval_cmd(
     from patchjury.envs.swebench.evaluate import EvalConfig, evaluate
     from patchjury.envs.swebench.predictions import load_predictions
 
+    redo_existing = o.renamed("swebench eval", "--redo-existing", redo_existing, "--redo", redo_old)
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
         raise typer.BadParameter(
             "letters, digits, '.', '_' and '-' only (it names a directory)", param_hint="--run-id"
         )
+    limits: dict[str, Any] = {k: v for k, v in (("memory", memory), ("cpus", cpus)) if v is not None}
     config = EvalConfig(
         predictions=predictions,
         instances=instances,
-        instance_ids=split_ids(instance_ids),
+        instance_ids=o.split_ids(instance_ids),
         slice=slice_,
         filter=filter_,
         repo_cache=repo_cache,
@@ -88,12 +169,11 @@ def eval_cmd(
         recipes=recipes,
         workers=workers,
         out=out,
-        redo=redo,
+        redo=redo_existing,
         use_official_image=use_official_image,
         test_timeout=test_timeout,
-        memory=memory,
-        cpus=cpus,
         run_id=run_id,
+        **limits,
     )
     console = Console(stderr=True)
     try:

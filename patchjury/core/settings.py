@@ -68,9 +68,12 @@ def load_settings(
     *,
     models: Sequence[str] = (),  # `--model` values: litellm names, `deterministic:<script>`, `replay:<json>`
     n: int | None = None,
-    workers: int | None = None,
+    traj_workers: int | None = None,
+    test_workers: int | None = None,
     max_cost: float | None = None,
     setup: str | None = None,
+    memory: str | None = None,
+    cpus: float | None = None,
     base: dict[str, Any] | None = None,
 ) -> Settings:
     """`-c` specs merged left to right over `base`, then the command-line flags."""
@@ -91,14 +94,18 @@ def load_settings(
             raise ConfigError(f"bad --model: {exc}") from exc
     if n is not None:
         agent["n_trajectories"] = n
-    if workers is not None:
-        agent["workers"] = workers
+    if traj_workers is not None:
+        agent["workers"] = traj_workers
     if agent:
         updates["agent"] = settings.agent.model_copy(update=agent)
+    if test_workers is not None:
+        execution = settings.selection.execution.model_copy(update={"workers": test_workers})
+        updates["selection"] = settings.selection.model_copy(update={"execution": execution})
     if max_cost is not None:
         updates["max_cost"] = max_cost
-    if setup is not None:
-        updates["env"] = settings.env.model_copy(update={"setup": setup})
+    env = {k: v for k, v in (("setup", setup), ("memory", memory), ("cpus", cpus)) if v is not None}
+    if env:
+        updates["env"] = settings.env.model_copy(update=env)
     settings = settings.model_copy(update=updates)
     # Revalidate the result (model_copy does not), so flags get the same checks as files.
     return build_config(Settings, [], base=settings.model_dump(mode="json", exclude_none=False))

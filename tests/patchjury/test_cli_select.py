@@ -91,7 +91,7 @@ def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
             *_select(cands, inst, out),
             "--repo",
             str(repo),
-            "--workers",
+            "--test-workers",
             "2",
             "-c",
             "use_verifier=false",
@@ -165,14 +165,14 @@ def test_select_filter_and_resume(tmp_path: Path) -> None:
     _, cands, inst, _ = _files(tmp_path)
     out = tmp_path / "preds.jsonl"
     base = _select(cands, inst, out, "--no-exec", "-q", "--selector", "majority", "-c", "use_verifier=false")
-    res = CliRunner().invoke(app, [*base, "--instance-id", "other-2"])
+    res = CliRunner().invoke(app, [*base, "--instance-ids", "other-2"])
     assert res.exit_code == 0, res.output
     assert [json.loads(x)["instance_id"] for x in out.read_text().splitlines()] == ["other-2"]
     out.write_text(out.read_text() + '{"instance_id": "slug-1", "model_pa')  # a torn line from a crash
-    res = CliRunner().invoke(app, [*base, "--resume"])
+    res = CliRunner().invoke(app, base)  # a rerun resumes
     assert res.exit_code == 0, res.output
     assert [json.loads(x)["instance_id"] for x in out.read_text().splitlines()] == ["other-2", "slug-1"]
-    assert "1 instance(s)" in res.output
+    assert "1 instance(s)" in res.output and "kept 1 already in preds.jsonl" in res.output
     res = CliRunner().invoke(app, [*base, "--filter", "^nothing"])
     assert res.exit_code != 0 and "no instance left" in str(res.exception)
 

@@ -26,10 +26,26 @@ def test_settings_merge_files_overrides_and_flags(tmp_path: Path) -> None:
         "model: {name: openai/gpt-4o, api_base: 'http://127.0.0.1:9/v1'}\n"
         "agent: {n_trajectories: 6, step_limit: 30}\nselection: {selector: r2e_hybrid}\nmax_cost: 3\n"
     )
-    s = load_settings([str(cfg), "agent.step_limit=12"], models=["a/one", "b/two"], n=4, workers=3)
+    s = load_settings(
+        [str(cfg), "agent.step_limit=12"],
+        models=["a/one", "b/two"],
+        n=4,
+        traj_workers=3,
+        test_workers=5,
+        memory="2g",
+        cpus=1.5,
+        setup="make",
+    )
     assert [m.name for m in s.model_list()] == ["a/one", "b/two"]
     assert all(m.api_base == "http://127.0.0.1:9/v1" for m in s.model_list())  # flags keep the file's fields
     assert (s.agent.n_trajectories, s.agent.workers, s.agent.step_limit) == (4, 3, 12)
+    assert s.selection.execution.workers == 5 and (s.env.memory, s.env.cpus, s.env.setup) == (
+        "2g",
+        1.5,
+        "make",
+    )
+    with pytest.raises(ConfigError, match=r"selection\.execution\.workers"):
+        load_settings(test_workers=0)  # flags are validated like files
     assert s.selection.selector == "r2e_hybrid"
     assert s.trajectory_cost_limit() == pytest.approx(0.75)  # $3 over 4 trajectories, tighter than $3 each
     mixed = load_settings([str(cfg)], models=["deterministic:/s.yaml", "replay:/t.json", "x/y"]).model_list()

@@ -40,7 +40,7 @@ from patchjury.report.outcome import RunOutcome
 
 p = argparse.ArgumentParser()
 p.add_argument("mode"); p.add_argument("patch")
-for flag in ("--repo", "--issue-file", "--run-id", "--instance-id", "-n", "--workers", "--max-cost", "--setup"):
+for flag in ("--repo", "--issue-file", "--run-id", "--instance-id", "-n", "--traj-workers", "--max-cost", "--setup"):
     p.add_argument(flag)
 p.add_argument("--model", action="append", default=[]); p.add_argument("-c", action="append", default=[])
 a = p.parse_args()
@@ -139,6 +139,7 @@ def action_env(
         "PATCHJURY_MODEL": "openai/gpt-4o, anthropic/claude-x",
         "PATCHJURY_API_KEY_ENV": "OPENAI_API_KEY,ANTHROPIC_API_KEY",
         "PATCHJURY_TRAJECTORIES": "3",
+        "PATCHJURY_TRAJ_WORKERS": "2",
         "PATCHJURY_MAX_COST": "2.5",
         "PATCHJURY_CONFIG": ".github/patchjury.yaml\nagent.step_limit=40",
         "OPENAI_API_KEY": "sk-test-openai",
@@ -204,6 +205,7 @@ def test_label_opens_draft_pr_on_new_branch_and_pushes_it(
     argv = seen["argv"]
     assert argv[argv.index("--model") + 1] == "openai/gpt-4o" and "anthropic/claude-x" in argv
     assert argv[argv.index("-n") + 1] == "3" and argv[argv.index("--max-cost") + 1] == "2.5"
+    assert argv[argv.index("--traj-workers") + 1] == "2" and "--workers" not in argv
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "-c"] == [
         ".github/patchjury.yaml",
         "agent.step_limit=40",
@@ -300,6 +302,17 @@ def test_github_token_names_are_never_forwarded(tmp_path: Path, fake_github: Fak
     )
     with pytest.raises(UsageError, match="MY_KEY holds the GitHub token"):
         solve_env(settings, {"MY_KEY": PAT})
+
+
+def test_traj_workers_input_and_its_old_name() -> None:
+    """`traj-workers` (the solve flag's name) is the input; the old `workers` input, when set, still wins."""
+    base = {"GITHUB_EVENT_NAME": "issues", "GITHUB_EVENT_PATH": "e.json", "GITHUB_REPOSITORY": "o/r"}
+    assert ActionSettings.from_env({**base, "PATCHJURY_TRAJ_WORKERS": "3"}).traj_workers == 3
+    old = {**base, "PATCHJURY_TRAJ_WORKERS": "2", "PATCHJURY_WORKERS": "4"}
+    assert ActionSettings.from_env(old).traj_workers == 4
+    assert ActionSettings.from_env({**base, "PATCHJURY_WORKERS": ""}).traj_workers is None
+    inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+    assert inputs["traj-workers"]["default"] == "2" and "deprecationMessage" in inputs["workers"]
 
 
 def test_client_errors_name_the_fix(fake_github: FakeGitHub) -> None:

@@ -83,7 +83,7 @@ def test_solve_end_to_end_in_docker_with_apply(tmp_path: Path, base_image: str) 
     issue_file = tmp_path / "ISSUE.md"
     issue_file.write_text(ISSUE)
     run = patchjury(
-        "solve", "--repo", str(repo), "--issue-file", str(issue_file), "-n", "4", "--workers", "2",
+        "solve", "--repo", str(repo), "--issue-file", str(issue_file), "-n", "4", "--traj-workers", "2",
         "--run-id", "e2e", "--apply",
         "-c", "model.type=deterministic", "-c", f"model.script_path={script_file}", "-c", "model.name=det",
         "-c", "env.type=docker", "-c", f"env.image={base_image}", "--setup", SETUP,
