@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from patchjury.tools.config import ToolsConfig
 
 
 class ModelConfig(BaseModel):
@@ -12,9 +14,10 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["litellm", "deterministic", "replay", "replay-bash"] = "litellm"
-    """Backend: `litellm` (any provider litellm knows), `deterministic` (scripted policy), `replay` (our own
-    trajectory record), `replay-bash` (another agent's recorded bash commands, run through our `run` tool)."""
+    type: str = "litellm"
+    """Backend (agent.models.registry): `litellm` (any provider litellm knows), `deterministic` (scripted
+    policy), `replay` (our own trajectory record), `replay-bash` (another agent's recorded bash commands, run
+    through our `run` tool)."""
     name: str = ""
     """Model name as litellm spells it (e.g. `openai/gpt-4o`, `anthropic/claude-sonnet-4-5`); a label otherwise."""
     api_base: str | None = None
@@ -38,23 +41,16 @@ class ModelConfig(BaseModel):
     latency_s: float = Field(default=0.0, ge=0)
     """Deterministic/replay model: seconds to sleep per query (simulates an API for benchmarks and demos)."""
     replay_path: str | None = None
-    """Replay model: the trajectory JSON whose assistant messages are replayed in order. replay-bash: a
-    mini-swe-agent .traj.json or a file of rows with `steps`, as FILE or FILE#INSTANCE_ID."""
+    """Replay model: the trajectory JSON whose assistant messages are replayed in order."""
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
-        if self.type == "litellm" and not self.name:
-            raise ValueError("model.name is required for type=litellm (e.g. name: openai/gpt-4o-mini)")
-        if self.type == "deterministic" and self.script is None and not self.script_path:
-            raise ValueError(
-                "a deterministic model needs `script` (list of steps) or `script_path` (YAML file)"
-            )
-        if self.type == "replay" and not self.replay_path:
-            raise ValueError("a replay model needs `replay_path` (a trajectory JSON written by patchjury)")
-        if self.type == "replay-bash" and not self.replay_path:
-            raise ValueError(
-                "a replay-bash model needs `replay_path` (a mini-swe-agent .traj.json or FILE#INSTANCE_ID)"
-            )
+        from patchjury.agent.models.registry import backend_class
+
+        check = getattr(backend_class(self.type), "check_config", None)
+        problem = check(self) if check is not None else None
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -90,18 +86,34 @@ class AgentConfig(BaseModel):
     """Nucleus sampling; None = provider default."""
     seed: int | None = None
     """Base sampling seed; trajectory i gets seed + i (when the provider supports seeds)."""
-    tools: list[str] | None = None
-    """Tool names offered to the model; None = all tools of tools.registry."""
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    """The tools: which ones (`names`; None = all) and their limits (`output_limit`, timeouts, ...). A plain
+    list of names (`agent.tools: [view, edit, submit]`) is read as `names`."""
     prompt: str = "default"
     """Prompt template: a name in agent/prompts/ (without .yaml) or a path to a YAML file."""
     show_hints: bool = False
     """Show the task's `hints_text` to the model (off for SWE-bench comparability)."""
-    output_limit: int = Field(default=12000, ge=200)
-    """Characters of one observation the model sees; longer ones keep head and tail with a note."""
     autosubmit: bool = True
     """On a limit or format error, still record the current diff and tests as the trajectory's outputs."""
     test_timeout_s: float = Field(default=120.0, gt=0)
     """Seconds for running a reproduction test on the original code when the trajectory ends."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Older spellings: `tools: [names]`, and `output_limit` (now `tools.output_limit`, the one limit)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        tools = data.get("tools")
+        if tools is None or isinstance(tools, list):
+            data["tools"] = {"names": tools}
+        if "output_limit" in data:
+            limit, tools = data.pop("output_limit"), data["tools"]
+            if isinstance(tools, ToolsConfig):
+                tools = tools.model_dump(exclude_unset=True)
+            data["tools"] = {"output_limit": limit, **tools} if isinstance(tools, dict) else tools
+        return data
 
     def temperature_for(self, index: int) -> float:
         """Temperature of trajectory `index`."""

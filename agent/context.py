@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypedDict
 
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.events import Event, EventCallback, EventKind
 from patchjury.agent.prompting import Prompts
 from patchjury.agent.protocol import Model
-from patchjury.agent.trajectory import Recorder
+from patchjury.agent.trajectory import Cursor, Pending, Recorder
 from patchjury.envs.protocol import Env
-from patchjury.tools.protocol import Tool
+from patchjury.tools.toolset import Toolset
 
 
 class TrajState(TypedDict, total=False):
-    """Checkpointed state of one trajectory (small values and file references only)."""
+    """Checkpointed state of one trajectory: a cursor into its record, never a copy of it.
+
+    Steps, cost, tokens and time live in the trajectory record only (its totals); the state says how much of
+    the record this checkpoint covers, plus what the graph needs to carry on (pending calls, file references).
+    """
 
     index: int
-    step: int
-    n_messages: int
-    cost: float
-    prompt_tokens: int
-    completion_tokens: int
-    elapsed_s: float
+    cursor: Cursor
+    """Messages and steps of the record covered by this checkpoint."""
+    pending: Pending | None
+    """The current step's assistant message, step entry and calls, until `act` writes them with the
+    observations (restores them if the process dies in between)."""
     format_errors: int
-    pending: list[dict[str, Any]]
-    last: dict[str, Any]
-    """The last assistant message and its step entry until `act` saves them with the observations."""
     status: str
     error: str
     workspace: str
-    """Path of the latest workspace diff blob ('' = clean checkout)."""
+    """Path of the latest workspace blob ('' = clean checkout)."""
     submitted: dict[str, Any]
     """{"path": blob file holding the submitted patch and tests} (never their contents)."""
 
@@ -41,34 +42,28 @@ class TrajContext:
     """Run-scoped objects of one trajectory (never checkpointed)."""
 
     instance_id: str
+    index: int
     config: AgentConfig
     model: Model
     env: Env
-    tools: dict[str, Tool]
-    schemas: list[dict[str, Any]]
+    toolset: Toolset
     prompts: Prompts
     recorder: Recorder
-    blobs: Any
-    """pathlib.Path of this trajectory's blob directory."""
-    finalize: Any
-    """Callable(ctx, state) -> state update computing patch/tests/reproduced at the end."""
-    run_tool: Any
-    """tools.registry.run_tool (injected so the loop stays import-light)."""
+    blobs: Path
+    """This trajectory's blob directory."""
     on_event: EventCallback | None = None
-    read_only: frozenset[str] = field(
-        default_factory=lambda: frozenset({"view", "search", "find_files", "repo_map"})
-    )
 
-    def emit(self, kind: EventKind, state: dict[str, Any], detail: str = "") -> None:
+    def emit(self, kind: EventKind, status: str, detail: str = "") -> None:
         if self.on_event is not None:
+            totals = self.recorder.totals
             self.on_event(
                 Event(
                     kind,
                     self.instance_id,
-                    state.get("index", -1),
-                    state.get("step", 0),
-                    state.get("cost", 0.0),
-                    state.get("status", "running"),
+                    self.index,
+                    totals.steps,
+                    totals.cost,
+                    status,
                     self.model.name,
                     detail,
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from patchjury.trajectory_record import RecordFileError
+
 
 class AgentError(Exception):
     """Base class for every agent error."""
@@ -19,8 +21,8 @@ class PromptError(AgentError, ValueError):
     """A prompt template is missing, malformed, or references an undefined variable."""
 
 
-class TrajectoryFileError(AgentError, OSError):
-    """A trajectory record cannot be read or written."""
+class TrajectoryFileError(AgentError, RecordFileError):
+    """A trajectory record cannot be written (reading raises the ground floor's RecordFileError)."""
 
 
 class ResumeError(AgentError, RuntimeError):

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from patchjury.agent.trajectory import load_record
 from patchjury.agent.workspace import load_submission
 from patchjury.envs.errors import EnvError
 from patchjury.records import Candidate, TestFile
+from patchjury.tools.errors import ToolError
+from patchjury.trajectory_record import load_trajectory
+
+if TYPE_CHECKING:
+    from patchjury.agent.context import TrajContext
 
 
-def _as_dict(test: Any) -> dict[str, Any]:
-    return test.model_dump() if hasattr(test, "model_dump") else dict(test)
-
-
-def finalize(ctx: Any, state: dict[str, Any]) -> dict[str, Any]:
-    """Node body of `finish` (ctx: agent.loop.TrajContext): record outputs, return the state update."""
-    from patchjury.tools.repro import list_tests, reproduced_on_original
-
+def finalize(ctx: TrajContext, state: dict[str, Any] | Any) -> dict[str, Any]:
+    """Node body of `finish`: record the outputs, return the state update."""
     status = state.get("status", "running")
     error = state.get("error") or None
     patch, tests = "", []
@@ -26,30 +24,28 @@ def finalize(ctx: Any, state: dict[str, Any]) -> dict[str, Any]:
     try:
         if status == "submitted":
             sub = load_submission(state["submitted"])
-            patch, tests = sub["patch"], [_as_dict(t) for t in sub["tests"]]
+            patch, tests = sub["patch"], [TestFile.model_validate(t) for t in sub["tests"]]
         elif ctx.config.autosubmit and status != "env_error":
-            tests = [_as_dict(t) for t in list_tests(ctx.env)]
-            patch = ctx.env.diff(exclude=[t["path"] for t in tests])
+            patch, tests = ctx.toolset.outputs(ctx.env)
         if tests and status != "env_error":
-            reproduced = reproduced_on_original(ctx.env)
-    except EnvError as exc:
+            reproduced = ctx.toolset.reproduced(ctx.env)
+    except (EnvError, ToolError) as exc:
         error = f"{error or ''}\nwhile collecting outputs: {type(exc).__name__}: {exc}".strip()
-    ctx.recorder.set_totals(state)
     ctx.recorder.finish(status, patch, tests, reproduced, error)
     return {"status": status}
 
 
 def candidate_from_record(instance_id: str, path: Path) -> Candidate:
     """The Candidate of a finished trajectory record."""
-    record = load_record(path)
+    record = load_trajectory(path)
     return Candidate(
         instance_id=instance_id,
-        model_patch=record.get("patch", ""),
-        candidate_id=record.get("traj_id", path.stem),
-        tests=[TestFile.model_validate(t) for t in record.get("tests", [])],
+        model_patch=record.patch,
+        candidate_id=record.traj_id or path.stem,
+        tests=record.tests,
         trajectory=str(path),
-        status=record.get("status", "error"),
-        reproduced=record.get("reproduced"),
-        cost=float(record.get("totals", {}).get("cost", 0.0)),
-        model_name_or_path=record.get("model", ""),
+        status=record.status,
+        reproduced=record.reproduced,
+        cost=record.totals.cost,
+        model_name_or_path=record.model,
     )

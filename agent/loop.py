@@ -1,8 +1,9 @@
 """One trajectory as a LangGraph StateGraph: query -> act -> ... -> finish.
 
-State holds counters and references only; messages, observations and patches live in files (the
-trajectory record and blob files), so checkpoints stay small. The heavy objects (model, Env, tools,
-recorder) come through the graph's runtime context and are never checkpointed.
+The state is a cursor into the trajectory record plus what the graph needs to carry on; messages, observations,
+counters (steps, cost, tokens, time) and patches live in files (the record and blob files), so checkpoints stay
+small and there is one source of truth. The heavy objects (model, Env, toolset, recorder) come through the
+graph's runtime context and are never checkpointed.
 """
 
 from __future__ import annotations
@@ -16,120 +17,112 @@ from langgraph.runtime import Runtime
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.context import TrajContext, TrajState
 from patchjury.agent.errors import ModelError
-from patchjury.agent.workspace import clip, save_submission, snapshot
+from patchjury.agent.finalize import finalize
+from patchjury.agent.trajectory import Cursor, Pending
+from patchjury.agent.workspace import save_submission, snapshot
 from patchjury.envs.errors import EnvError
 from patchjury.tools.protocol import Observation
+from patchjury.trajectory_record import ObservationRecord, StepRecord, Totals
 
 __all__ = ["TrajContext", "TrajState", "build_trajectory_graph", "initial_state"]
 
+MALFORMED = "__malformed__"
+"""Name of the call a text-format model produces for an unparseable block (agent.models.textformat)."""
 
-def _limit_hit(state: TrajState, cfg: AgentConfig) -> str | None:
-    if state["step"] >= cfg.step_limit:
+
+def _limit_hit(totals: Totals, cfg: AgentConfig) -> str | None:
+    if totals.steps >= cfg.step_limit:
         return "step_limit"
-    if cfg.cost_limit and state["cost"] >= cfg.cost_limit:
+    if cfg.cost_limit and totals.cost >= cfg.cost_limit:
         return "cost_limit"
-    if cfg.token_limit and state["prompt_tokens"] + state["completion_tokens"] >= cfg.token_limit:
+    if cfg.token_limit and totals.tokens >= cfg.token_limit:
         return "token_limit"
-    if cfg.time_limit_s and state["elapsed_s"] >= cfg.time_limit_s:
+    if cfg.time_limit_s and totals.elapsed_s >= cfg.time_limit_s:
         return "time_limit"
     return None
 
 
 def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
     ctx = runtime.context
-    limit = _limit_hit(state, ctx.config)
+    recorder = ctx.recorder
+    limit = _limit_hit(recorder.totals, ctx.config)
     if limit:
         return {"status": limit}
     t0 = time.perf_counter()
     try:
-        resp = ctx.model.query(ctx.recorder.messages[: state["n_messages"]], ctx.schemas)
+        resp = ctx.model.query(recorder.messages, ctx.toolset.schemas)
     except ModelError as exc:
         return {"status": "model_error", "error": str(exc)}
     dt = time.perf_counter() - t0
-    calls = resp["tool_calls"]
-    message: dict[str, Any] = {"role": "assistant", "content": resp["content"]}
-    if calls:
-        message["tool_calls"] = [
-            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-            for c in calls
-        ]
-    usage = resp["usage"]
-    step = state["step"] + 1
-    entry = {"step": step, "query_s": round(dt, 4), "cost": resp["cost"], **usage}
-    ctx.recorder.add_query(message, entry)  # saved by `act` (one write per step); kept in state meanwhile
-    return {
-        "step": step,
-        "n_messages": state["n_messages"] + 1,
-        "cost": state["cost"] + resp["cost"],
-        "prompt_tokens": state["prompt_tokens"] + usage["prompt_tokens"],
-        "completion_tokens": state["completion_tokens"] + usage["completion_tokens"],
-        "elapsed_s": state["elapsed_s"] + dt,
-        "pending": calls,
-        "last": {"message": message, "step": entry},
-    }
-
-
-FORMAT_ERRORS = frozenset({"unknown_tool", "bad_json", "bad_arguments"})
-"""`error_kind`s of tools.registry.run_tool observations that count as malformed calls."""
+    message = resp.message()
+    step = StepRecord(
+        step=recorder.totals.steps + 1, query_s=round(dt, 4), cost=resp.cost, **resp.usage.model_dump()
+    )
+    recorder.add_query(message, step)  # saved by `act` (one write per step); kept in state meanwhile
+    calls = [c.model_dump() for c in resp.tool_calls]
+    pending: Pending = {"message": message, "step": step.model_dump(mode="json"), "calls": calls}
+    return {"cursor": recorder.cursor(), "pending": pending}
 
 
 def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
     ctx, cfg = runtime.context, runtime.context.config
     t0 = time.perf_counter()
     msgs: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
+    records: list[ObservationRecord] = []
     update: dict[str, Any] = {}
-    bad = 0
-    calls = state.get("pending") or []
+    pending = state.get("pending")
+    calls = pending["calls"] if pending else []
     remaining = cfg.max_format_errors - state["format_errors"] - 1
-    names = ", ".join(ctx.tools)
+    names = ", ".join(ctx.toolset.names)
     if not calls:
-        error = "it contains no tool call"
-        text = ctx.prompts.render("format_error", error=error, tool_names=names, remaining=remaining)
+        text = ctx.prompts.render(
+            "format_error", error="it contains no tool call", tool_names=names, remaining=remaining
+        )
         msgs.append({"role": "user", "content": text})
-        records.append({"call_id": None, "name": None, "text": text, "error": True, "format_error": True})
-        bad = 1
+        records.append(ObservationRecord(text=text, error=True, format_error=True))
     for call in calls:
-        if call["name"] == "__malformed__":  # an unparseable text-format block
+        if call["name"] == MALFORMED:
             o = Observation(text=call["arguments"], error=True, data={"error_kind": "bad_json"})
         else:
             try:
-                o = ctx.run_tool(ctx.env, ctx.tools, call["name"], call["arguments"])
+                o = ctx.toolset.run(ctx.env, call["name"], call["arguments"])
             except EnvError as exc:
                 update.update(status="env_error", error=f"{type(exc).__name__}: {exc}")
                 break
-        obs: dict[str, Any] = {"text": clip(o.text, cfg.output_limit), "error": o.error, "data": o.data}
-        if o.error and o.data.get("error_kind") in FORMAT_ERRORS:
-            bad += 1
-            obs["format_error"] = True
-            obs["text"] = ctx.prompts.render(
-                "format_error", error=o.text, tool_names=names, remaining=remaining
-            )
+        text = o.text
+        if o.malformed:
+            text = ctx.prompts.render("format_error", error=o.text, tool_names=names, remaining=remaining)
         if o.submitted:
             update.update(status="submitted", submitted=save_submission(ctx.blobs, o.data))
-        msgs.append(
-            {"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": obs["text"]}
+        msgs.append({"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": text})
+        records.append(
+            ObservationRecord(
+                call_id=call["id"],
+                name=call["name"],
+                text=text,
+                error=o.error,
+                format_error=o.malformed,
+                data=o.data,
+            )
         )
-        records.append({"call_id": call["id"], "name": call["name"], **obs})
-    all_bad = bool(records) and bad == len(records)
+    all_bad = bool(records) and all(r.format_error for r in records)
     update["format_errors"] = state["format_errors"] + 1 if all_bad else 0
     if update["format_errors"] >= cfg.max_format_errors and "status" not in update:
         update["status"] = "format_error"
-    if "status" not in update and any(c["name"] not in ctx.read_only for c in calls):
-        update["workspace"] = snapshot(ctx.env, ctx.blobs, state["step"], state.get("workspace", ""))
-    dt = time.perf_counter() - t0
-    ctx.recorder.add_observations(msgs, records, dt)
-    update.update(
-        n_messages=state["n_messages"] + len(msgs), elapsed_s=state["elapsed_s"] + dt, pending=[], last={}
-    )
-    ctx.emit("step", {**state, **update}, " ".join(c["name"] for c in calls) or "(no call)")
+    if "status" not in update and ctx.toolset.changes_files(c["name"] for c in calls):
+        update["workspace"] = snapshot(
+            ctx.env, ctx.toolset, ctx.blobs, ctx.recorder.totals.steps, state.get("workspace", "")
+        )
+    ctx.recorder.add_observations(msgs, records, time.perf_counter() - t0)
+    update.update(cursor=ctx.recorder.cursor(), pending=None)
+    ctx.emit("step", update.get("status", "running"), " ".join(c["name"] for c in calls) or "(no call)")
     return update
 
 
 def finish(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
     ctx = runtime.context
-    update: dict[str, Any] = ctx.finalize(ctx, state)
-    ctx.emit("end", {**state, **update}, state.get("error", ""))
+    update = finalize(ctx, state)
+    ctx.emit("end", update["status"], state.get("error", ""))
     return update
 
 
@@ -152,18 +145,12 @@ def build_trajectory_graph(checkpointer: Any = None) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-def initial_state(index: int) -> TrajState:
+def initial_state(index: int, cursor: Cursor) -> TrajState:
     return TrajState(
         index=index,
-        step=0,
-        n_messages=2,
-        cost=0.0,
-        prompt_tokens=0,
-        completion_tokens=0,
-        elapsed_s=0.0,
+        cursor=cursor,
+        pending=None,
         format_errors=0,
-        pending=[],
-        last={},
         status="running",
         error="",
         workspace="",

@@ -1,22 +1,71 @@
-"""The Model contract: anything that answers chat messages, optionally with tool calls."""
+"""The Model contract: anything that answers chat messages, optionally with tool calls, and what it answers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from patchjury.trajectory_record import Usage
+
+
+class ToolCall(BaseModel):
+    """One tool call of a response, normalized across providers and the text format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    arguments: str = ""
+    """JSON object text as the model wrote it (possibly malformed: the tools report that to the model)."""
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _as_json(cls, value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def wire(self) -> dict[str, Any]:
+        """The OpenAI `tool_calls` entry of the assistant message."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+class ModelResponse(BaseModel):
+    """What `Model.query` returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    cost: float = 0.0
+    """Dollars of this call (0 when the price is unknown)."""
+    usage: Usage = Field(default_factory=Usage)
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return value or ""
+
+    def message(self) -> dict[str, Any]:
+        """The assistant message to append to the conversation (OpenAI wire format)."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            msg["tool_calls"] = [c.wire() for c in self.tool_calls]
+        return msg
 
 
 @runtime_checkable
 class Model(Protocol):
-    """A chat model.
-
-    `query` returns a dict: {"content": str, "tool_calls": [{"id", "name", "arguments"(str JSON)}],
-    "cost": float (dollars), "usage": {"prompt_tokens", "completion_tokens"}}.
-    """
+    """A chat model."""
 
     name: str
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
-        """One completion for `messages`; raises agent.errors.ModelError after retries."""
+    ) -> ModelResponse:
+        """One completion for `messages` (OpenAI wire format); raises agent.errors.ModelError after retries."""
         ...

@@ -30,7 +30,7 @@ from patchjury.agent.checkpoint import close_saver, open_saver
 from patchjury.agent.config import AgentConfig, ModelConfig
 from patchjury.agent.errors import AgentError, ResumeError
 from patchjury.agent.events import Event, EventCallback
-from patchjury.agent.finalize import candidate_from_record, finalize
+from patchjury.agent.finalize import candidate_from_record
 from patchjury.agent.loop import TrajContext, build_trajectory_graph, initial_state
 from patchjury.agent.models.registry import model_for
 from patchjury.agent.prompting import Prompts, initial_messages, load_prompts
@@ -39,9 +39,10 @@ from patchjury.agent.workspace import restore
 from patchjury.envs.errors import EnvError
 from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
+from patchjury.tools.errors import ToolError
 from patchjury.tools.protocol import Tool
-from patchjury.tools.repo_map import set_focus_text
-from patchjury.tools.state import clear_state
+from patchjury.tools.toolset import Toolset
+from patchjury.trajectory_record import load_trajectory
 
 log = logging.getLogger(__name__)
 EnvFactory = Callable[[int], Env]
@@ -60,9 +61,7 @@ class RunContext:
     models: list[ModelConfig]
     env_factory: EnvFactory
     run_dir: Path
-    tools: list[Tool]
-    schemas: list[dict[str, Any]]
-    run_tool: Callable[..., Any]
+    toolset: Toolset
     prompts: Prompts
     graph: Any
     on_event: EventCallback | None
@@ -103,22 +102,15 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
     snap = ctx.graph.get_state(config)
     values = snap.values or {}
     if values and not snap.next and path.exists():
-        _emit(
-            ctx,
-            Event(
-                "skip",
-                task.instance_id,
-                index,
-                values.get("step", 0),
-                values.get("cost", 0.0),
-                values.get("status", ""),
-            ),
-        )
+        record = load_trajectory(path)
+        totals = record.totals
+        _emit(ctx, Event("skip", task.instance_id, index, totals.steps, totals.cost, record.status))
         return candidate_from_record(task.instance_id, path)
     model = model_for(index, ctx.models, cfg)
-    resuming = bool(values and snap.next and path.exists())
+    # A checkpoint without a cursor was written by an older patchjury: start afresh (the old record is kept).
+    resuming = bool(values and snap.next and path.exists() and "cursor" in values)
     if resuming:
-        recorder = Recorder.resume(path, values["n_messages"], values["step"], values.get("last"))
+        recorder = Recorder.resume(path, values["cursor"], values.get("pending"))
     else:
         recorder = Recorder.new(
             path,
@@ -128,42 +120,38 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             model=model.name,
             temperature=cfg.temperature_for(index),
             seed=cfg.seed_for(index),
-            config=cfg.model_dump(),
+            config=cfg.model_dump(mode="json"),
         )
     env: Env | None = None
     try:
         env = ctx.make_env(index)
         tctx = TrajContext(
             task.instance_id,
+            index,
             cfg,
             model,
             env,
-            {t.name: t for t in ctx.tools},
-            ctx.schemas,
+            ctx.toolset,
             ctx.prompts,
             recorder,
             blob_dir(ctx.run_dir, task.instance_id, index),
-            finalize,
-            ctx.run_tool,
             ctx.on_event,
         )
         if resuming:
-            restore(env, values.get("workspace", ""), f"{index}")
+            restore(env, ctx.toolset, values.get("workspace", ""), f"{index}")
+            totals = recorder.totals
             _emit(
                 ctx,
-                Event(
-                    "resume", task.instance_id, index, values["step"], values["cost"], "running", model.name
-                ),
+                Event("resume", task.instance_id, index, totals.steps, totals.cost, "running", model.name),
             )
             graph_input: Any = None
         else:
-            set_focus_text(env, task.problem_statement)  # repo_map without arguments centres on the issue
-            recorder.data["messages"] = initial_messages(
-                ctx.prompts, task, ctx.schemas, env.workdir, cfg.show_hints
+            ctx.toolset.start(env, task)  # e.g. repo_map without arguments centres on the issue
+            recorder.start(
+                initial_messages(ctx.prompts, task, ctx.toolset.schemas, env.workdir, cfg.show_hints)
             )
-            recorder.save()
             _emit(ctx, Event("start", task.instance_id, index, 0, 0.0, "running", model.name))
-            graph_input = initial_state(index)
+            graph_input = initial_state(index, recorder.cursor())
         # A fresh context: the trajectory graph must not see the outer graph's run config.
         contextvars.Context().run(ctx.graph.invoke, graph_input, config, context=tctx, durability="sync")
     except (EnvError, ResumeError) as exc:
@@ -174,16 +162,17 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
     finally:
         if env is not None:
             try:
-                clear_state(env)  # tool state (undo, test manifest) lives beside a local checkout
-            except EnvError as exc:
-                log.warning("could not clear tool state of trajectory %d: %s", index, exc)
+                ctx.toolset.end(env)  # the tools' end hooks; their state lives beside a local checkout
+            except (EnvError, ToolError) as exc:
+                log.warning("could not tidy the tools' state of trajectory %d: %s", index, exc)
             env.close()
     return candidate_from_record(task.instance_id, path)
 
 
 def _fail(ctx: RunContext, recorder: Recorder, index: int, status: str, error: str) -> None:
     recorder.finish(status, "", [], None, error)
-    _emit(ctx, Event("end", ctx.task.instance_id, index, len(recorder.data["steps"]), 0.0, status, "", error))
+    totals = recorder.totals
+    _emit(ctx, Event("end", ctx.task.instance_id, index, totals.steps, totals.cost, status, "", error))
 
 
 def _trajectory_node(payload: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -231,13 +220,11 @@ def run_trajectories(
     round robin across trajectories. Returns one Candidate per trajectory, ordered by index, whatever
     its status. `progress=None` shows a rich live table only on an interactive terminal.
     """
-    from patchjury.tools.registry import get_tools, openai_tool_schemas, run_tool
-
     cfg = config or AgentConfig()
     model_list = [models] if isinstance(models, ModelConfig) else list(models)
     for k in range(min(len(model_list), cfg.n_trajectories)):
         model_for(k, model_list, cfg)  # fail fast on a bad model config (missing key, unreadable script)
-    tool_list = tools if tools is not None else get_tools(cfg.tools)
+    toolset = Toolset(tools, cfg.tools) if tools is not None else Toolset.from_config(cfg.tools)
     run_dir = Path(run_dir)
     saver = open_saver(run_dir)
     display = None
@@ -252,9 +239,7 @@ def run_trajectories(
         model_list,
         env_factory,
         run_dir,
-        tool_list,
-        openai_tool_schemas(tool_list),
-        run_tool,
+        toolset,
         load_prompts(cfg.prompt),
         build_trajectory_graph(saver),
         on_event,

@@ -1,4 +1,5 @@
-"""Trajectory records: one JSON file per trajectory, rewritten atomically after every step.
+"""The trajectory writer: one JSON file per trajectory (patchjury.trajectory_record), rewritten atomically after
+every step.
 
 Layout under a run directory:
     trajectories/<instance>/<traj_id>.json    messages, steps (calls, observations, cost, tokens, timings), outputs
@@ -8,16 +9,41 @@ Layout under a run directory:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from patchjury.agent.errors import TrajectoryFileError
+from patchjury.records import TestFile
+from patchjury.trajectory_record import (
+    FORMAT,
+    ObservationRecord,
+    RecordFileError,
+    Resume,
+    StepRecord,
+    Totals,
+    TrajectoryRecord,
+    load_trajectory,
+)
 
-FORMAT = "patchjury-trajectory/1"
+__all__ = ["FORMAT", "Cursor", "Pending", "Recorder", "TrajectoryRecord"]
+
+
+class Cursor(TypedDict):
+    """How many messages and steps of the record a checkpoint covers."""
+
+    messages: int
+    steps: int
+
+
+class Pending(TypedDict):
+    """The assistant message of the current step and its step entry, until `act` writes them."""
+
+    message: dict[str, Any]
+    step: dict[str, Any]
+    calls: list[dict[str, Any]]
 
 
 def safe_name(text: str) -> str:
@@ -53,106 +79,91 @@ def write_atomic(path: Path, text: str) -> None:
         ) from exc
 
 
-def load_record(path: str | Path) -> dict[str, Any]:
-    """Read a trajectory JSON (raises TrajectoryFileError naming the problem)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise TrajectoryFileError(f"cannot read trajectory {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise TrajectoryFileError(f"{path} is not valid JSON ({exc}): is it a patchjury trajectory?") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise TrajectoryFileError(f"{path} is not a patchjury trajectory record (format {FORMAT})")
-    return data
-
-
 class Recorder:
-    """The in-memory record of one trajectory, saved to `path` after every change."""
+    """The record of one trajectory, saved to `path` after every change. Its totals are the sums over its
+    steps (one source of truth: the graph state holds only a cursor into the record)."""
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, record: TrajectoryRecord) -> None:
         self.path = path
-        self.data = data
+        self.record = record
 
     @classmethod
     def new(cls, path: Path, **header: Any) -> Recorder:
-        data: dict[str, Any] = {
-            "format": FORMAT,
-            **header,
-            "status": "running",
-            "created_at": time.time(),
-            "updated_at": time.time(),
-            "messages": [],
-            "steps": [],
-            "totals": {"steps": 0, "cost": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "elapsed_s": 0.0},
-            "patch": "",
-            "tests": [],
-            "reproduced": None,
-            "error": None,
-            "resumes": [],
-        }
+        now = time.time()
+        record = TrajectoryRecord(**header, status="running", created_at=now, updated_at=now)
         if path.exists():  # a previous attempt died before its first checkpoint: keep it, never lose it
-            data["resumes"].append({"at": time.time(), "discarded_record": load_record(path)})
-        return cls(path, data)
+            try:
+                old: dict[str, Any] = load_trajectory(path).model_dump(mode="json")
+            except RecordFileError as exc:
+                old = {"unreadable": str(exc)}
+            record.resumes.append(Resume(at=now, discarded_record=old))
+        return cls(path, record)
 
     @classmethod
-    def resume(
-        cls, path: Path, n_messages: int, n_steps: int, last: dict[str, Any] | None = None
-    ) -> Recorder:
-        """Reopen a record at the last checkpoint; anything recorded after it is kept under `resumes`.
-        `last` (from the state) restores an assistant message checkpointed but not yet written."""
-        data = load_record(path)
-        if last and len(data["messages"]) == n_messages - 1 and len(data["steps"]) == n_steps - 1:
-            data["messages"].append(last["message"])
-            data["steps"].append(last["step"])
-        extra_msgs, extra_steps = data["messages"][n_messages:], data["steps"][n_steps:]
-        data["messages"], data["steps"] = data["messages"][:n_messages], data["steps"][:n_steps]
-        data["resumes"].append(
-            {
-                "at": time.time(),
-                "from_step": n_steps,
-                "discarded_messages": extra_msgs,
-                "discarded_steps": extra_steps,
-            }
+    def resume(cls, path: Path, cursor: Cursor, pending: Pending | None = None) -> Recorder:
+        """Reopen a record at the checkpoint's cursor; anything recorded past it is kept under `resumes`.
+        `pending` (from the state) restores an assistant message checkpointed but not yet written."""
+        record = load_trajectory(path)
+        n_messages, n_steps = cursor["messages"], cursor["steps"]
+        if pending and len(record.messages) == n_messages - 1 and len(record.steps) == n_steps - 1:
+            record.messages.append(pending["message"])
+            record.steps.append(StepRecord.model_validate(pending["step"]))
+        extra_msgs, extra_steps = record.messages[n_messages:], record.steps[n_steps:]
+        record.messages, record.steps = record.messages[:n_messages], record.steps[:n_steps]
+        record.resumes.append(
+            Resume(
+                at=time.time(),
+                from_step=n_steps,
+                discarded_messages=extra_msgs,
+                discarded_steps=[s.model_dump(mode="json") for s in extra_steps],
+            )
         )
-        data["status"] = "running"
-        return cls(path, data)
+        record.status = "running"
+        record.totals = Totals.of(record.steps)
+        return cls(path, record)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return self.data["messages"]
+        return self.record.messages
+
+    @property
+    def totals(self) -> Totals:
+        return self.record.totals
+
+    def cursor(self) -> Cursor:
+        """Where this record stands (what a checkpoint stores instead of a copy of the counters)."""
+        return {"messages": len(self.record.messages), "steps": len(self.record.steps)}
 
     def save(self) -> None:
-        self.data["updated_at"] = time.time()
-        write_atomic(self.path, json.dumps(self.data, separators=(",", ":"), default=str))  # C encoder: fast
+        self.record.updated_at = time.time()
+        write_atomic(self.path, self.record.to_json())
 
-    def add_query(self, message: dict[str, Any], step: dict[str, Any]) -> None:
-        """Append the assistant message (written with the observations by `add_observations`)."""
-        self.data["messages"].append(message)
-        self.data["steps"].append(step)
-
-    def add_observations(
-        self, messages: list[dict[str, Any]], observations: list[dict[str, Any]], act_s: float
-    ) -> None:
-        self.data["messages"].extend(messages)
-        last = self.data["steps"][-1]
-        last["observations"] = observations
-        last["act_s"] = round(act_s, 4)
+    def start(self, messages: list[dict[str, Any]]) -> None:
+        """The first messages (system prompt, issue), saved at once."""
+        self.record.messages = list(messages)
         self.save()
 
-    def set_totals(self, state: dict[str, Any]) -> None:
-        self.data["totals"] = {
-            "steps": state.get("step", 0),
-            "cost": state.get("cost", 0.0),
-            "prompt_tokens": state.get("prompt_tokens", 0),
-            "completion_tokens": state.get("completion_tokens", 0),
-            "elapsed_s": round(state.get("elapsed_s", 0.0), 3),
-        }
+    def add_query(self, message: dict[str, Any], step: StepRecord) -> None:
+        """Append the assistant message (written with the observations by `add_observations`)."""
+        self.record.messages.append(message)
+        self.record.steps.append(step)
+        self.record.totals = Totals.of(self.record.steps)
+
+    def add_observations(
+        self, messages: list[dict[str, Any]], observations: list[ObservationRecord], act_s: float
+    ) -> None:
+        self.record.messages.extend(messages)
+        last = self.record.steps[-1]
+        last.observations = observations
+        last.act_s = round(act_s, 4)
+        self.record.totals = Totals.of(self.record.steps)
+        self.save()
 
     def finish(
-        self, status: str, patch: str, tests: list[dict[str, Any]], reproduced: bool | None, error: str | None
+        self, status: str, patch: str, tests: list[TestFile], reproduced: bool | None, error: str | None
     ) -> None:
-        self.data.update(status=status, patch=patch, tests=tests, reproduced=reproduced, error=error)
-        self.data["finished_at"] = time.time()
+        rec = self.record
+        rec.status, rec.patch, rec.tests, rec.reproduced, rec.error = status, patch, tests, reproduced, error
+        rec.finished_at = time.time()
         write_atomic(self.path.with_suffix(".patch"), patch)
         self.save()

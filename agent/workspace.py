@@ -9,14 +9,7 @@ from typing import Any
 
 from patchjury.agent.errors import ResumeError
 from patchjury.envs.protocol import Env
-
-
-def clip(text: str, limit: int) -> str:
-    """Keep head and tail of a long observation with a note of what was cut."""
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+from patchjury.tools.toolset import Toolset
 
 
 def save_submission(blobs: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -31,16 +24,14 @@ def load_submission(ref: dict[str, Any]) -> dict[str, Any]:
     return json.loads(Path(ref["path"]).read_text())
 
 
-def snapshot(env: Env, blobs: Path, step: int, previous: str) -> str:
-    """Store the workspace (diff with new files + the reproduction-test manifest of the tools) when it
+def snapshot(env: Env, toolset: Toolset, blobs: Path, step: int, previous: str) -> str:
+    """Store the workspace (diff with new files + the tools' state, e.g. the reproduction-test manifest) when it
     changed; return the blob path kept in state ('' = clean checkout)."""
-    from patchjury.tools.repro import load_manifest
-
     diff = env.diff()
-    manifest = load_manifest(env)
-    if not diff.strip() and not manifest.get("tests"):
+    state = toolset.state(env)
+    if not diff.strip() and not toolset.has_state(state):
         return ""
-    text = json.dumps({"diff": diff, "manifest": manifest}, sort_keys=True)
+    text = json.dumps({"diff": diff, "manifest": state}, sort_keys=True)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     if previous and previous.endswith(f"-{digest}.json"):
         return previous
@@ -50,12 +41,10 @@ def snapshot(env: Env, blobs: Path, step: int, previous: str) -> str:
     return str(path)
 
 
-def restore(env: Env, ref: str, tag: str) -> None:
+def restore(env: Env, toolset: Toolset, ref: str, tag: str) -> None:
     """Re-apply a workspace snapshot in a fresh Env (resume after a crash)."""
     if not ref:
         return
-    from patchjury.tools.repro import save_manifest
-
     blob = json.loads(Path(ref).read_text())
     if blob["diff"].strip():
         tmp = f"/tmp/patchjury-resume-{tag}.diff"
@@ -65,4 +54,4 @@ def restore(env: Env, ref: str, tag: str) -> None:
             raise ResumeError(
                 f"cannot restore the workspace snapshot {ref} on resume: {result.output[-500:]}"
             )
-    save_manifest(env, blob["manifest"])
+    toolset.restore(env, blob["manifest"])

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from patchjury.envs.errors import EnvFileError
 from patchjury.envs.output import truncate_output as truncate
 from patchjury.envs.protocol import Env, ExecResult
+from patchjury.records import Task
 from patchjury.tools.config import ToolsConfig
 from patchjury.tools.errors import ToolArgumentError, ToolError, ToolExecutionError
 from patchjury.tools.protocol import Observation
@@ -18,23 +19,28 @@ from patchjury.tools.validate import check, coerce_integers
 class BaseTool:
     """A tool with a config. Subclasses set name/description/schema and implement `_run`.
 
-    `run` validates arguments against `schema`, calls `_run`, turns `ToolError` and failed file access into
+    `run` validates arguments against `schema` (the only place they are validated), calls `_run`, turns `ToolError` and failed file access into
     error observations, and truncates the text head+tail. A broken Env (engine gone, env closed) propagates.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     schema: ClassVar[dict[str, Any]]
+    read_only: ClassVar[bool] = False
+    """True for tools that never change the work tree (no workspace snapshot after them)."""
 
     def __init__(self, config: ToolsConfig | None = None) -> None:
         self.config = config or ToolsConfig()
 
     def run(self, env: Env, args: dict[str, Any]) -> Observation:
         if not isinstance(args, dict):
-            return self.error(f"arguments must be a JSON object, got {type(args).__name__}")
+            return self.error(
+                f"arguments must be a JSON object, got {type(args).__name__}", error_kind="bad_arguments"
+            )
         problems = check(self.schema, args)
         if problems:
-            return self.error(f"bad call to {self.name}: " + "; ".join(problems) + ". " + self.usage())
+            text = f"bad call to {self.name}: " + "; ".join(problems) + ". " + self.usage()
+            return self.error(text, error_kind="bad_arguments")
         try:
             obs = self._run(env, coerce_integers(self.schema, args))
         except ToolError as exc:
@@ -48,6 +54,12 @@ class BaseTool:
 
     def _run(self, env: Env, args: dict[str, Any]) -> Observation:
         raise NotImplementedError
+
+    def on_start(self, env: Env, task: Task) -> None:
+        """Nothing to prepare by default."""
+
+    def on_end(self, env: Env) -> None:
+        """Nothing to tidy by default (tools.toolset.Toolset.end clears the shared tool state)."""
 
     def error(self, text: str, **data: Any) -> Observation:
         text, _ = truncate(text, self.config.output_limit)

@@ -6,12 +6,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ToolsConfig(BaseModel):
-    """Limits shared by every tool; pass one to `patchjury.tools.registry.get_tools(names, config=...)`."""
+    """Which tools the agent gets and the limits they share (the settings file's `agent.tools` section)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    names: list[str] | None = None
+    """Tool names offered to the model, in this order; None = every tool of patchjury.tools.registry."""
     output_limit: int = Field(default=10_000, ge=200)
-    """Maximum characters of one observation; longer text keeps its head and tail with a note between."""
+    """Maximum characters of one observation the model sees (the only such limit); longer text keeps its head
+    and tail with a note between."""
     search_max_results: int = Field(default=100, ge=1)
     """Maximum matching lines `search` shows (the total count is always reported)."""
     search_line_chars: int = Field(default=300, ge=40)

@@ -12,6 +12,7 @@ from patchjury.tools.protocol import Observation
 
 class FindFilesTool(BaseTool):
     name = "find_files"
+    read_only = True
     description = (
         "Find files by name. `pattern` is a glob: without '/' it matches file names at any depth "
         "('*.py', 'test_*.py', 'setup.cfg'); with '/' it matches paths from the search root "

@@ -16,7 +16,6 @@ from patchjury.envs.protocol import Env
 from patchjury.tools.config import ToolsConfig
 from patchjury.tools.errors import ToolConfigError
 from patchjury.tools.protocol import Observation, Tool
-from patchjury.tools.validate import check, coerce_integers
 
 #: name -> "module:Class"; each class is constructed with a ToolsConfig. Add a tool here.
 TOOLS: dict[str, str] = {
@@ -61,8 +60,9 @@ def openai_tool_schemas(tools: list[Tool]) -> list[dict[str, Any]]:
 def run_tool(
     env: Env, tools_by_name: Mapping[str, Tool], name: str, arguments: str | dict[str, Any] | None
 ) -> Observation:
-    """Parse and validate one model tool call, then run it. Bad calls become error observations, never raises
-    for model input (a broken Env still propagates)."""
+    """Resolve the tool and parse the JSON arguments of one model tool call, then run it (the tool validates them
+    against its schema). Bad calls become error observations, never raises for model input (a broken Env still
+    propagates)."""
     if name not in tools_by_name:
         # Models sometimes prefix names (functions.view) or change case.
         alias = {n.lower(): n for n in tools_by_name}.get(str(name).rsplit(".", 1)[-1].strip().lower())
@@ -73,19 +73,10 @@ def run_tool(
                 data={"error_kind": "unknown_tool"},
             )
         name = alias
-    tool = tools_by_name[name]
     args = parse_arguments(arguments)
     if isinstance(args, str):
         return Observation(text=f"bad call to {name}: {args}", error=True, data={"error_kind": "bad_json"})
-    problems = check(tool.schema, args)
-    if problems:
-        hint = tool.usage() if hasattr(tool, "usage") else f"Schema: {json.dumps(tool.schema)}"
-        return Observation(
-            text=f"bad call to {name}: " + "; ".join(problems) + ". " + hint,
-            error=True,
-            data={"error_kind": "bad_arguments"},
-        )
-    return tool.run(env, coerce_integers(tool.schema, args))
+    return tools_by_name[name].run(env, args)  # the tool validates against its schema (Tool.run's contract)
 
 
 def parse_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any] | str:

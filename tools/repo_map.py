@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from patchjury.envs.protocol import Env
+from patchjury.records import Task
 from patchjury.tools.base import BaseTool
 from patchjury.tools.config import ToolsConfig
 from patchjury.tools.protocol import Observation
@@ -64,6 +65,7 @@ def repo_map_text(
 
 class RepoMapTool(BaseTool):
     name = "repo_map"
+    read_only = True
     description = (
         "A map of the repository's most relevant Python classes, functions and methods (signatures with line "
         "numbers), ranked by how the code references each other and personalized toward what you name in "
@@ -90,6 +92,10 @@ class RepoMapTool(BaseTool):
         },
         "additionalProperties": False,
     }
+
+    def on_start(self, env: Env, task: Task) -> None:
+        """Later calls without arguments centre on the issue."""
+        set_focus_text(env, task.problem_statement, self.config)
 
     def _run(self, env: Env, args: dict[str, Any]) -> Observation:
         focus = "\n".join(x for x in (stored_focus_text(env, self.config), args.get("focus", "")) if x)

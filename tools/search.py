@@ -12,6 +12,7 @@ from patchjury.tools.protocol import Observation
 
 class SearchTool(BaseTool):
     name = "search"
+    read_only = True
     description = (
         "Search file contents for a regular expression (Perl-compatible: \\b, \\d, \\s work). Searches tracked "
         "and new files, skips binaries and git-ignored files. Prints path:line:text, capped; the total number "

@@ -12,6 +12,7 @@ from patchjury.tools.protocol import Observation
 
 class ViewTool(BaseTool):
     name = "view"
+    read_only = True
     description = (
         "Show a text file with line numbers, or list a directory (two levels deep, hidden entries and .git "
         "skipped). Paths are relative to the repository root (absolute paths also work, e.g. an installed "

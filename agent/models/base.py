@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from patchjury.agent.protocol import ModelResponse, ToolCall
+from patchjury.trajectory_record import Usage
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -20,25 +23,19 @@ class Sampling:
 
 def response(
     content: str | None,
-    tool_calls: list[dict[str, Any]] | None = None,
+    tool_calls: list[ToolCall] | None = None,
     cost: float = 0.0,
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
-) -> dict[str, Any]:
-    """The dict every Model.query returns."""
-    return {
-        "content": content or "",
-        "tool_calls": tool_calls or [],
-        "cost": float(cost),
-        "usage": {"prompt_tokens": int(prompt_tokens), "completion_tokens": int(completion_tokens)},
-    }
+) -> ModelResponse:
+    """A ModelResponse from plain values."""
+    usage = Usage(prompt_tokens=int(prompt_tokens), completion_tokens=int(completion_tokens))
+    return ModelResponse(content=content or "", tool_calls=tool_calls or [], cost=float(cost), usage=usage)
 
 
-def tool_call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
-    """One normalized call: arguments are always a JSON string (possibly malformed: the loop checks)."""
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments)
-    return {"id": call_id, "name": str(name), "arguments": arguments}
+def tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
+    """One normalized call: arguments are always a JSON string (possibly malformed: the tools check)."""
+    return ToolCall(id=call_id, name=str(name), arguments=arguments)
 
 
 def rough_tokens(messages: list[dict[str, Any]]) -> int:

@@ -29,6 +29,7 @@ import yaml
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import AgentConfigError, ModelError
 from patchjury.agent.models.base import Sampling, response, rough_tokens, tool_call
+from patchjury.agent.protocol import ModelResponse
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -74,6 +75,17 @@ def _render(value: Any, ctx: dict[str, Any]) -> Any:
 class DeterministicModel:
     """Model protocol over a fixed script (tests, demos, benchmarks)."""
 
+    @staticmethod
+    def check_config(config: ModelConfig) -> str | None:
+        if config.script is None and not config.script_path:
+            return "a deterministic model needs `script` (list of steps) or `script_path` (YAML file)"
+        return None
+
+    @staticmethod
+    def from_spec(rest: str) -> dict[str, Any]:
+        """`--model deterministic:<script.yaml>`."""
+        return {"name": f"deterministic:{rest}", "script_path": rest}
+
     def __init__(self, config: ModelConfig, sampling: Sampling | None = None) -> None:
         self.config = config
         self.name = config.name or "deterministic"
@@ -82,7 +94,7 @@ class DeterministicModel:
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
+    ) -> ModelResponse:
         if self.config.latency_s:
             time.sleep(self.config.latency_s)
         step = sum(1 for m in messages if m.get("role") == "assistant")

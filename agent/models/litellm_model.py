@@ -17,6 +17,7 @@ from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import AgentConfigError, ModelError
 from patchjury.agent.models.base import Sampling, response, tool_call
 from patchjury.agent.models.textformat import describe_tools, parse_tool_calls
+from patchjury.agent.protocol import ModelResponse
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -73,6 +74,12 @@ def to_text_messages(messages: list[dict[str, Any]], schemas: list[dict[str, Any
 class LitellmModel:
     """Model protocol over litellm.completion, with retries, timeout and cost accounting."""
 
+    @staticmethod
+    def check_config(config: ModelConfig) -> str | None:
+        return (
+            None if config.name else "model.name is required for type=litellm (e.g. name: openai/gpt-4o-mini)"
+        )
+
     def __init__(self, config: ModelConfig, sampling: Sampling | None = None) -> None:
         self.config = config
         self.name = config.name
@@ -108,7 +115,7 @@ class LitellmModel:
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
+    ) -> ModelResponse:
         litellm = import_litellm()
         import openai
 
@@ -138,7 +145,7 @@ class LitellmModel:
         self._calls += 1
         return self._parse(resp, litellm)
 
-    def _parse(self, resp: Any, litellm: Any) -> dict[str, Any]:
+    def _parse(self, resp: Any, litellm: Any) -> ModelResponse:
         if not resp.choices:
             raise ModelError(f"{self.name}: the response has no choices")
         msg = resp.choices[0].message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,23 +9,33 @@ from typing import Any
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import AgentConfigError, ModelError
 from patchjury.agent.models.base import Sampling, response, tool_call
+from patchjury.agent.protocol import ModelResponse
+from patchjury.trajectory_record import RecordFileError, load_trajectory
 
 
 def _assistant_messages(path: Path) -> list[dict[str, Any]]:
     try:
-        record = json.loads(path.read_text())
-    except OSError as exc:
-        raise AgentConfigError(f"cannot read model.replay_path {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise AgentConfigError(f"model.replay_path {path} is not a trajectory JSON: {exc}") from exc
-    messages = record.get("messages") if isinstance(record, dict) else None
-    if not isinstance(messages, list):
-        raise AgentConfigError(f"{path} has no `messages` list: is it a patchjury trajectory record?")
-    return [m for m in messages if m.get("role") == "assistant"]
+        record = load_trajectory(path)
+    except RecordFileError as exc:
+        raise AgentConfigError(f"model.replay_path: {exc}") from exc
+    return [m for m in record.messages if m.get("role") == "assistant"]
 
 
 class ReplayModel:
     """Model protocol answering with the assistant messages of a recorded trajectory, in order."""
+
+    @staticmethod
+    def check_config(config: ModelConfig) -> str | None:
+        return (
+            None
+            if config.replay_path
+            else "a replay model needs `replay_path` (a trajectory JSON written by patchjury)"
+        )
+
+    @staticmethod
+    def from_spec(rest: str) -> dict[str, Any]:
+        """`--model replay:<trajectory.json>`."""
+        return {"replay_path": rest}
 
     def __init__(self, config: ModelConfig, sampling: Sampling | None = None) -> None:
         self.config = config
@@ -37,7 +46,7 @@ class ReplayModel:
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
+    ) -> ModelResponse:
         if self.config.latency_s:
             time.sleep(self.config.latency_s)
         step = sum(1 for m in messages if m.get("role") == "assistant")

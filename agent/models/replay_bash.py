@@ -15,6 +15,7 @@ from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import ModelError
 from patchjury.agent.models.base import Sampling, response, tool_call
 from patchjury.agent.models.recorded_bash import RecordedCommand, load_recorded
+from patchjury.agent.protocol import ModelResponse
 
 
 def describe(k: int, n: int, cmd: RecordedCommand) -> str:
@@ -31,6 +32,17 @@ def describe(k: int, n: int, cmd: RecordedCommand) -> str:
 class ReplayBashModel:
     """Model protocol answering with `run` calls of the recorded commands, then `submit`."""
 
+    @staticmethod
+    def check_config(config: ModelConfig) -> str | None:
+        if config.replay_path:
+            return None
+        return "a replay-bash model needs `replay_path` (a mini-swe-agent .traj.json or FILE#INSTANCE_ID)"
+
+    @staticmethod
+    def from_spec(rest: str) -> dict[str, Any]:
+        """`--model replay-bash:<other agent's trajectory>[#instance_id]`."""
+        return {"replay_path": rest}
+
     def __init__(self, config: ModelConfig, sampling: Sampling | None = None) -> None:
         self.config = config
         self.sampling = sampling or Sampling()
@@ -40,7 +52,7 @@ class ReplayBashModel:
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
+    ) -> ModelResponse:
         if self.config.latency_s:
             time.sleep(self.config.latency_s)
         k = sum(1 for m in messages if m.get("role") == "assistant")

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from patchjury.agent.models.base import tool_call
+from patchjury.agent.protocol import ToolCall
 
 _BLOCK = re.compile(r"```tool[ \t]*\n(.*?)\n?```", re.DOTALL)
 
@@ -37,7 +38,7 @@ def describe_tools(schemas: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def parse_tool_calls(text: str, step: int) -> list[dict[str, Any]]:
+def parse_tool_calls(text: str, step: int) -> list[ToolCall]:
     """Calls found in `text`. A block that is not a JSON object with a name comes back with
     name `__malformed__` and the parse error as arguments, so the loop reports it to the model."""
     calls = []

@@ -47,8 +47,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from patchjury.envs.errors import EnvError
     from patchjury.selection.errors import SelectionError
     from patchjury.tools.errors import ToolError
+    from patchjury.trajectory_record import RecordFileError
 
-    return (PatchjuryError, EnvError, ConfigError, AgentError, SelectionError, ToolError)
+    return (PatchjuryError, EnvError, ConfigError, AgentError, SelectionError, ToolError, RecordFileError)
 
 
 def run_cli(cli: typer.Typer) -> None:

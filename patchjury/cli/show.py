@@ -20,11 +20,11 @@ def show_cmd(
     from rich.console import Console
 
     from patchjury.agent.render import render_record
-    from patchjury.agent.trajectory import load_record
+    from patchjury.trajectory_record import load_trajectory
 
-    record = load_record(trajectory)
+    record = load_trajectory(trajectory)
     if as_json:
-        keys = ("instance_id", "traj_id", "model", "status", "totals", "reproduced", "error")
-        typer.echo(json.dumps({k: record.get(k) for k in keys}, indent=1))
+        keys = {"instance_id", "traj_id", "model", "status", "totals", "reproduced", "error"}
+        typer.echo(json.dumps(record.model_dump(mode="json", include=keys), indent=1))
         return
     render_record(record, Console(), full=full)

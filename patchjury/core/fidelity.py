@@ -20,6 +20,7 @@ from typing import Any
 from patchjury.agent.models.recorded_bash import RecordedRun, load_recorded
 from patchjury.envs.config import EnvConfig
 from patchjury.records import Task, TestFile
+from patchjury.trajectory_record import TrajectoryRecord, load_trajectory
 
 REPLAY = "replay.json"
 CANDIDATE = "candidate.json"
@@ -42,25 +43,24 @@ def normalize_diff(patch: str | None) -> str:
     return "\n".join(f"{head}\n" + "\n".join(body).strip() for head, body in sorted(sections.items())).strip()
 
 
-def run_observations(record: dict[str, Any]) -> list[dict[str, Any]]:
+def run_observations(record: TrajectoryRecord) -> list[dict[str, Any]]:
     """The `run` observations of a trajectory record, in order ({exit_code, timed_out, text})."""
     out = []
-    for step in record.get("steps", []):
-        for obs in step.get("observations") or []:
-            if obs.get("name") == "run":
-                data = obs.get("data") or {}
+    for step in record.steps:
+        for obs in step.observations:
+            if obs.name == "run":
                 out.append(
                     {
-                        "exit_code": data.get("exit_code"),
-                        "timed_out": bool(data.get("timed_out")),
-                        "text": obs.get("text", ""),
-                        "error": bool(obs.get("error")),
+                        "exit_code": obs.data.get("exit_code"),
+                        "timed_out": bool(obs.data.get("timed_out")),
+                        "text": obs.text,
+                        "error": obs.error,
                     }
                 )
     return out
 
 
-def compare_commands(recorded: RecordedRun, record: dict[str, Any]) -> list[dict[str, Any]]:
+def compare_commands(recorded: RecordedRun, record: TrajectoryRecord) -> list[dict[str, Any]]:
     """One row per recorded command: its recorded and our return code, and whether they agree.
 
     `comparable` is False for commands with nothing recorded (mini-swe-agent's submit command) and for
@@ -88,17 +88,17 @@ def compare_commands(recorded: RecordedRun, record: dict[str, Any]) -> list[dict
 
 
 def summarize_replay(
-    rows: list[dict[str, Any]], record: dict[str, Any], submission: str | None
+    rows: list[dict[str, Any]], record: TrajectoryRecord, submission: str | None
 ) -> dict[str, Any]:
     comparable = [r for r in rows if r["comparable"]]
-    patch = str(record.get("patch") or "")
+    patch = record.patch
     return {
         "commands": len(rows),
         "reached": sum(1 for r in rows if r["reached"]),
         "comparable": len(comparable),
         "same_rc": sum(1 for r in comparable if r["same"]),
-        "status": record.get("status"),
-        "error": record.get("error"),
+        "status": record.status,
+        "error": record.error,
         "diff_identical": submission is not None and normalize_diff(patch) == normalize_diff(submission),
         "diff_exact": submission is not None and patch.strip() == submission.strip(),
         "patch_chars": len(patch),
@@ -139,10 +139,8 @@ def replay_instance(
     from patchjury.agent.config import AgentConfig, ModelConfig
     from patchjury.agent.errors import AgentError
     from patchjury.agent.runner import run_trajectories
-    from patchjury.agent.trajectory import load_record
     from patchjury.envs.registry import make_env
     from patchjury.tools.config import ToolsConfig
-    from patchjury.tools.registry import get_tools
 
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"instance_id": task.instance_id, "spec": spec}
@@ -158,11 +156,8 @@ def replay_instance(
         step_limit=len(recorded.commands) + 2,
         cost_limit=0,
         time_limit_s=0,
-        tools=["run", "submit"],
+        tools=ToolsConfig(names=["run", "submit"], run_timeout=run_timeout, run_max_timeout=run_timeout),
         autosubmit=True,
-    )
-    tools = get_tools(
-        ["run", "submit"], config=ToolsConfig(run_timeout=run_timeout, run_max_timeout=run_timeout)
     )
     model = ModelConfig(type="replay-bash", replay_path=spec, name="replay-bash")
     cands = run_trajectories(
@@ -171,13 +166,12 @@ def replay_instance(
         out,
         agent,
         [model],
-        tools=tools,
         progress=False,
     )
-    record = load_record(str(cands[0].trajectory))
+    record = load_trajectory(str(cands[0].trajectory))
     rows = compare_commands(recorded, record)
     result.update(summarize_replay(rows, record, recorded.submission))
-    result.update(trajectory=str(cands[0].trajectory), patch=record.get("patch", ""), rows=rows)
+    result.update(trajectory=str(cands[0].trajectory), patch=record.patch, rows=rows)
     (out / REPLAY).write_text(json.dumps(result, indent=1) + "\n")
     # What the jury reads: our replayed patch with the scripts the recorded agent wrote as its tests.
     cand = cands[0].model_copy(

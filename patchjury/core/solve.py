@@ -51,13 +51,13 @@ def issue_title(text: str) -> str:
 
 
 def build_report(result: TaskResult, title: str) -> ReportData:
-    from patchjury.agent.trajectory import load_record
+    from patchjury.trajectory_record import load_trajectory
 
     decision = result.decision
     own = own_test_verdicts(result.candidates, decision, result.run.matrix)
     rows = []
     for cand in result.candidates:
-        record = load_record(cand.trajectory) if isinstance(cand.trajectory, str) else {}
+        record = load_trajectory(cand.trajectory) if isinstance(cand.trajectory, str) else None
         rows.append(TrajectoryRow.build(cand, record, own[cand.candidate_id]))
     rel = {
         "chosen patch": "chosen.patch",

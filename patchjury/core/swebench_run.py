@@ -32,6 +32,7 @@ from patchjury.envs.swebench.instances import SWEInstance, load_instances, selec
 from patchjury.envs.swebench.source import InstanceSource
 from patchjury.report.run_report import own_test_verdicts, patch_stats
 from patchjury.report.swebench import summary_markdown, totals
+from patchjury.trajectory_record import RecordFileError, load_trajectory
 
 RESULT = "result.json"
 
@@ -120,10 +121,9 @@ def run_instance_dir(
         tokens = 0
         for cand in run.candidates:
             try:
-                totals_ = json.loads(Path(str(cand.trajectory)).read_text()).get("totals", {})
-            except (OSError, json.JSONDecodeError):
-                totals_ = {}
-            tokens += int(totals_.get("prompt_tokens", 0)) + int(totals_.get("completion_tokens", 0))
+                tokens += load_trajectory(str(cand.trajectory)).totals.tokens
+            except RecordFileError:
+                continue
         result.update(
             status="done",
             winner=decision.winner,

@@ -11,10 +11,10 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from patchjury.records import Candidate, Decision, Task
 from patchjury.selection.execution import PassMatrix
+from patchjury.trajectory_record import Totals, TrajectoryRecord
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,17 @@ class TrajectoryRow:
     own: OwnTest
 
     @classmethod
-    def build(cls, cand: Candidate, record: dict[str, Any], own: OwnTest) -> TrajectoryRow:
-        totals = record.get("totals") or {}
+    def build(cls, cand: Candidate, record: TrajectoryRecord | None, own: OwnTest) -> TrajectoryRow:
+        totals = record.totals if record is not None else Totals(cost=cand.cost)
         files, added, removed = patch_stats(cand.model_patch)
         return cls(
             cand.candidate_id,
-            cand.model_name_or_path or str(record.get("model", "")),
+            cand.model_name_or_path or (record.model if record is not None else ""),
             cand.status,
-            int(totals.get("steps", 0)),
-            float(totals.get("cost", cand.cost)),
-            int(totals.get("prompt_tokens", 0)) + int(totals.get("completion_tokens", 0)),
-            float(totals.get("elapsed_s", 0.0)),
+            totals.steps,
+            totals.cost,
+            totals.tokens,
+            totals.elapsed_s,
             files,
             added,
             removed,

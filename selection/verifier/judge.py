@@ -84,14 +84,7 @@ def judge_messages(
     """System + user messages asking whether `candidate` resolves `task` (R2E-Gym verifier format)."""
     config = config or VerifierConfig(type="judge")
     traj = summarize(candidate)
-    raw = candidate.trajectory if isinstance(candidate.trajectory, dict) else None
-    messages = None
-    if traj.present and raw is None and isinstance(candidate.trajectory, str):
-        with open(candidate.trajectory) as fh:
-            raw = json.load(fh)
-    if isinstance(raw, dict) and isinstance(raw.get("messages"), list):
-        messages = [m for m in raw["messages"] if isinstance(m, dict)]
-    steps, omitted = render_steps(traj, messages, config.max_steps)
+    steps, omitted = render_steps(traj, traj.messages or None, config.max_steps)
     system_t, user_t = _templates()
     issue, patch = task.problem_statement.strip(), candidate.model_patch.strip() or "(empty patch)"
     user = user_t.render(issue=issue, steps=steps, n_steps=len(steps) + omitted, omitted=omitted, patch=patch)

@@ -11,10 +11,10 @@ from fakes.openai_server import FakeOpenAIServer
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.runner import run_trajectories
-from patchjury.agent.trajectory import load_record
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.local import LocalEnv
 from patchjury.records import Task
+from patchjury.trajectory_record import load_trajectory
 
 
 def _calls(step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,9 +52,9 @@ def test_native_tool_calling_trajectory_through_litellm(buggy_repo: Path, task: 
     tool_msgs = [m for m in last if m["role"] == "tool"]
     assert len(tool_msgs) == 5 and tool_msgs[0]["tool_call_id"] == "call_1_0"
     assert "add(2, 2) returns 0" in last[1]["content"]
-    record = load_record(str(cand.trajectory))
-    assert record["model"] == "openai/fake-coder"
-    assert record["totals"]["prompt_tokens"] == 600 and record["totals"]["completion_tokens"] == 120
+    record = load_trajectory(str(cand.trajectory))
+    assert record.model == "openai/fake-coder"
+    assert record.totals.prompt_tokens == 600 and record.totals.completion_tokens == 120
 
 
 def test_text_format_fallback_trajectory(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
@@ -85,5 +85,5 @@ def test_text_format_fallback_trajectory(buggy_repo: Path, task: Task, tmp_path:
     assert "tool" not in roles and roles[:2] == ["system", "user"]
     third = requests[2]["messages"][-1]["content"]
     assert third.startswith("Observation from `__malformed__`") and "not valid JSON" in third
-    record = load_record(str(cand.trajectory))
-    assert record["steps"][1]["observations"][0]["format_error"] is True
+    record = load_trajectory(str(cand.trajectory))
+    assert record.steps[1].observations[0].format_error is True

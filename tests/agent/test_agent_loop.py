@@ -13,11 +13,11 @@ from conftest import FIXED, REPRO, agent_config, fixing_script
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.events import Event
 from patchjury.agent.runner import run_trajectories
-from patchjury.agent.trajectory import load_record
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.errors import EnvConfigError
 from patchjury.envs.local import LocalEnv
 from patchjury.records import Candidate, Task
+from patchjury.trajectory_record import load_trajectory
 
 
 def local(repo: Path) -> Any:
@@ -62,11 +62,11 @@ def test_two_trajectories_fix_the_bug_and_write_reproduction_tests(
         assert [t.path for t in cand.tests] == [f"repro_test_{i}.py"] and cand.tests[0].content == REPRO
         assert "repro_test" not in cand.model_patch
         assert apply_and_check(buggy_repo, tmp_path, cand) == (2, 0)
-        record = load_record(str(cand.trajectory))
-        assert record["status"] == "submitted" and record["totals"]["steps"] == 6
-        assert [m["role"] for m in record["messages"][:3]] == ["system", "user", "assistant"]
-        assert len(record["steps"]) == 6 and all("query_s" in s and "act_s" in s for s in record["steps"])
-        assert record["steps"][2]["observations"][0]["data"].get("exit_code", 2) == 2
+        record = load_trajectory(str(cand.trajectory))
+        assert record.status == "submitted" and record.totals.steps == 6
+        assert [m["role"] for m in record.messages[:3]] == ["system", "user", "assistant"]
+        assert len(record.steps) == 6 and all(s.query_s >= 0 and s.act_s is not None for s in record.steps)
+        assert record.steps[2].observations[0].data.get("exit_code", 2) == 2
         assert Path(str(cand.trajectory)).with_suffix(".patch").read_text() == cand.model_patch
     kinds = [e.kind for e in events]
     assert (
@@ -93,17 +93,13 @@ def test_malformed_calls_get_error_observations_and_three_in_a_row_end_the_traje
         task, local(buggy_repo), tmp_path / "run", agent_config(n_trajectories=1), det(script), progress=False
     )
     assert cand.status == "format_error"
-    record = load_record(str(cand.trajectory))
-    obs = [s["observations"][0] for s in record["steps"]]
+    record = load_trajectory(str(cand.trajectory))
+    obs = [s.observations[0] for s in record.steps]
     assert len(obs) == 5
-    assert [o.get("format_error", False) for o in obs] == [True, False, True, True, True]
-    assert (
-        "not valid JSON" in obs[0]["text"]
-        and "teleport" in obs[2]["text"]
-        and "no tool call" in obs[3]["text"]
-    )
-    assert "1 more malformed" in obs[3]["text"]
-    tool_msgs = [m for m in record["messages"] if m["role"] == "tool"]
+    assert [o.format_error for o in obs] == [True, False, True, True, True]
+    assert "not valid JSON" in obs[0].text and "teleport" in obs[2].text and "no tool call" in obs[3].text
+    assert "1 more malformed" in obs[3].text
+    tool_msgs = [m for m in record.messages if m["role"] == "tool"]
     assert tool_msgs[0]["tool_call_id"] == "det-0-0" and "not valid JSON" in tool_msgs[0]["content"]
 
 
@@ -124,7 +120,7 @@ def test_step_and_cost_limits_stop_with_their_status_and_autosubmit_the_diff(
         progress=False,
     )
     assert cands[0].status == "step_limit" and "+    return a + b" in cands[0].model_patch
-    assert load_record(str(cands[0].trajectory))["totals"]["steps"] == 3
+    assert load_trajectory(str(cands[0].trajectory)).totals.steps == 3
     cands = run_trajectories(
         task,
         local(buggy_repo),
@@ -133,11 +129,9 @@ def test_step_and_cost_limits_stop_with_their_status_and_autosubmit_the_diff(
         det([edit, view, view, view, view]),
         progress=False,
     )
-    record = load_record(str(cands[0].trajectory))
+    record = load_trajectory(str(cands[0].trajectory))
     assert (
-        cands[0].status == "cost_limit"
-        and record["totals"]["steps"] == 4
-        and cands[0].cost == pytest.approx(1.2)
+        cands[0].status == "cost_limit" and record.totals.steps == 4 and cands[0].cost == pytest.approx(1.2)
     )
 
 
@@ -167,8 +161,8 @@ def test_a_failing_trajectory_is_recorded_and_the_others_go_on(
     models = [flaky, det(fixing_script())]  # round robin: 0, 2 flaky; 1, 3 fixing
     cands = run_trajectories(task, factory, tmp_path / "run", cfg, models, progress=False)
     assert [c.status for c in cands] == ["model_error", "submitted", "env_error", "submitted"]
-    assert "API down" in load_record(str(cands[0].trajectory))["error"]
-    assert "simulated" in load_record(str(cands[2].trajectory))["error"]
+    assert "API down" in str(load_trajectory(str(cands[0].trajectory)).error)
+    assert "simulated" in str(load_trajectory(str(cands[2].trajectory)).error)
     assert peak[0] <= 2 and not live  # bounded by workers; every Env closed
 
 
@@ -210,7 +204,7 @@ def test_token_and_time_limits(buggy_repo: Path, task: Task, tmp_path: Path) -> 
         det([view] * 5),
         progress=False,
     )
-    assert cand.status == "token_limit" and load_record(str(cand.trajectory))["totals"]["steps"] == 1
+    assert cand.status == "token_limit" and load_trajectory(str(cand.trajectory)).totals.steps == 1
     slow = det([view] * 10, latency_s=0.3)
     (cand,) = run_trajectories(
         task,
@@ -220,9 +214,5 @@ def test_token_and_time_limits(buggy_repo: Path, task: Task, tmp_path: Path) -> 
         slow,
         progress=False,
     )
-    record = load_record(str(cand.trajectory))
-    assert (
-        cand.status == "time_limit"
-        and 1 <= record["totals"]["steps"] <= 2
-        and record["totals"]["elapsed_s"] >= 0.5
-    )
+    record = load_trajectory(str(cand.trajectory))
+    assert cand.status == "time_limit" and 1 <= record.totals.steps <= 2 and record.totals.elapsed_s >= 0.5

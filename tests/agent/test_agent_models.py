@@ -35,11 +35,11 @@ def test_deterministic_script_is_templated_per_trajectory_and_submits_when_exhau
     script = [{"tool": "run", "args": {"command": "echo {{ index * 10 }}{% if index %} odd{% endif %}"}}]
     cfg = AgentConfig(n_trajectories=2, temperatures=[0.2, 0.9])
     m0, m1 = (model_for(i, [ModelConfig(type="deterministic", script=script)], cfg) for i in (0, 1))
-    assert json.loads(m0.query(HELLO)["tool_calls"][0]["arguments"]) == {"command": "echo 0"}
-    assert json.loads(m1.query(HELLO)["tool_calls"][0]["arguments"]) == {"command": "echo 10 odd"}
+    assert json.loads(m0.query(HELLO).tool_calls[0].arguments) == {"command": "echo 0"}
+    assert json.loads(m1.query(HELLO).tool_calls[0].arguments) == {"command": "echo 10 odd"}
     assert m1.sampling.temperature == 0.9  # type: ignore[attr-defined]
     after = [*HELLO, {"role": "assistant", "content": ""}]
-    assert m0.query(after)["tool_calls"][0]["name"] == "submit"
+    assert m0.query(after).tool_calls[0].name == "submit"
 
 
 def test_deterministic_script_errors_are_clear(tmp_path: Path) -> None:
@@ -77,8 +77,10 @@ def test_replay_model_returns_recorded_assistant_messages(tmp_path: Path) -> Non
     path.write_text(json.dumps(record))
     model = make_model(ModelConfig(type="replay", replay_path=str(path)))
     out = model.query(HELLO)
-    assert out["content"] == "first"
-    assert out["tool_calls"] == [{"id": "c1", "name": "run", "arguments": '{"command": "ls"}'}]
+    assert out.content == "first"
+    assert [c.model_dump() for c in out.tool_calls] == [
+        {"id": "c1", "name": "run", "arguments": '{"command": "ls"}'}
+    ]
     with pytest.raises(ModelError, match="only 1 assistant"):
         model.query([*HELLO, {"role": "assistant", "content": "x"}])
 
@@ -86,8 +88,8 @@ def test_replay_model_returns_recorded_assistant_messages(tmp_path: Path) -> Non
 def test_text_format_parser_reports_malformed_blocks() -> None:
     text = 'ok\n```tool\n{"name": "run", "arguments": {"command": "ls"}}\n```\n```tool\n{oops\n```'
     calls = parse_tool_calls(text, 3)
-    assert calls[0] == {"id": "text-3-0", "name": "run", "arguments": '{"command": "ls"}'}
-    assert calls[1]["name"] == "__malformed__" and "not valid JSON" in calls[1]["arguments"]
+    assert calls[0].model_dump() == {"id": "text-3-0", "name": "run", "arguments": '{"command": "ls"}'}
+    assert calls[1].name == "__malformed__" and "not valid JSON" in calls[1].arguments
     assert parse_tool_calls("no block here", 0) == []
 
 
@@ -102,9 +104,9 @@ def test_litellm_native_tools_retry_and_unknown_cost(caplog: pytest.LogCaptureFi
         )
         with caplog.at_level(logging.WARNING):
             out = make_model(cfg).query(HELLO, TOOLS)
-        assert out["tool_calls"][0]["name"] == "run"
-        assert json.loads(out["tool_calls"][0]["arguments"]) == {"command": "ls"}
-        assert out["cost"] == 0.0 and out["usage"] == {"prompt_tokens": 100, "completion_tokens": 20}
+        assert out.tool_calls[0].name == "run"
+        assert json.loads(out.tool_calls[0].arguments) == {"command": "ls"}
+        assert out.cost == 0.0 and out.usage.model_dump() == {"prompt_tokens": 100, "completion_tokens": 20}
         assert "no price known" in caplog.text
         assert len(server.requests) == 2 and server.requests[1]["tools"][0]["function"]["name"] == "run"
 
@@ -137,7 +139,7 @@ def test_litellm_text_format_describes_tools_and_parses_blocks() -> None:
         )
         out = make_model(cfg).query(HELLO, TOOLS)
         sent = server.requests[0]
-    assert out["tool_calls"][0]["name"] == "run" and out["cost"] > 0  # priced from the local cost map
+    assert out.tool_calls[0].name == "run" and out.cost > 0  # priced from the local cost map
     assert "tools" not in sent and "```tool" in sent["messages"][0]["content"]
 
 

@@ -26,7 +26,7 @@ def _record(run_dir: Path, index: int) -> dict[str, Any] | None:
 
 
 def _tools(record: dict[str, Any]) -> list[str]:
-    return [s["observations"][0]["name"] for s in record["steps"] if "observations" in s]
+    return [s["observations"][0]["name"] for s in record["steps"] if s.get("observations")]
 
 
 def test_sigkill_mid_run_then_resume(buggy_repo: Path, tmp_path: Path) -> None:

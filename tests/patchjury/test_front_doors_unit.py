@@ -161,7 +161,7 @@ def test_commit_message_and_patch_stats() -> None:
 
     cands, decision, matrix = _matrix()
     own = own_test_verdicts(cands, decision, matrix)
-    rows = [TrajectoryRow.build(c, {}, own[c.candidate_id]) for c in cands]
+    rows = [TrajectoryRow.build(c, None, own[c.candidate_id]) for c in cands]
     data = ReportData(
         task=__import__("patchjury.records", fromlist=["Task"]).Task(instance_id="i", problem_statement="p"),
         title="x is " + "very " * 20 + "wrong",

@@ -81,3 +81,42 @@ def test_run_tool_accepts_good_calls_and_lenient_forms(env: LocalEnv, config: To
     assert not run_tool(env, tools, "functions.find_files", {"pattern": "*.py"}).error
     assert run_tool(env, tools, "submit", "").error  # empty args parse as {}; refused only for the empty diff
     assert "nothing to submit" in run_tool(env, tools, "submit", None).text
+
+
+def test_arguments_are_validated_once_by_the_tool(env: LocalEnv, config: ToolsConfig) -> None:
+    """run_tool only resolves the name and parses the JSON; the schema check is the tool's own (one place)."""
+    tools = {t.name: t for t in get_tools(config=config)}
+    for name, args in [("view", {"path": 7}), ("edit", {"command": "delete", "path": "a.py"}), ("view", {})]:
+        via_registry = run_tool(env, tools, name, json.dumps(args))
+        direct = tools[name].run(env, args)
+        assert via_registry == direct and direct.malformed and direct.data["error_kind"] == "bad_arguments"
+    assert not run_tool(
+        env, tools, "run", {"command": "false"}
+    ).malformed  # a failed command is no format error
+
+
+def test_toolset_hooks_read_only_and_state(env: LocalEnv, config: ToolsConfig) -> None:
+    from patchjury.records import Task
+    from patchjury.tools.repo_map import stored_focus_text
+    from patchjury.tools.state import state_dir
+    from patchjury.tools.toolset import Toolset
+
+    toolset = Toolset.from_config(
+        config.model_copy(update={"names": ["view", "repo_map", "write_test", "submit"]})
+    )
+    assert toolset.names == ["view", "repo_map", "write_test", "submit"]
+    assert [s["function"]["name"] for s in toolset.schemas] == toolset.names
+    assert not toolset.changes_files(["view", "repo_map"]) and toolset.changes_files(["view", "write_test"])
+    assert toolset.changes_files(["teleport"])  # unknown: assume it may have changed files
+    toolset.start(env, Task(instance_id="i", problem_statement="pkg/calc.py add() subtracts"))
+    assert stored_focus_text(env, config) == "pkg/calc.py add() subtracts"  # repo_map's start hook
+    test = "import sys\nfrom pkg.calc import add\nsys.exit(0 if add(2, 2) == 4 else 2)\n"
+    assert not toolset.run(env, "write_test", {"path": "t.py", "content": test}).error
+    state = toolset.state(env)
+    assert toolset.has_state(state) and list(state["tests"]) == ["t.py"]
+    patch, tests = toolset.outputs(env)
+    assert patch == "" and [t.path for t in tests] == ["t.py"] and toolset.reproduced(env) is None
+    toolset.end(env)
+    assert env.execute(f"test -e {state_dir(env, config)}").exit_code != 0  # the tools' state is gone
+    toolset.restore(env, state)
+    assert [t.path for t in toolset.outputs(env)[1]] == ["t.py"]
