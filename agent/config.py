@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from patchjury.agent.models.backends import backend_class
 from patchjury.tools.config import ToolsConfig
 
 
@@ -15,7 +16,7 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = "litellm"
-    """Backend (agent.models.registry): `litellm` (any provider litellm knows), `deterministic` (scripted
+    """Backend (agent.models.backends): `litellm` (any provider litellm knows), `deterministic` (scripted
     policy), `replay` (our own trajectory record), `replay-bash` (another agent's recorded bash commands, run
     through our `run` tool)."""
     name: str = ""
@@ -45,8 +46,6 @@ class ModelConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
-        from patchjury.agent.models.registry import backend_class
-
         check = getattr(backend_class(self.type), "check_config", None)
         problem = check(self) if check is not None else None
         if problem:

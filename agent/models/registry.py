@@ -1,34 +1,12 @@
-"""Model backends by `ModelConfig.type`: one name -> class table, classes imported lazily.
-
-A backend class takes `(config: ModelConfig, sampling: Sampling | None)` and answers `query` (agent.protocol.Model).
-It may also declare, as static methods, `check_config(config) -> str | None` (what a config of its type lacks) and
-`from_spec(rest) -> dict` (the config fields of a `--model <type>:<rest>` value). Add a backend with one line here.
-"""
+"""Make the model of a trajectory from its ModelConfig (backends: agent.models.backends)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from patchjury.agent.config import AgentConfig, ModelConfig
 from patchjury.agent.errors import AgentConfigError
+from patchjury.agent.models.backends import BACKENDS, backend_class
 from patchjury.agent.models.base import Sampling
 from patchjury.agent.protocol import Model
-
-BACKENDS: dict[str, str] = {
-    "litellm": "patchjury.agent.models.litellm_model:LitellmModel",
-    "deterministic": "patchjury.agent.models.deterministic:DeterministicModel",
-    "replay": "patchjury.agent.models.replay:ReplayModel",
-    "replay-bash": "patchjury.agent.models.replay_bash:ReplayBashModel",
-}
-
-
-def backend_class(type_: str) -> Any:
-    """The class of backend `type_` (imported on first use)."""
-    if type_ not in BACKENDS:
-        raise AgentConfigError(f"unknown model type {type_!r}: use {', '.join(BACKENDS)}")
-    module, _, attr = BACKENDS[type_].partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def make_model(config: ModelConfig, sampling: Sampling | None = None) -> Model:
