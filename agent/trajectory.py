@@ -102,13 +102,21 @@ class Recorder:
     @classmethod
     def resume(cls, path: Path, cursor: Cursor, pending: Pending | None = None) -> Recorder:
         """Reopen a record at the checkpoint's cursor; anything recorded past it is kept under `resumes`.
-        `pending` (from the state) restores an assistant message checkpointed but not yet written."""
+        `pending` (from the state) restores an assistant message checkpointed but not yet written; when its calls
+        had already run and been written (the process died before their checkpoint), that version of the step
+        is kept under `resumes` too, since the calls run again in the restored workspace."""
         record = load_trajectory(path)
         n_messages, n_steps = cursor["messages"], cursor["steps"]
-        if pending and len(record.messages) == n_messages - 1 and len(record.steps) == n_steps - 1:
-            record.messages.append(pending["message"])
-            record.steps.append(StepRecord.model_validate(pending["step"]))
-        extra_msgs, extra_steps = record.messages[n_messages:], record.steps[n_steps:]
+        redone: list[StepRecord] = []
+        if pending:
+            step = StepRecord.model_validate(pending["step"])
+            if len(record.messages) == n_messages - 1 and len(record.steps) == n_steps - 1:
+                record.messages.append(pending["message"])  # the query was checkpointed, never written
+                record.steps.append(step)
+            elif len(record.steps) >= n_steps:  # its calls ran after the checkpoint: they run again
+                redone = [record.steps[n_steps - 1]]
+                record.steps[n_steps - 1] = step
+        extra_msgs, extra_steps = record.messages[n_messages:], redone + record.steps[n_steps:]
         record.messages, record.steps = record.messages[:n_messages], record.steps[:n_steps]
         record.resumes.append(
             Resume(

@@ -86,3 +86,38 @@ def test_totals_are_the_sums_of_the_steps(buggy_repo: Path, task: Task, tmp_path
     assert record.totals.steps == 6 and record.totals.prompt_tokens == sum(
         s.prompt_tokens for s in record.steps
     )
+
+
+def test_resume_cuts_the_record_at_the_cursor_and_keeps_what_was_ahead(tmp_path: Path) -> None:
+    """The three cases of a kill: between query and its write, after the calls were written but before their
+    checkpoint (they run again), and several steps ahead of the checkpoint."""
+    from patchjury.agent.trajectory import Recorder
+    from patchjury.trajectory_record import ObservationRecord, StepRecord
+
+    path = tmp_path / "t000.json"
+    rec = Recorder.new(path, instance_id="i", traj_id="t000")
+    rec.start([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])
+    for k in (1, 2):
+        rec.add_query({"role": "assistant", "content": f"a{k}"}, StepRecord(step=k, cost=0.5))
+        rec.add_observations([{"role": "user", "content": f"o{k}"}], [ObservationRecord(text=f"o{k}")], 0.1)
+    assert rec.cursor() == {"messages": 6, "steps": 2} and rec.totals.cost == 1.0
+    # The calls of step 2 ran and were written, but the checkpoint still had step 2 pending.
+    pending = {
+        "message": {"role": "assistant", "content": "a2"},
+        "step": {"step": 2, "cost": 0.5},
+        "calls": [],
+    }
+    again = Recorder.resume(path, {"messages": 5, "steps": 2}, pending)  # type: ignore[arg-type]
+    assert again.cursor() == {"messages": 5, "steps": 2} and again.record.steps[1].observations == []
+    resumed = again.record.resumes[-1]
+    assert resumed.discarded_messages == [{"role": "user", "content": "o2"}]
+    assert [s["observations"][0]["text"] for s in resumed.discarded_steps] == ["o2"]
+    assert again.totals.steps == 2 and again.totals.cost == 1.0
+    # Killed after step 1's checkpoint, with step 2 written: step 2 is kept aside whole.
+    later = Recorder.resume(path, {"messages": 4, "steps": 1})
+    assert later.cursor() == {"messages": 4, "steps": 1} and later.totals.cost == 0.5
+    assert [s["step"] for s in later.record.resumes[-1].discarded_steps] == [2]
+    # Killed between a query's checkpoint and its write: the pending message comes back from the state.
+    later.save()
+    third = Recorder.resume(path, {"messages": 5, "steps": 2}, pending)  # type: ignore[arg-type]
+    assert third.messages[-1]["content"] == "a2" and third.record.resumes[-1].discarded_steps == []

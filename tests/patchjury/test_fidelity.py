@@ -91,8 +91,8 @@ def test_data_file_rows_are_read_by_instance_id(shared_data: Path) -> None:
     assert run.tests == [{"path": t["path"], "content": t["content"]} for t in row["tests"]]
     model = make_model(model_configs_from_names([f"replay-bash:{path}#{row['instance_id']}"])[0])
     first = model.query([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
-    assert first["tool_calls"][0]["name"] == "run"
-    assert json.loads(first["tool_calls"][0]["arguments"]) == {"command": row["steps"][0]["command"]}
+    assert first.tool_calls[0].name == "run"
+    assert json.loads(first.tool_calls[0].arguments) == {"command": row["steps"][0]["command"]}
     assert "recorded return code: 0" in first["content"]
 
 
@@ -158,9 +158,9 @@ def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> Non
     from rich.console import Console
 
     from patchjury.agent.render import render_record
-    from patchjury.agent.trajectory import load_record
     from patchjury.envs.config import DockerEnvConfig
     from patchjury.records import Candidate, Task
+    from patchjury.trajectory_record import load_trajectory
 
     repo = init_repo(tmp_path / "repo", {"calc.py": CALC})
     traj = tmp_path / "calc-1.traj.json"
@@ -180,8 +180,8 @@ def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> Non
     cand = Candidate.model_validate_json((tmp_path / "out" / "candidate.json").read_text())  # for the jury
     assert cand.model_patch == res["patch"] and [t.path for t in cand.tests] == ["reproduce.py"]
     assert cand.trajectory == res["trajectory"] and cand.model_name_or_path == "replay-bash"
-    record = load_record(res["trajectory"])  # an ordinary trajectory record: show renders it
-    text = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+    record = load_trajectory(res["trajectory"])  # an ordinary trajectory record: show renders it
+    text = [m["content"] for m in record.messages if m["role"] == "assistant"]
     assert "recorded return code: 1" in text[2] and "recorded return code: timed out" in text[9]
     console = Console(file=StringIO(), width=120)
     render_record(record, console)
