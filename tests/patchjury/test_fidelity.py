@@ -93,7 +93,7 @@ def test_data_file_rows_are_read_by_instance_id(shared_data: Path) -> None:
     first = model.query([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
     assert first.tool_calls[0].name == "run"
     assert json.loads(first.tool_calls[0].arguments) == {"command": row["steps"][0]["command"]}
-    assert "recorded return code: 0" in first["content"]
+    assert "recorded return code: 0" in first.content
 
 
 def test_bad_recorded_inputs_name_the_problem(tmp_path: Path) -> None:
