@@ -58,8 +58,11 @@ def read_bytes(api: Any, container_id: str, path: str) -> bytes:
     raise EnvFileError(f"cannot read {path}: too many symlinks")
 
 
-def write_bytes(api: Any, container_id: str, path: str, data: bytes, mkdir: Callable[[str], None]) -> None:
-    """Create or overwrite a file; `mkdir(parent)` is called when the parent directory is missing."""
+def write_bytes(
+    api: Any, container_id: str, path: str, data: bytes, mkdir: Callable[[str], None], uid: int = 0
+) -> None:
+    """Create or overwrite a file owned by `uid` (= gid: the container user, as the runner would write it);
+    `mkdir(parent)` is called when the parent directory is missing."""
     from docker.errors import APIError, NotFound
 
     st = stat(api, container_id, path)
@@ -75,6 +78,7 @@ def write_bytes(api: Any, container_id: str, path: str, data: bytes, mkdir: Call
     info.size = len(data)
     info.mode = mode
     info.mtime = int(time.time())
+    info.uid = info.gid = uid
     blob = io.BytesIO()
     with tarfile.open(fileobj=blob, mode="w") as tar:
         tar.addfile(info, io.BytesIO(data))

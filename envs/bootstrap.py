@@ -7,6 +7,7 @@ apt sources at run time (never hard-coded), so it works behind whatever mirror t
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from patchjury.envs.errors import ImageBuildError
+from patchjury.envs.sweep import LABEL_SANDBOX_UID, LABEL_SANDBOX_USER
 
 #: Debian suite -> the Python it ships (what SWE-bench recipes need to know).
 SUITE_PYTHON = {"bookworm": "3.11", "bullseye": "3.9"}
@@ -31,7 +33,9 @@ BASE_PACKAGES = (
     "procps",
     "build-essential",
 )
-BOOTSTRAP_VERSION = "1"
+BOOTSTRAP_VERSION = "2"
+#: The unprivileged user sandboxes run as (uid = gid), and the work tree it owns in the base image.
+SANDBOX_USER, SANDBOX_UID, SANDBOX_WORKDIR = "patchjury", 1000, "/testbed"
 APT_SOURCE_FILES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d")
 
 
@@ -56,6 +60,28 @@ def debian_mirror(sources: tuple[str, ...] = APT_SOURCE_FILES) -> str:
     )
 
 
+def add_sandbox_user(root: Path) -> None:
+    """Add the sandbox user (home directory, own group, locked password) and its work tree to a root
+    filesystem, by writing the account files directly (no chroot, no useradd inside)."""
+    name, uid = SANDBOX_USER, SANDBOX_UID
+    etc = root / "etc"
+    entries = {
+        "passwd": f"{name}:x:{uid}:{uid}:patchjury sandbox:/home/{name}:/bin/bash\n",
+        "group": f"{name}:x:{uid}:\n",
+        "shadow": f"{name}:!:19000:0:99999:7:::\n",
+        "gshadow": f"{name}:!::\n",
+    }
+    for fname, line in entries.items():
+        path = etc / fname
+        old = path.read_text() if path.exists() else ""
+        if not any(ln.split(":", 1)[0] == name for ln in old.splitlines()):
+            path.write_text(old + ("" if not old or old.endswith("\n") else "\n") + line)
+    for d in (root / "home" / name, root / SANDBOX_WORKDIR.lstrip("/")):
+        d.mkdir(parents=True, exist_ok=True)
+        os.chown(d, uid, uid)
+        d.chmod(0o755)
+
+
 def base_tag(suite: str) -> str:
     """The image tag for a bootstrapped suite, keyed by the inputs that shape it."""
     key = "|".join([BOOTSTRAP_VERSION, suite, *BASE_PACKAGES])
@@ -67,9 +93,13 @@ def image_exists(tag: str) -> bool:
 
 
 def bootstrap(suite: str = "bookworm", mirror: str | None = None, force: bool = False) -> str:
-    """Build (or reuse) the base image for `suite`; returns its tag."""
+    """Build (or reuse) the base image for `suite`; returns its tag. An unreachable engine is an
+    EngineUnavailableError before anything else runs."""
     if suite not in SUITE_PYTHON:
         raise ImageBuildError(f"unknown suite {suite!r}; choose one of {sorted(SUITE_PYTHON)}")
+    from patchjury.envs.sweep import docker_client
+
+    docker_client()  # the engine first: never debootstrap for minutes and then fail at `docker import`
     tag = base_tag(suite)
     if image_exists(tag) and not force:
         return tag
@@ -91,6 +121,7 @@ def bootstrap(suite: str = "bookworm", mirror: str | None = None, force: bool = 
             raise ImageBuildError(f"debootstrap {suite} failed (exit {run.returncode}):\n{tail}")
         # Drop apt caches to keep the image small.
         shutil.rmtree(Path(root) / "var/cache/apt/archives", ignore_errors=True)
+        add_sandbox_user(Path(root))
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
             [
@@ -100,6 +131,10 @@ def bootstrap(suite: str = "bookworm", mirror: str | None = None, force: bool = 
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "--change",
                 "LABEL dev.patchjury.kind=base",
+                "--change",
+                f"LABEL {LABEL_SANDBOX_USER}={SANDBOX_USER}",
+                "--change",
+                f"LABEL {LABEL_SANDBOX_UID}={SANDBOX_UID}",
                 "--change",
                 f"LABEL dev.patchjury.python={SUITE_PYTHON[suite]}",
                 "-",

@@ -26,7 +26,7 @@ class _CommonEnvConfig(BaseModel):
 
 class LocalEnvConfig(_CommonEnvConfig):
     """Run commands directly on this machine in a temporary checkout. NOT isolated: commands can touch anything
-    the current user can."""
+    the current user can (their environment is scrubbed to an allowlist, see `pass_env`)."""
 
     type: Literal["local"] = "local"
     """Backend selector."""
@@ -39,6 +39,10 @@ class LocalEnvConfig(_CommonEnvConfig):
     False: a separate `git clone --shared` (source repo untouched)."""
     tmp_dir: Path | None = None
     """Parent directory for the temporary checkout (default: the system temp dir)."""
+    pass_env: list[str] = Field(default_factory=list)
+    """Names of host environment variables commands may see, besides the allowlist (PATH, LANG, LC_*, TZ,
+    TERM, USER, LOGNAME, VIRTUAL_ENV); `NAME*` passes every name starting with NAME. Everything else of the
+    calling process (API keys, tokens) is hidden; HOME and TMPDIR point inside the temporary checkout's dir."""
 
 
 class MountSpec(BaseModel):
@@ -81,7 +85,17 @@ class DockerEnvConfig(_CommonEnvConfig):
     """Base commit: with `source_repo`, the commit to copy (default HEAD); without it, a commit of the repo
     inside the image to check out (default: the image's HEAD)."""
     user: str | None = None
-    """User to run commands as (default: the image's user)."""
+    """User to run commands as. None: the image's sandbox user (label dev.patchjury.sandbox-user, set on
+    patchjury's base and environment images, where the work tree belongs to it), else the image's own user
+    (root in official SWE-bench images)."""
+    cap_add: list[str] = Field(default_factory=list)
+    """Linux capabilities kept (e.g. DAC_OVERRIDE); every other one is dropped (`--cap-drop ALL`)."""
+    no_new_privileges: bool = True
+    """`--security-opt no-new-privileges`: setuid binaries and file capabilities grant nothing."""
+    read_only_root: bool = False
+    """Read-only root filesystem: only the work tree (a volume holding the image's copy of it), /tmp and the
+    user's HOME (tmpfs) are writable. Installing packages at run time (pip into a venv of the image) then fails;
+    see docs/envs.md for which environments run this way."""
     run_id: str | None = None
     """Run id label (default: this process's run id, see patchjury.envs.docker.RUN_ID); used by sweeps."""
     use_runner: bool = True

@@ -27,6 +27,8 @@ from patchjury.envs.protocol import ExecResult
 from patchjury.envs.runner import RunnerClient, RunnerDied, render_reply
 from patchjury.envs.sweep import (
     KEEPALIVE,
+    LABEL_SANDBOX_UID,
+    LABEL_SANDBOX_USER,
     RUN_ID,
     docker_client,
     managed_labels,
@@ -49,6 +51,18 @@ _WRAPPER = (
 )
 
 
+def _uid_of(labels: dict[str, str], user: str) -> str:
+    """Numeric uid of `user` (the image's sandbox user label carries it; a numeric user is its own)."""
+    if user.split(":")[0].isdigit():
+        return user.split(":")[0]
+    if labels.get(LABEL_SANDBOX_USER) == user and labels.get(LABEL_SANDBOX_UID, "").isdigit():
+        return labels[LABEL_SANDBOX_UID]
+    raise EnvConfigError(
+        f"cannot tell the uid of user {user!r} (copied files must belong to it): give it as uid:gid, or use an "
+        "image built by patchjury (its sandbox user is labelled)"
+    )
+
+
 class DockerEnv(GitCheckoutEnv):
     """A container from `config.image` with the repository at `config.workdir`."""
 
@@ -65,7 +79,7 @@ class DockerEnv(GitCheckoutEnv):
         self.client = docker_client()
         self.api = self.client.api
         try:
-            self.client.images.get(config.image)
+            image = self.client.images.get(config.image)
         except ImageNotFound as exc:
             raise EnvConfigError(
                 f"image {config.image!r} not found; build it (envs.images.build_env_image, "
@@ -76,6 +90,19 @@ class DockerEnv(GitCheckoutEnv):
                 raise EnvConfigError(
                     f"mount source {m.source} does not exist on the host; fix the mounts list"
                 )
+        labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+        self.user: str = config.user if config.user is not None else labels.get(LABEL_SANDBOX_USER, "")
+        self._uid = int(_uid_of(labels, self.user)) if self.user not in ("", "root", "0") else 0
+        mounts = [Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in config.mounts]
+        tmpfs: dict[str, str] = {}
+        if config.read_only_root:
+            # The work tree becomes a volume (docker copies the image's files at that path into it, owners
+            # kept); /tmp and HOME are scratch space in memory (counted in the memory limit).
+            mounts.append(Mount(self.workdir, None, type="volume"))
+            tmpfs["/tmp"] = "rw,exec,nosuid,nodev,mode=1777"
+            home = "/root" if self.user in ("", "root", "0") else f"/home/{self.user}"
+            uid = "" if home == "/root" else f",uid={self._uid},gid={self._uid}"
+            tmpfs[home] = f"rw,exec,nosuid,nodev,mode=0700{uid}"
         try:
             container = self.client.containers.run(
                 config.image,
@@ -89,10 +116,13 @@ class DockerEnv(GitCheckoutEnv):
                 pids_limit=config.pids_limit,
                 network_mode=None if config.network else "none",
                 environment={**GIT_SAFE_ENV, **config.env},
-                mounts=[
-                    Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in config.mounts
-                ],
-                user=config.user or "",
+                mounts=mounts,
+                tmpfs=tmpfs,
+                read_only=config.read_only_root,
+                cap_drop=["ALL"],
+                cap_add=list(config.cap_add) or None,
+                security_opt=["no-new-privileges"] if config.no_new_privileges else None,
+                user=self.user,
             )
         except APIError as exc:
             raise EnvConfigError(f"cannot start a container from {config.image!r}: {exc}") from exc
@@ -115,7 +145,8 @@ class DockerEnv(GitCheckoutEnv):
         if cfg.source_repo is not None:
             if self.workdir == "/":
                 raise EnvConfigError("workdir '/' cannot receive a copied repo; choose e.g. /testbed")
-            prep += f"; rm -rf {wd} && mkdir -p {wd}"
+            # empty it (it may be a volume mount point, which cannot itself be removed)
+            prep += f"; mkdir -p {wd} && find {wd} -mindepth 1 -maxdepth 1 -exec rm -rf -- {{}} +"
         elif cfg.commit:
             prep += f"; cd {wd} && git checkout -q -f --detach {shlex.quote(cfg.commit)}"
         # An image that already holds the repo needs no preparation: the baseline command below probes it.
@@ -132,7 +163,7 @@ class DockerEnv(GitCheckoutEnv):
                 f"cannot prepare {self.workdir} in {cfg.image!r}: {res.output.strip()[-500:]}"
             )
         if cfg.source_repo is not None:
-            tar = checkout_tarball(cfg.source_repo, cfg.commit or "HEAD")
+            tar = checkout_tarball(cfg.source_repo, cfg.commit or "HEAD", self._uid)
             with open(tar, "rb") as fh:
                 self.api.put_archive(self.container_id, self.workdir, fh)
         try:
@@ -163,7 +194,7 @@ class DockerEnv(GitCheckoutEnv):
     def _get_runner(self) -> RunnerClient:
         with self._runner_lock:
             if self._runner is None:
-                self._runner = RunnerClient(self.api, self.container_id, self.config.user or "")
+                self._runner = RunnerClient(self.api, self.container_id, self.user)
             return self._runner
 
     def _drop_runner(self) -> None:
@@ -210,9 +241,9 @@ class DockerEnv(GitCheckoutEnv):
         pidfile = f"/tmp/.pj-exec-{uuid.uuid4().hex}.pid"
         argv = ["bash", "-c", _WRAPPER, "pj", command, cwd, f"{timeout:g}", pidfile]
         try:
-            exec_id = self.api.exec_create(
-                self.container_id, argv, stdout=True, stderr=True, user=self.config.user or ""
-            )["Id"]
+            exec_id = self.api.exec_create(self.container_id, argv, stdout=True, stderr=True, user=self.user)[
+                "Id"
+            ]
             sock = self.api.exec_start(exec_id, socket=True)
         except NotFound as exc:
             raise EnvCommandError(f"container {self.container_id[:12]} is gone: {exc}") from exc
@@ -276,7 +307,7 @@ class DockerEnv(GitCheckoutEnv):
     def _write_bytes(self, path: str, data: bytes) -> None:
         reply = self._file_op({"op": "write", "path": path, "data": base64.b64encode(data).decode()})
         if reply is None:
-            archive.write_bytes(self.api, self.container_id, path, data, self._mkdir)
+            archive.write_bytes(self.api, self.container_id, path, data, self._mkdir, self._uid)
         elif "error" in reply:
             raise EnvFileError(f"cannot write {path}: {reply['error']}")
 

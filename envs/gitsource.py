@@ -1,23 +1,25 @@
 """Host-side git helpers: resolve a commit and pack a checkout (with a shallow .git) as a tarball.
 
 The tarball carries the work tree at the commit plus a one-commit `.git`, so `git diff`/`git reset` work in a
-container without the repo's full history. Owners are rewritten to root so git inside the container never
-sees "dubious ownership". Tarballs are cached per (repo, commit) for the life of the process.
+container without the repo's full history. Every entry belongs to the container user that works on it (root,
+or the image's sandbox user). Tarballs are cached per (repo, commit, owner) for the life of the process, in a
+temporary directory removed at exit or on SIGTERM (or by a later process, after a crash).
 """
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from patchjury.envs import cleanup
 from patchjury.envs.errors import EnvCommandError, EnvConfigError
 
-_CACHE: dict[tuple[str, str], Path] = {}
+_CACHE: dict[tuple[str, str, int], Path] = {}
 _LOCK = threading.Lock()
 _TMP: Path | None = None
 
@@ -50,23 +52,27 @@ def resolve_commit(repo: Path | str, rev: str = "HEAD") -> str:
 
 def _tmp_root() -> Path:
     global _TMP
-    if _TMP is None:
-        _TMP = Path(tempfile.mkdtemp(prefix="pj-checkouts-"))
-        atexit.register(shutil.rmtree, _TMP, True)
+    if _TMP is None or not _TMP.is_dir():
+        _TMP = cleanup.owned_tempdir("pj-checkouts-")
+        cleanup.register(f"checkout tarballs {_TMP}", lambda: shutil.rmtree(str(_TMP), True))
     return _TMP
 
 
-def _root_owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
+def _owned_by(uid: int) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = uid
+        info.uname = info.gname = ""  # numeric owners: the container's names may differ from the host's
+        return info
+
+    return owned
 
 
-def checkout_tarball(repo: Path | str, commit: str) -> Path:
-    """A tar of the repo at `commit` (work tree + shallow .git, detached HEAD), cached per process."""
+def checkout_tarball(repo: Path | str, commit: str, uid: int = 0) -> Path:
+    """A tar of the repo at `commit` (work tree + shallow .git, detached HEAD), every entry owned by `uid`
+    (= gid; the container user that works on it), cached per process."""
     src = Path(repo).expanduser().resolve()
     sha = resolve_commit(src, commit)
-    key = (str(src), sha)
+    key = (str(src), sha, uid)
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None and cached.exists():
@@ -80,7 +86,7 @@ def checkout_tarball(repo: Path | str, commit: str) -> Path:
         tar_path = work / "checkout.tar"
         with tarfile.open(tar_path, "w") as tar:
             for child in sorted(tree.iterdir()):
-                tar.add(child, arcname=child.name, filter=_root_owned)
+                tar.add(child, arcname=child.name, filter=_owned_by(uid))
         shutil.rmtree(tree)
         _CACHE[key] = tar_path
         return tar_path

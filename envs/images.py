@@ -24,9 +24,12 @@ from typing import Any
 from patchjury.envs.bootstrap import bootstrap
 from patchjury.envs.errors import ImageBuildError
 from patchjury.envs.gitsource import checkout_tarball, resolve_commit
+from patchjury.envs.secrets import redact
 from patchjury.envs.sweep import (
     KEEPALIVE,
     LABEL_MANAGED,
+    LABEL_SANDBOX_UID,
+    LABEL_SANDBOX_USER,
     docker_client,
     managed_labels,
     no_socket_timeout,
@@ -35,7 +38,7 @@ from patchjury.envs.sweep import (
 )
 
 #: Bump when the build procedure changes in a way that must invalidate cached env images.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CA_TARGET = "/run/patchjury/ca-certificates.crt"
 ENV_REPOSITORY = "patchjury/env"
@@ -211,6 +214,7 @@ class _Build:
         self.api = self.client.api
 
     def emit(self, text: str) -> None:
+        text = redact(text)
         self.log.write(text)
         self.log.flush()
         if self.on_output is not None:
@@ -247,6 +251,9 @@ class _Build:
                 labels=managed_labels("build"),
                 network_mode=None if self.network else "none",
                 mounts=mounts,
+                # Setup runs as root with the default capabilities (apt-get needs them), but setuid
+                # binaries and file capabilities grant nothing more.
+                security_opt=["no-new-privileges"],
             )
         except APIError as exc:
             raise self.fail(f"cannot start a build container from {self.base!r}: {exc}") from exc
@@ -269,6 +276,7 @@ class _Build:
                 build_env,
                 "recording setup changes",
             )
+            self.give_to_sandbox_user(cid, build_env)
             changes = [
                 f"WORKDIR {self.workdir}",
                 f"LABEL {LABEL_MANAGED}=0",
@@ -287,6 +295,23 @@ class _Build:
             self.emit(f"\n# committed {tag}\n")
         finally:
             remove_container(self.client, cid)
+
+    def give_to_sandbox_user(self, cid: str, env: dict[str, str]) -> None:
+        """When the base image names an unprivileged sandbox user, the work tree and every virtualenv on the
+        image's PATH become its own: agents run as that user, edit the repository and can `pip install`
+        into the environment, while the rest of the system stays root's."""
+        labels = (self.client.images.get(self.base).attrs.get("Config") or {}).get("Labels") or {}
+        user, uid = labels.get(LABEL_SANDBOX_USER), labels.get(LABEL_SANDBOX_UID, "")
+        if not user or not uid.isdigit():
+            return
+        script = (
+            f"chown -R {uid}:{uid} {shlex.quote(self.workdir)}; "
+            'IFS=:; for d in $PATH; do v=$(dirname "$d"); '
+            '[ -f "$v/pyvenv.cfg" ] && chown -R ' + f"{uid}:{uid}" + ' "$v" && echo "sandbox user owns $v"; '
+            "done; true"
+        )
+        self.emit(f"\n# work tree and virtualenvs to the sandbox user {user} ({uid})\n")
+        self.step(cid, script, "/", env, f"giving {self.workdir} to the sandbox user")
 
     def step(
         self, cid: str, cmd: str, cwd: str, env: dict[str, str], what: str = "preparing the workdir"

@@ -1,7 +1,11 @@
 """`local` backend: a temporary git worktree (or shared clone) on this machine. NOT isolated.
 
-Commands run as the current user with the current environment; a command can read or change anything that
-user can. Use it when Docker is unavailable and you trust what runs (your own tests, a deterministic agent).
+Commands run as the current user; a command can read or change anything that user can. Use it when Docker is
+unavailable and you trust what runs (your own tests, a deterministic agent). What it limits: commands see an
+environment scrubbed to an allowlist (PATH, locale, TZ, TERM, USER; HOME and TMPDIR inside the temporary
+directory) plus what the config passes explicitly (`env`, `pass_env`), so API keys and tokens of the calling
+process are not visible to them; the temporary directory and running commands are removed at close, at exit,
+on SIGTERM, and (after a SIGKILL) by the next process that starts a local Env in the same parent directory.
 """
 
 from __future__ import annotations
@@ -10,23 +14,22 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from patchjury.envs import cleanup
 from patchjury.envs.base import GitCheckoutEnv
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.errors import EnvCommandError, EnvConfigError, EnvFileError
 from patchjury.envs.output import HeadTailBuffer
 from patchjury.envs.protocol import ExecResult
 
-#: Variables that would point git at another repository (set when running inside a git hook).
-_GIT_REPO_VARS = frozenset(
-    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"}
-)
+#: Host variables commands inherit (besides `pass_env`); names ending in `*` are prefixes.
+ALLOWED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", "USER", "LOGNAME", "VIRTUAL_ENV")
 #: Seconds between SIGTERM and SIGKILL of a timed-out command's process group.
 KILL_GRACE = 2.0
+_TIMEOUT = shutil.which("timeout") is not None
 
 
 def _git_host(args: list[str], cwd: Path | str, what: str) -> str:
@@ -43,6 +46,21 @@ def _kill_group(pgid: int, sig: int) -> None:
         return
 
 
+def scrubbed_environ(
+    source: dict[str, str] | os._Environ[str], pass_env: list[str], extra: dict[str, str], home: Path
+) -> dict[str, str]:
+    """The environment of every command: the allowlist and `pass_env` from `source`, HOME and TMPDIR under
+    `home`'s parent, then `extra` (explicit values win)."""
+    allowed = [*ALLOWED_ENV, *pass_env]
+    exact = {a for a in allowed if not a.endswith("*")}
+    prefixes = tuple(a[:-1] for a in allowed if a.endswith("*"))
+    env = {k: v for k, v in source.items() if k in exact or (prefixes and k.startswith(prefixes))}
+    env.setdefault("PATH", os.defpath)
+    env["HOME"] = str(home)
+    env["TMPDIR"] = str(home.parent / "tmp")
+    return {**env, **extra}
+
+
 class LocalEnv(GitCheckoutEnv):
     """A checkout of `config.repo` at `config.commit` in a temporary directory; commands via subprocess."""
 
@@ -51,18 +69,22 @@ class LocalEnv(GitCheckoutEnv):
         self.output_limit = config.output_limit
         self.default_timeout = config.default_timeout
         self.diff_ignore = list(config.diff_ignore)
-        inherited = {k: v for k, v in os.environ.items() if k not in _GIT_REPO_VARS}
-        self._env = {**inherited, **config.env}
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._procs_lock = threading.Lock()
         repo = config.repo.expanduser().resolve()
         if not (repo / ".git").exists() and not repo.name.endswith(".git"):
             raise EnvConfigError(f"{repo} is not a git repository; pass the root of a git checkout as repo")
         self.source_repo = repo
         sha = _git_host(["rev-parse", "--verify", f"{config.commit}^{{commit}}"], repo, "resolve the commit")
         sha = sha.strip()
-        self._tmp = Path(tempfile.mkdtemp(prefix="pj-local-", dir=config.tmp_dir)).resolve()
+        self._tmp = cleanup.owned_tempdir("pj-local-", config.tmp_dir)
         self._worktree = False
+        cleanup.register(f"local checkout {self._tmp}", self.close)
         checkout = self._tmp / "repo"
         try:
+            for sub in ("home", "tmp"):
+                (self._tmp / sub).mkdir()
+            self._env = scrubbed_environ(os.environ, config.pass_env, config.env, self._tmp / "home")
             if config.use_worktree:
                 _git_host(["worktree", "add", "-q", "--detach", str(checkout), sha], repo, "add a worktree")
                 self._worktree = True
@@ -82,9 +104,11 @@ class LocalEnv(GitCheckoutEnv):
     # -- primitives ------------------------------------------------------------------------------------------
     def _run(self, command: str, timeout: float, cwd: str, limit: int) -> ExecResult:
         start = time.monotonic()
+        # coreutils `timeout` as well: a command outliving this process (SIGKILL) still ends on time
+        guard = ["timeout", "-k", f"{KILL_GRACE:g}", f"{timeout + KILL_GRACE:g}"] if _TIMEOUT else []
         try:
             proc = subprocess.Popen(
-                ["bash", "-c", command],
+                [*guard, "bash", "-c", command],
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -94,6 +118,15 @@ class LocalEnv(GitCheckoutEnv):
             )
         except OSError as exc:  # e.g. cwd missing: a failed command, not a crash
             return ExecResult(exit_code=126, output=f"cannot start command: {exc}", duration=0.0)
+        with self._procs_lock:
+            self._procs.add(proc)
+        try:
+            return self._wait(proc, start, timeout, limit)
+        finally:
+            with self._procs_lock:
+                self._procs.discard(proc)
+
+    def _wait(self, proc: subprocess.Popen[bytes], start: float, timeout: float, limit: int) -> ExecResult:
         buf = HeadTailBuffer(limit)
         assert proc.stdout is not None
         stdout = proc.stdout
@@ -157,6 +190,11 @@ class LocalEnv(GitCheckoutEnv):
             raise EnvFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def _release(self) -> None:
+        with self._procs_lock:
+            running = list(self._procs)
+        for proc in running:  # closed from another thread (SIGTERM, Ctrl-C): no command outlives the Env
+            _kill_group(proc.pid, signal.SIGKILL)
+        cleanup.unregister(f"local checkout {self._tmp}")
         if self._worktree:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(self._tmp / "repo")],

@@ -1,19 +1,16 @@
-"""Docker plumbing shared by DockerEnv and the image builder: the client, labels, the live-container registry
-(removed at exit, on SIGTERM and on Ctrl-C) and the sweep of leftovers from crashed runs."""
+"""Docker plumbing shared by DockerEnv and the image builder: the client, labels, live containers (registered
+with envs.cleanup: removed at exit, on SIGTERM and on Ctrl-C) and the sweep of leftovers from crashed runs."""
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
-import socket
 import threading
 import time
 import uuid
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from patchjury.envs import cleanup
 from patchjury.envs.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
@@ -24,6 +21,10 @@ LABEL_RUN = "dev.patchjury.run"
 LABEL_CREATED = "dev.patchjury.created"
 LABEL_OWNER = "dev.patchjury.owner"
 LABEL_KIND = "dev.patchjury.kind"
+LABEL_SANDBOX_USER = "dev.patchjury.sandbox-user"
+"""Image label: the unprivileged user sandboxes run as (patchjury's base and environment images)."""
+LABEL_SANDBOX_UID = "dev.patchjury.sandbox-uid"
+"""Image label: that user's numeric uid (= gid)."""
 
 #: This process's run id (override with PATCHJURY_RUN_ID); every container we start carries it.
 RUN_ID = os.environ.get("PATCHJURY_RUN_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
@@ -34,13 +35,10 @@ KEEPALIVE = ["/bin/sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait
 
 log = logging.getLogger(__name__)
 
-ENGINE_HINT = "start dockerd / is the Docker daemon running? (`docker info` must work)"
+ENGINE_HINT = "start Docker (`systemctl start docker` or `dockerd &`; `docker info` must work) or point DOCKER_HOST at one"
 
 _client: DockerClient | None = None
 _client_lock = threading.Lock()
-_live: dict[str, DockerClient] = {}
-_live_lock = threading.Lock()
-_handlers_installed = False
 
 
 def docker_client() -> DockerClient:
@@ -56,7 +54,7 @@ def docker_client() -> DockerClient:
             client = docker.from_env(timeout=120, max_pool_size=64)
             client.ping()
         except DockerException as exc:
-            raise EngineUnavailableError(f"cannot reach the Docker engine ({exc}); {ENGINE_HINT}") from exc
+            raise engine_error(exc) from exc
         _client = client
     # Start-up sweep, once per process: containers of crashed runs (owner process gone) are removed.
     try:
@@ -69,40 +67,31 @@ def docker_client() -> DockerClient:
     return client
 
 
+def engine_error(exc: BaseException) -> EngineUnavailableError:
+    """One line: which engine could not be reached, the short reason, and the fix."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    reason = "not reachable"
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, FileNotFoundError) or "FileNotFoundError" in text:
+            reason = "no such socket: the engine is not running"
+            break
+        if isinstance(seen, PermissionError) or "Permission denied" in text:
+            reason = "permission denied: add your user to the `docker` group or run as root"
+            break
+        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in text:
+            reason = "connection refused: the engine is not running"
+            break
+        seen = seen.__cause__ or seen.__context__
+    return EngineUnavailableError(f"cannot reach the Docker engine at {host} ({reason}); {ENGINE_HINT}")
+
+
 def no_socket_timeout(sock: Any) -> None:
     """Let a hijacked exec socket block forever (our own timeouts apply instead of the client's 120 s)."""
     for s in (sock, getattr(sock, "_sock", None)):
         if s is not None and hasattr(s, "settimeout"):
             s.settimeout(None)
-
-
-def _proc_start(pid: int) -> str:
-    """Start time of `pid` in clock ticks since boot ('' if unknown) - tells a live owner from a reused pid."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def owner_id() -> str:
-    """host:pid:start-time of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_proc_start(os.getpid())}"
-
-
-def _owner_dead(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid_s, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_s.isdigit():
-        return False  # another machine's container: only age can sweep it
-    pid = int(pid_s)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return bool(start) and _proc_start(pid) != start
 
 
 def managed_labels(
@@ -115,20 +104,17 @@ def managed_labels(
         LABEL_KIND: kind,
         LABEL_RUN: run_id or RUN_ID,
         LABEL_CREATED: f"{time.time():.3f}",
-        LABEL_OWNER: owner_id(),
+        LABEL_OWNER: cleanup.owner_id(),
     }
 
 
 def register(container_id: str, client: DockerClient) -> None:
     """Track a container so it is removed if the process exits (normally, Ctrl-C or SIGTERM)."""
-    with _live_lock:
-        _live[container_id] = client
-    _install_handlers()
+    cleanup.register(container_id, lambda: remove_container(client, container_id))
 
 
 def unregister(container_id: str) -> None:
-    with _live_lock:
-        _live.pop(container_id, None)
+    cleanup.unregister(container_id)
 
 
 def remove_container(client: DockerClient, container_id: str) -> None:
@@ -146,33 +132,9 @@ def remove_container(client: DockerClient, container_id: str) -> None:
         unregister(container_id)
 
 
-def cleanup_all() -> None:
-    """Remove every container this process started and has not closed (atexit / signal handler)."""
-    from docker.errors import DockerException
-
-    with _live_lock:
-        items = list(_live.items())
-    for cid, client in items:
-        try:
-            remove_container(client, cid)
-        except DockerException as exc:  # engine gone at exit: say so, the next sweep will catch it
-            print(f"patchjury: could not remove container {cid[:12]}: {exc}", flush=True)
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    cleanup_all()
-    raise SystemExit(128 + signum)
-
-
-def _install_handlers() -> None:
-    global _handlers_installed
-    if _handlers_installed:
-        return
-    _handlers_installed = True
-    atexit.register(cleanup_all)
-    main = threading.current_thread() is threading.main_thread()
-    if main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+def cleanup_all() -> int:
+    """Remove every container (and temporary checkout) this process started and has not closed."""
+    return cleanup.cleanup_all()
 
 
 def sweep_containers(
@@ -180,7 +142,8 @@ def sweep_containers(
 ) -> list[str]:
     """Remove patchjury containers left by crashed runs; returns the removed ids.
 
-    Removed: containers whose owning process (on this host) is gone, plus, when `older_than_s` is given,
+    Removed: containers whose owning process is gone (owners made under this host key only, see
+    envs.cleanup: another machine's containers on a shared engine are never removed for that), plus, when `older_than_s` is given,
     any patchjury container at least that many seconds old (0 = all). `run_id` restricts the sweep to
     one run. Containers this process still uses are never removed. The first `docker_client()` of every
     process calls this once (start-up sweep), so every front door sweeps before it starts containers.
@@ -189,9 +152,10 @@ def sweep_containers(
     filters = [f"{LABEL_MANAGED}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])
     now = time.time()
     removed = []
+    live = cleanup.live_keys()
     for info in client.api.containers(all=True, filters={"label": filters}):
         cid = info["Id"]
-        if cid in _live:
+        if cid in live:
             continue
         labels = info.get("Labels") or {}
         try:
@@ -199,7 +163,7 @@ def sweep_containers(
         except ValueError:
             created = float(info.get("Created", now))
         old = older_than_s is not None and now - created >= older_than_s
-        if old or _owner_dead(labels.get(LABEL_OWNER, "")):
+        if old or cleanup.owner_dead(labels.get(LABEL_OWNER, "")):
             remove_container(client, cid)
             removed.append(cid)
     return removed

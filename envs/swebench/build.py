@@ -136,6 +136,9 @@ def prepare_instance_image(
 
     Raises RecipeMissing, RepoCacheError or ImageBuildError (all with the reason) when that is impossible.
     """
+    from patchjury.envs.sweep import docker_client
+
+    docker_client()  # an unreachable engine is one clear error, before any build or pull
     start = time.monotonic()
     if use_official_image:
         tag = pull_official_image(instance)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from patchjury.envs import sweep
+from patchjury.envs import cleanup, sweep
 from patchjury.envs.config import DockerEnvConfig, MountSpec
 from patchjury.envs.docker import DockerEnv
 from patchjury.envs.errors import EngineUnavailableError, EnvConfigError
@@ -66,7 +65,7 @@ def test_missing_image_and_repo_give_clear_errors(base_image: str) -> None:
 def test_engine_down_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     monkeypatch.setattr(sweep, "_client", None)
-    with pytest.raises(EngineUnavailableError, match="is the Docker daemon running"):
+    with pytest.raises(EngineUnavailableError, match=r"at unix://.*no-docker.sock \(no such socket"):
         sweep.docker_client()
 
 
@@ -75,7 +74,7 @@ def test_sweep_removes_orphans_and_old_containers(base_image: str) -> None:
     run = f"test-sweep-{uuid.uuid4().hex[:8]}"
     dead = subprocess.Popen(["true"])
     dead.wait()
-    orphan_labels = managed_labels("env", run) | {LABEL_OWNER: f"{os.uname().nodename}:{dead.pid}:1"}
+    orphan_labels = managed_labels("env", run) | {LABEL_OWNER: f"{cleanup.host_key()}:{dead.pid}:1"}
     keep_labels = managed_labels("env", run)  # owner: this (live) process
     started = []
     try:
@@ -101,7 +100,7 @@ def test_first_client_of_a_process_sweeps_crashed_runs(
     dead = subprocess.Popen(["true"])
     dead.wait()
     labels = managed_labels("env", f"test-startup-{uuid.uuid4().hex[:8]}")
-    labels[LABEL_OWNER] = f"{os.uname().nodename}:{dead.pid}:1"
+    labels[LABEL_OWNER] = f"{cleanup.host_key()}:{dead.pid}:1"
     orphan = client.containers.run(
         base_image, entrypoint=["sleep", "infinity"], command=[], detach=True, labels=labels
     )

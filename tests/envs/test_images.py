@@ -36,7 +36,7 @@ SETUP = [
     "mkdir -p build && echo compiled > build/ext.so",  # ignored build product (kept by reset)
     "echo generated > GENERATED.txt",  # untracked, not ignored (hidden from diff, kept)
     "sed -i 's/# sample/# sample (prepared)/' README.md",  # tracked change made by setup
-    'test -r "$PIP_CERT" && test "$SSL_CERT_FILE" = "$PIP_CERT" && echo ca-ok > /root/ca-seen',
+    'test -r "$PIP_CERT" && test "$SSL_CERT_FILE" = "$PIP_CERT" && echo ca-ok > /opt/ca-seen',
 ]
 
 
@@ -61,7 +61,7 @@ def test_build_cache_hit_and_baseline(
         assert env.diff() == ""
         assert env.execute("git rev-parse HEAD~1").output.strip() == head.stdout.strip()
         assert env.read_file("README.md") == "# sample (prepared)\n"
-        assert env.execute("cat /root/ca-seen").output.strip() == "ca-ok"
+        assert env.execute("cat /opt/ca-seen").output.strip() == "ca-ok"
         assert env.execute('echo "$PJ_BAKED"; test -e "$PIP_CERT"').output.strip() == "yes"
         env.write_file("pkg/calc.py", "changed\n")
         env.write_file("build/new.o", "junk\n")
