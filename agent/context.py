@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -52,6 +53,8 @@ class TrajContext:
     blobs: Path
     """This trajectory's blob directory."""
     on_event: EventCallback | None = None
+    stop: threading.Event | None = None
+    """Set by the caller to stop the trajectory before its next model query (see agent.errors.Interrupted)."""
 
     def emit(self, kind: EventKind, status: str, detail: str = "") -> None:
         if self.on_event is not None:

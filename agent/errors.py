@@ -27,3 +27,8 @@ class TrajectoryFileError(AgentError, RecordFileError):
 
 class ResumeError(AgentError, RuntimeError):
     """A checkpointed trajectory cannot be resumed (its workspace snapshot does not apply)."""
+
+
+class Interrupted(AgentError, RuntimeError):
+    """The run was asked to stop: a trajectory stops before its next model query (its last checkpoint stays
+    resumable), and queued ones do not start."""

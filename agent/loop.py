@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.context import TrajContext, TrajState
-from patchjury.agent.errors import ModelError
+from patchjury.agent.errors import Interrupted, ModelError
 from patchjury.agent.finalize import finalize
 from patchjury.agent.trajectory import Cursor, Pending
 from patchjury.agent.workspace import save_submission, snapshot
@@ -45,6 +45,8 @@ def _limit_hit(totals: Totals, cfg: AgentConfig) -> str | None:
 def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
     ctx = runtime.context
     recorder = ctx.recorder
+    if ctx.stop is not None and ctx.stop.is_set():  # a step boundary: the last checkpoint is the resume point
+        raise Interrupted(f"stopped before step {recorder.totals.steps + 1}")
     limit = _limit_hit(recorder.totals, ctx.config)
     if limit:
         return {"status": limit}

@@ -28,7 +28,7 @@ from langgraph.types import Send
 
 from patchjury.agent.checkpoint import close_saver, open_saver
 from patchjury.agent.config import AgentConfig, ModelConfig
-from patchjury.agent.errors import AgentError, ResumeError
+from patchjury.agent.errors import AgentError, Interrupted, ResumeError
 from patchjury.agent.events import Event, EventCallback
 from patchjury.agent.finalize import candidate_from_record
 from patchjury.agent.loop import TrajContext, build_trajectory_graph, initial_state
@@ -38,6 +38,7 @@ from patchjury.agent.trajectory import Recorder, blob_dir, traj_id_for, trajecto
 from patchjury.agent.workspace import restore
 from patchjury.envs.errors import EnvError
 from patchjury.envs.protocol import Env
+from patchjury.envs.secrets import install_log_redaction, register_secret_names
 from patchjury.records import Candidate, Task
 from patchjury.tools.errors import ToolError
 from patchjury.tools.protocol import Tool
@@ -66,6 +67,7 @@ class RunContext:
     graph: Any
     on_event: EventCallback | None
     on_candidate: Callable[[Candidate], None] | None
+    stop: threading.Event | None = None
     env_lock: threading.Lock = field(default_factory=threading.Lock)
     env_warm: threading.Event = field(default_factory=threading.Event)
 
@@ -106,6 +108,8 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
         totals = record.totals
         _emit(ctx, Event("skip", task.instance_id, index, totals.steps, totals.cost, record.status))
         return candidate_from_record(task.instance_id, path)
+    if ctx.stop is not None and ctx.stop.is_set():
+        return _not_started(ctx, index, path)
     model = model_for(index, ctx.models, cfg)
     # A checkpoint without a cursor was written by an older patchjury: start afresh (the old record is kept).
     resuming = bool(values and snap.next and path.exists() and "cursor" in values)
@@ -136,6 +140,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             recorder,
             blob_dir(ctx.run_dir, task.instance_id, index),
             ctx.on_event,
+            stop=ctx.stop,
         )
         if resuming:
             restore(env, ctx.toolset, values.get("workspace", ""), f"{index}")
@@ -154,6 +159,13 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             graph_input = initial_state(index, recorder.cursor())
         # A fresh context: the trajectory graph must not see the outer graph's run config.
         contextvars.Context().run(ctx.graph.invoke, graph_input, config, context=tctx, durability="sync")
+    except Interrupted as exc:  # not finished: the record says so, the checkpoint stays the resume point
+        recorder.record.status = "interrupted"
+        recorder.save()
+        totals = recorder.totals
+        _emit(
+            ctx, Event("end", task.instance_id, index, totals.steps, totals.cost, "interrupted", "", str(exc))
+        )
     except (EnvError, ResumeError) as exc:
         _fail(ctx, recorder, index, "env_error", f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - one broken trajectory must not stop its siblings; recorded below
@@ -167,6 +179,19 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
                 log.warning("could not tidy the tools' state of trajectory %d: %s", index, exc)
             env.close()
     return candidate_from_record(task.instance_id, path)
+
+
+def _not_started(ctx: RunContext, index: int, path: Path) -> Candidate:
+    """A trajectory the stop request kept from starting (or resuming): status `interrupted`, no patch."""
+    _emit(ctx, Event("end", ctx.task.instance_id, index, 0, 0.0, "interrupted", "", "not started"))
+    if path.exists():
+        return candidate_from_record(ctx.task.instance_id, path).model_copy(update={"status": "interrupted"})
+    return Candidate(
+        instance_id=ctx.task.instance_id,
+        model_patch="",
+        candidate_id=traj_id_for(index),
+        status="interrupted",
+    )
 
 
 def _fail(ctx: RunContext, recorder: Recorder, index: int, status: str, error: str) -> None:
@@ -213,15 +238,22 @@ def run_trajectories(
     on_candidate: Callable[[Candidate], None] | None = None,
     progress: bool | None = None,
     indices: Sequence[int] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Candidate]:
     """Run `config.n_trajectories` trajectories of `task` (at most `config.workers` at once).
 
     `env_factory(i)` makes trajectory i's Env (closed when the trajectory ends). Models are used
     round robin across trajectories. Returns one Candidate per trajectory, ordered by index, whatever
     its status. `progress=None` shows a rich live table only on an interactive terminal.
+
+    `stop`: once set, queued trajectories do not start and running ones stop before their next model query
+    (status `interrupted`; their last checkpoint is where a rerun with the same run_dir resumes them).
+    API key variables of the models (`api_key_env`) join the secrets redacted from records and logs.
     """
     cfg = config or AgentConfig()
     model_list = [models] if isinstance(models, ModelConfig) else list(models)
+    register_secret_names(m.api_key_env for m in model_list)
+    install_log_redaction()
     for k in range(min(len(model_list), cfg.n_trajectories)):
         model_for(k, model_list, cfg)  # fail fast on a bad model config (missing key, unreadable script)
     toolset = Toolset(tools, cfg.tools) if tools is not None else Toolset.from_config(cfg.tools)
@@ -244,6 +276,7 @@ def run_trajectories(
         build_trajectory_graph(saver),
         on_event,
         on_candidate,
+        stop,
     )
     todo = list(indices) if indices is not None else list(range(cfg.n_trajectories))
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from patchjury.agent.errors import TrajectoryFileError
+from patchjury.envs.secrets import redact
 from patchjury.records import TestFile
 from patchjury.trajectory_record import (
     FORMAT,
@@ -64,7 +65,9 @@ def blob_dir(run_dir: Path, instance_id: str, index: int) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a kill never leaves half a file."""
+    """Write via a temporary file and rename, so a kill never leaves half a file; secrets of the process
+    (API keys, tokens: envs.secrets) are redacted first."""
+    text = redact(text)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from patchjury.agent.errors import ResumeError
 from patchjury.envs.protocol import Env
+from patchjury.envs.secrets import redact
 from patchjury.tools.toolset import Toolset
 
 
@@ -16,7 +17,7 @@ def save_submission(blobs: Path, data: dict[str, Any]) -> dict[str, Any]:
     """Store the submitted patch and tests in a blob file; the state keeps only its path."""
     path = blobs / "submitted.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"patch": data.get("patch", ""), "tests": data.get("tests", [])}))
+    path.write_text(redact(json.dumps({"patch": data.get("patch", ""), "tests": data.get("tests", [])})))
     return {"path": str(path)}
 
 
@@ -31,7 +32,7 @@ def snapshot(env: Env, toolset: Toolset, blobs: Path, step: int, previous: str) 
     state = toolset.state(env)
     if not diff.strip() and not toolset.has_state(state):
         return ""
-    text = json.dumps({"diff": diff, "manifest": state}, sort_keys=True)
+    text = redact(json.dumps({"diff": diff, "manifest": state}, sort_keys=True))
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     if previous and previous.endswith(f"-{digest}.json"):
         return previous

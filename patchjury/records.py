@@ -23,6 +23,7 @@ TrajectoryStatus = Literal[
     "model_error",
     "env_error",
     "error",
+    "interrupted",
 ]
 
 
