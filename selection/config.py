@@ -40,6 +40,12 @@ class ExecutionConfig(BaseModel):
     isolation: Literal["checked", "cell"] = "checked"
     """`cell`: reset and re-apply the patch before every cell. `checked` (faster): apply once per subject and
     reset only when a test left the work tree changed (tracked edits or new non-ignored files)."""
+    strip_scratch: bool = True
+    """Strip agent scratch files (new root files, copies of the pool's test scripts, backups, databases...; see
+    selection/scratch.py) from a patch before it is applied; what was stripped is recorded per subject."""
+    test_dir: str = ".patchjury_tests"
+    """Where candidates' tests are written and run from (`<test_dir>/<n>/<name>`, with the repository root on
+    PYTHONPATH), so a test never overwrites a repository file or a candidate's own copy of the script."""
     issue_tests: IssueTestsConfig = Field(default_factory=IssueTestsConfig)
     """Reproduction tests generated from code in the issue text (doctest sessions, scripts + tracebacks),
     added to the candidates' tests; `issue_tests.enabled=false` turns them off (see selection/issue_tests.py)."""

@@ -9,6 +9,16 @@ candidates are one test). A cell = reset the Env, apply the subject's patch, wri
 on that subject). A test is *kept* when it exits 2 on the original code (it reproduces the issue); a kept
 test is *distinguishing* when some applying candidates pass it and others do not.
 
+Every cell also records what the run showed, made comparable across subjects (selection.outputs): the exit code,
+whether it timed out, the digest of its normalized output, a short excerpt, the exception it died of and any
+Agentless-style verdict line. Real agents' scripts mostly print and exit 0, so that output is the evidence
+(selection.behaviour turns it into behaviour classes and votes).
+
+Before a patch is applied its agent scratch files are stripped (selection/scratch.py; recorded per subject), and
+tests that name their file in their command run from `<test_dir>/<n>/` with the repository root on PYTHONPATH: a
+test never overwrites a repository file or a candidate's own copy of the script. A test that leaves the environment
+unusable (deletes `.git`, kills the container) is recorded on its cell and the worker starts a fresh environment.
+
 Workers run subjects in parallel, each leasing one Env from an `EnvPool` (reused, reset between subjects; between
 cells only when a test changed the work tree, or always with `isolation="cell"`).
 """
@@ -30,6 +40,8 @@ from patchjury.envs.protocol import Env, EnvFactory
 from patchjury.records import Candidate
 from patchjury.selection.config import ExecutionConfig
 from patchjury.selection.errors import ExecutionError
+from patchjury.selection.outputs import Marker, observe
+from patchjury.selection.scratch import strip_scratch
 
 ORIGINAL = "original"
 CellStatus = Literal["pass", "fail", "error", "timeout", "not_run"]
@@ -43,27 +55,50 @@ class EnvPool:
         self.size = max(1, size)
         self._free: queue.Queue[Env] = queue.Queue()
         self._all: list[Env] = []
+        self._leased: dict[int, list[Env]] = {}
         self._lock = threading.Lock()
+
+    def _make(self) -> Env:
+        try:
+            return self.factory()
+        except EnvError as exc:
+            raise ExecutionError(
+                f"could not start an environment for running tests: {exc} "
+                "(fix the environment, or run selection with --no-exec)"
+            ) from exc
 
     @contextmanager
     def lease(self) -> Iterator[Env]:
         env: Env | None = None
         with self._lock:
             if self._free.empty() and len(self._all) < self.size:
-                try:
-                    env = self.factory()
-                except EnvError as exc:
-                    raise ExecutionError(
-                        f"could not start an environment for running tests: {exc} "
-                        "(fix the environment, or run selection with --no-exec)"
-                    ) from exc
+                env = self._make()
                 self._all.append(env)
         if env is None:
             env = self._free.get()
+        holder = [env]
+        self._leased[id(env)] = holder
         try:
             yield env
         finally:
-            self._free.put(env)
+            self._leased.pop(id(env), None)
+            self._free.put(holder[0])
+
+    def renew(self, env: Env) -> Env:
+        """Close a leased `env` that a test left unusable and start a fresh one in its place (returned to the pool
+        when the lease ends)."""
+        fresh = self._make()
+        with self._lock:
+            self._all = [fresh if e is env else e for e in self._all]
+            holder = self._leased.pop(id(env), None)
+            if holder is not None:
+                holder[0] = fresh
+                self._leased[id(fresh)] = holder
+        try:
+            env.close()
+        except EnvError:
+            pass  # it is broken already; the fresh one replaces it
+        return fresh
 
     def close(self) -> None:
         for env in self._all:
@@ -86,6 +121,10 @@ class ReproTest:
     content: str
     command: str
     authors: list[str] = field(default_factory=list)
+    """candidate_ids of the candidates that carried this test."""
+    origin: str = "candidate"
+    """`candidate` (carried by candidates, e.g. scripts their trajectories wrote) or `issue` (derived from the
+    issue text, selection/issue_tests.py)."""
 
 
 @dataclass
@@ -98,7 +137,20 @@ class Cell:
     exit_code: int | None = None
     duration: float = 0.0
     tail: str = ""
-    """The last characters of the output."""
+    """The last characters of the raw output."""
+    timed_out: bool = False
+    digest: str = ""
+    """Digest of the normalized output (selection.outputs): equal digests, equal visible behaviour."""
+    excerpt: str = ""
+    """Head and tail of the normalized output."""
+    exception: str | None = None
+    """The exception an uncaught traceback ended with."""
+    marker: Marker | None = None
+    """An Agentless-style verdict line printed: resolved, reproduced or other."""
+    truncated: bool = False
+    """The output was longer than the environment keeps (head and tail kept)."""
+    note: str = ""
+    """Anything unusual about this run (the environment had to be replaced...)."""
 
     @property
     def passed(self) -> bool:
@@ -119,6 +171,8 @@ class PassMatrix:
     """Tests that exit 2 (reproduce the issue) on the original code."""
     distinguishing: list[str] = field(default_factory=list)
     """Kept tests passed by some applying subjects and not by others."""
+    stripped: dict[str, list[str]] = field(default_factory=dict)
+    """subject -> agent scratch files stripped from its patch before applying (selection/scratch.py)."""
 
     def cell(self, subject: str, test_id: str) -> Cell | None:
         return self.cells.get((subject, test_id))
@@ -139,6 +193,7 @@ class PassMatrix:
             "apply_failures": self.apply_failures,
             "kept": self.kept,
             "distinguishing": self.distinguishing,
+            "stripped": self.stripped,
         }
 
 
@@ -161,16 +216,42 @@ def _tail(text: str, n: int) -> str:
     return text[-n:] if n and len(text) > n else (text if n else "")
 
 
-def _prepare(env: Env, patch: str) -> str | None:
-    """Reset, then apply `patch`; the failure reason, or None."""
-    env.reset()
-    if not patch.strip():
-        return None
-    res = apply_patch(env, patch)
-    return None if res.applied else (res.reason or "patch does not apply")
-
-
+_TOP_LEVEL = "git ls-tree --name-only HEAD"
 _FINGERPRINT = "{ git diff HEAD --binary; git ls-files --others --exclude-standard | grep -v __pycache__; } 2>&1 | sha1sum"
+
+
+def _prepare(
+    env: Env, patch: str, cfg: ExecutionConfig, test_paths: set[str]
+) -> tuple[str | None, list[str]]:
+    """Reset, strip the patch's scratch files (when configured), apply it: (the failure reason or None, the
+    stripped paths)."""
+    env.reset()
+    stripped: list[str] = []
+    if cfg.strip_scratch and patch.strip():
+        listing = env.execute(_TOP_LEVEL, timeout=60)
+        top = set(listing.output.split()) if listing.exit_code == 0 else None
+        patch, stripped = strip_scratch(patch, test_paths, top)
+    if not patch.strip():
+        return None, stripped
+    res = apply_patch(env, patch)
+    return (None if res.applied else (res.reason or "patch does not apply")), stripped
+
+
+def placement(test: ReproTest, slot: int, test_dir: str) -> tuple[str, str]:
+    """(where the test file is written, the command that runs it). A candidate's test whose command names its file
+    runs from `test_dir/<slot>/`, with the repository root first on PYTHONPATH (as when run from the root);
+    issue-derived tests and commands that do not name their file are left as they are."""
+    if test.origin != "candidate":
+        return test.path, test.command
+    try:
+        words = shlex.split(test.command)
+    except ValueError:
+        return test.path, test.command
+    if test.path not in words:
+        return test.path, test.command
+    moved = f"{test_dir.rstrip('/')}/{slot}/{test.path.rsplit('/', 1)[-1]}"
+    command = shlex.join(moved if w == test.path else w for w in words)
+    return moved, f'PYTHONPATH="$PWD${{PYTHONPATH:+:$PYTHONPATH}}" {command}'
 
 
 def _fingerprint(env: Env) -> str:
@@ -178,53 +259,99 @@ def _fingerprint(env: Env) -> str:
     return env.execute(_FINGERPRINT, timeout=120).output
 
 
-def _run_subject(
-    env: Env,
-    subject: str,
-    patch: str,
-    tests: Sequence[ReproTest],
-    cfg: ExecutionConfig,
-    tick: Callable[[], None],
-) -> tuple[list[Cell], str | None]:
-    """All tests on one subject; the patch is applied once up front (so a subject without tests is still
-    checked) and again after every reset (every cell with isolation="cell", else only after a test that
-    changed the work tree)."""
-    cells: list[Cell] = []
-    why = _prepare(env, patch)
-    if why:
-        for t in tests:
-            cells.append(Cell(subject, t.test_id, "not_run", tail=why))
-            tick()
-        env.reset()
-        return cells, why
-    clean = _fingerprint(env) if cfg.isolation == "checked" else ""
-    dirty = False
-    for i, test in enumerate(tests):
-        if i and (cfg.isolation == "cell" or dirty):
-            again = _prepare(env, patch)
-            if again:
-                raise ExecutionError(f"{subject}: the patch applied once but not after a reset ({again})")
-        env.write_file(test.path, test.content)
-        out = env.execute(test.command, timeout=cfg.test_timeout)
-        if cfg.isolation == "checked":
-            env.execute(f"rm -f -- {shlex.quote(test.path)}", timeout=30)
-            dirty = _fingerprint(env) != clean
-        if out.timed_out:
-            status: CellStatus = "timeout"
-        elif out.exit_code == 0:
-            status = "pass"
-        elif out.exit_code == 2:
-            status = "fail"
-        else:
-            status = "error"
-        cells.append(
-            Cell(
-                subject, test.test_id, status, out.exit_code, out.duration, _tail(out.output, cfg.output_tail)
+def _status(exit_code: int | None, timed_out: bool) -> CellStatus:
+    if timed_out:
+        return "timeout"
+    if exit_code == 0:
+        return "pass"
+    return "fail" if exit_code == 2 else "error"
+
+
+class _Subject:
+    """One subject's run on one leased Env; `renew` replaces an Env a test broke."""
+
+    def __init__(self, env: Env, pool: EnvPool, subject: str, patch: str, cfg: ExecutionConfig) -> None:
+        self.env, self.pool, self.subject, self.patch, self.cfg = env, pool, subject, patch, cfg
+
+    def renew(self, why: str) -> str:
+        self.env = self.pool.renew(self.env)
+        return f"the environment was unusable after this test ({why}); a fresh one was started"
+
+    def reapply(self, test_paths: set[str], cells: list[Cell]) -> None:
+        """Reset and apply the patch again; an Env the previous test broke is replaced first (noted on its cell)."""
+        try:
+            again, _ = _prepare(self.env, self.patch, self.cfg, test_paths)
+        except EnvError as exc:
+            note = self.renew(str(exc)[:200])
+            if cells:
+                cells[-1].note = note
+            again, _ = _prepare(self.env, self.patch, self.cfg, test_paths)
+        if again:
+            raise ExecutionError(f"{self.subject}: the patch applied once but not after a reset ({again})")
+
+    def run(
+        self, tests: Sequence[ReproTest], tick: Callable[[], None]
+    ) -> tuple[list[Cell], str | None, list[str]]:
+        """All tests on this subject; the patch is applied once up front (so a subject without tests is still
+        checked) and again after every reset (every cell with isolation="cell", else only after a test that
+        changed the work tree or broke the environment)."""
+        cfg = self.cfg
+        test_paths = {t.path for t in tests}
+        cells: list[Cell] = []
+        why, stripped = _prepare(self.env, self.patch, cfg, test_paths)
+        if why:
+            for t in tests:
+                cells.append(Cell(self.subject, t.test_id, "not_run", tail=why))
+                tick()
+            self.env.reset()
+            return cells, why, stripped
+        clean = _fingerprint(self.env) if cfg.isolation == "checked" else ""
+        dirty = False
+        for i, test in enumerate(tests):
+            if i and (cfg.isolation == "cell" or dirty):
+                self.reapply(test_paths, cells)
+                clean = _fingerprint(self.env) if cfg.isolation == "checked" else ""
+            path, command = placement(test, i, cfg.test_dir)
+            try:
+                self.env.write_file(path, test.content)
+                out = self.env.execute(command, timeout=cfg.test_timeout)
+            except EnvError as exc:
+                cells.append(Cell(self.subject, test.test_id, "error", tail=str(exc)[-cfg.output_tail :]))
+                cells[-1].note = self.renew(str(exc)[:200])
+                dirty = True
+                tick()
+                continue
+            seen = observe(out.output, out.exit_code, out.timed_out, out.truncated)
+            cells.append(
+                Cell(
+                    self.subject,
+                    test.test_id,
+                    _status(out.exit_code, out.timed_out),
+                    out.exit_code,
+                    out.duration,
+                    _tail(out.output, cfg.output_tail),
+                    out.timed_out,
+                    seen.digest,
+                    seen.excerpt,
+                    seen.exception,
+                    seen.marker,
+                    seen.truncated,
+                )
             )
-        )
-        tick()
-    env.reset()
-    return cells, None
+            tick()
+            if cfg.isolation == "checked":
+                try:
+                    self.env.execute(f"rm -f -- {shlex.quote(path)}", timeout=30)
+                    dirty = _fingerprint(self.env) != clean
+                except EnvError:
+                    dirty = True  # the next reapply replaces the Env and notes it on this cell
+        try:
+            self.env.reset()
+        except EnvError as exc:
+            note = self.renew(str(exc)[:200])
+            if cells:
+                cells[-1].note = note
+        return cells, None, stripped
 
 
 def run_pass_matrix(
@@ -248,6 +375,7 @@ def run_pass_matrix(
     patches = {ORIGINAL: "", **subjects}
     cells: dict[tuple[str, str], Cell] = {}
     failures: dict[str, str] = {}
+    scratch: dict[str, list[str]] = {}
     if subjects or tests:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -266,23 +394,27 @@ def run_pass_matrix(
                 with lock:
                     bar.advance(task)
 
-            def work(subject: str) -> tuple[str, list[Cell], str | None]:
+            def work(subject: str) -> tuple[str, list[Cell], str | None, list[str]]:
                 with pool.lease() as env:
                     try:
-                        got, why = _run_subject(env, subject, patches[subject], tests, config, tick)
+                        got, why, stripped = _Subject(env, pool, subject, patches[subject], config).run(
+                            tests, tick
+                        )
                     except EnvError as exc:
                         raise ExecutionError(
                             f"the environment failed while running tests on {subject}: {exc} "
                             "(check the engine/image, or run with --no-exec)"
                         ) from exc
-                return subject, got, why
+                return subject, got, why, stripped
 
             with ThreadPoolExecutor(max_workers=min(config.workers, len(order))) as ex:
-                for subject, got, why in ex.map(work, order):
+                for subject, got, why, stripped in ex.map(work, order):
                     cells.update({(c.subject, c.test_id): c for c in got})
                     if why:
                         failures[subject] = why
-    matrix = PassMatrix(list(tests), order, cells, failures)
+                    if stripped:
+                        scratch[subject] = stripped
+    matrix = PassMatrix(list(tests), order, cells, failures, stripped=scratch)
     matrix.kept = [t.test_id for t in tests if (c := matrix.cell(ORIGINAL, t.test_id)) and c.status == "fail"]
     applying = matrix.applying()
     matrix.distinguishing = [

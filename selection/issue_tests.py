@@ -66,7 +66,11 @@ def _tests_for(snip: Snippet, origin: str, n: int, task: Task, config: IssueTest
     for mode in modes:
         spec = {**base, "mode": mode, "exception": snip.exception}
         path = f"{config.directory}/{origin}_{n}_{mode}.py"
-        out.append(ReproTest(f"{origin}/{n}-{mode}", path, runner_script(spec), f"{config.python} {path}"))
+        out.append(
+            ReproTest(
+                f"{origin}/{n}-{mode}", path, runner_script(spec), f"{config.python} {path}", origin="issue"
+            )
+        )
     return out
 
 

@@ -22,6 +22,7 @@ from patchjury.selection.gather import contenders, exec_signals, test_notes
 from patchjury.selection.issue_tests import issue_tests, prune_issue_tests
 from patchjury.selection.protocol import Verifier
 from patchjury.selection.regression import RegressionReport, run_regression
+from patchjury.selection.scratch import without
 from patchjury.selection.selectors import Signals, build_decision, make_rule
 from patchjury.selection.static_check import StaticChecker, StaticReport, error_count
 
@@ -100,7 +101,8 @@ def run_instance(
             pruned = prune_issue_tests(matrix)
             exec_signals(signals, reps, matrix, config)
             notes += test_notes(len(own), len(derived), pruned, matrix)
-            applying = {s: subjects[s] for s in matrix.applying()}
+            # regression runs the patches as the pass matrix applied them: without their scratch files
+            applying = {s: without(subjects[s], matrix.stripped.get(s, ())) for s in matrix.applying()}
             if config.regression.enabled and applying and config.regression.scope == "contenders":
                 # r2e_hybrid's contenders are its verifier top k: score before choosing them
                 _score_verifier(task, cands, signals, config, verifier, static)

@@ -174,13 +174,18 @@ def _run(
 
 
 def run_regression(
-    pool: EnvPool, subjects: Mapping[str, str], config: RegressionConfig, workers: int = 1
+    pool: EnvPool,
+    subjects: Mapping[str, str],
+    config: RegressionConfig,
+    workers: int = 1,
+    files: Sequence[str] | None = None,
 ) -> RegressionReport:
-    """Find related tests for the files any subject edits, take the baseline, count new failures per subject."""
+    """Find related tests for the files any subject edits (or take `files`, e.g. to extend an earlier run on the
+    same tests), take the baseline, count new failures per subject."""
     edited = sorted({f for patch in subjects.values() for f in patch_files(patch)})
     with pool.lease() as env:
         env.reset()
-        files = related_test_files(env, edited, config)
+        files = list(files) if files is not None else related_test_files(env, edited, config)
         if not files:
             return RegressionReport(note=f"no repository tests related to {', '.join(edited) or 'the edits'}")
         timing = _Timing()  # per_file: a file too slow on the original code is not run on every subject

@@ -1,0 +1,337 @@
+"""Agents' trajectories in every format we meet, read into one small shape: steps (action, observation, kind,
+return code), how the run ended, its submission, and the Python scripts it wrote and ran.
+
+Formats:
+- `swe-agent`: SWE-agent's `.traj` files (`{"trajectory": [{"action", "observation", "thought", ...}], "info":
+  {"exit_status", "submission"}}`) and bare lists of `{action, observation}` (as stored with the lite pools);
+  actions are its commands (`create f`, `open f`, `edit 3:5` ... `end_of_edit`, `python f.py`, `submit`; 1.x:
+  `str_replace_editor create|str_replace ...`).
+- `mini-swe-agent`: `.traj.json` files (`{"info": {...}, "messages": [...], "trajectory_format":
+  "mini-swe-agent-1"}`: one ```bash block per assistant message, `<returncode>N</returncode><output>` replies) and
+  lists of `{command, returncode, observation}` steps.
+- `patchjury`: our own records (`messages` with tool calls, `steps`, `status`).
+
+Nothing here raises on an unknown shape: the result then has no steps and `format` "unknown". Reading a file
+that is not JSON raises TrajectoryError with the path and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from patchjury.records import TestFile
+from patchjury.selection.errors import CandidateFormatError
+
+StepKind = Literal["run", "test", "edit", "view", "search", "submit", "other"]
+Format = Literal["swe-agent", "mini-swe-agent", "patchjury", "unknown"]
+
+
+class TrajectoryError(CandidateFormatError):
+    """A trajectory file cannot be read (missing, not JSON); the message names the file and the fix."""
+
+
+@dataclass
+class Step:
+    """One action and what the agent saw."""
+
+    action: str
+    observation: str = ""
+    kind: StepKind = "other"
+    returncode: int | None = None
+    target: str | None = None
+    """The file an edit or view touches, or the script a run executes."""
+
+
+@dataclass
+class Trajectory:
+    """What selection reads from a trajectory."""
+
+    format: Format
+    steps: list[Step] = field(default_factory=list)
+    exit_status: str | None = None
+    submission: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    """Final text of the files the trajectory created and wrote whole (create + edits replayed)."""
+
+    @property
+    def present(self) -> bool:
+        return bool(self.steps)
+
+    def scripts(self) -> list[TestFile]:
+        """The Python files it created and then ran (its reproduction scripts), with the command it last used."""
+        out = []
+        for path, content in self.files.items():
+            if not path.endswith(".py"):
+                continue
+            runs = [s for s in self.steps if s.kind in ("run", "test") and s.target == path]
+            if runs:
+                out.append(TestFile(path=path, content=content, command=runs[-1].action))
+        return out
+
+
+_TEST_RUNNERS = re.compile(
+    r"^(?:python3?\s+-m\s+pytest|pytest|py\.test|\./tests/runtests\.py|bin/test|tox)\b"
+)
+_SIMPLE = re.compile(r"^[\w./=:,+@%-]+$")
+_MINI_BLOCK = re.compile(r"```(?:bash|sh)?\s*\n(.*?)```", re.S)
+_MINI_RC = re.compile(r"<returncode>(-?\d+)</returncode>")
+_HEREDOC = re.compile(
+    r"cat\s+(?:>\s*(?P<p1>\S+)\s+<<-?\s*['\"]?(?P<t1>\w+)['\"]?|<<-?\s*['\"]?(?P<t2>\w+)['\"]?\s*>\s*(?P<p2>\S+))\n"
+)
+_SWE_EDIT = re.compile(r"^edit\s+(\d+):(\d+)\s*\n(.*?)\n?end_of_edit\s*$", re.S)
+
+
+def _rel(path: str, root: str | None) -> str:
+    path = path.strip().strip("'\"")
+    if root and path.startswith(root.rstrip("/") + "/"):
+        path = path[len(root.rstrip("/")) + 1 :]
+    elif path.startswith("/"):
+        # /testbed/x.py, /astropy__astropy/x.py: the first directory is the repository root
+        parts = path.split("/")
+        path = "/".join(parts[2:]) if len(parts) > 2 else parts[-1]
+    return path[2:] if path.startswith("./") else path
+
+
+def run_target(command: str, root: str | None = None) -> tuple[StepKind, str | None, str | None]:
+    """(kind, script path, the command as a simple rerunnable `python <path> ...` / `pytest ... <path>`) of one
+    shell command line; `cd DIR && ...` prefixes are dropped."""
+    cmd = command.strip()
+    while True:
+        m = re.match(r"^cd\s+(\S+)\s*&&\s*", cmd)
+        if not m:
+            break
+        cmd = cmd[m.end() :]
+    first = cmd.split("\n", 1)[0].strip()
+    if _TEST_RUNNERS.match(first):
+        kind: StepKind = "test"
+    elif re.match(r"^python3?\s", first):
+        kind = "run"
+    else:
+        return "other", None, None
+    try:
+        words = shlex.split(first)
+    except ValueError:
+        return kind, None, None
+    scripts = [w for w in words[1:] if w.endswith(".py") and not w.startswith("-")]
+    if not scripts:
+        return kind, None, None
+    script = _rel(scripts[-1], root)
+    simple = all(_SIMPLE.match(w) for w in words)
+    rerun = shlex.join(script if w == scripts[-1] else w for w in words) if simple else None
+    return kind, script, rerun
+
+
+def _kind_of_swe(action: str) -> tuple[StepKind, str | None]:
+    head = action.strip().split(maxsplit=1)
+    verb = head[0] if head else ""
+    arg = head[1].split("\n", 1)[0].strip() if len(head) > 1 else None
+    if verb in ("edit", "create", "insert", "append"):
+        return "edit", arg if verb == "create" else None
+    if verb in ("open", "goto", "scroll_down", "scroll_up", "cat", "head", "tail"):
+        return "view", arg if verb == "open" else None
+    if verb in ("find_file", "search_dir", "search_file", "grep", "find", "ls") or verb.startswith(
+        ("rover_search", "search")
+    ):
+        return "search", None
+    if verb in ("submit", "succeed"):
+        return "submit", None
+    if verb == "str_replace_editor" and arg:
+        sub = arg.split()[0]
+        return ("view" if sub == "view" else "edit"), (arg.split()[1] if len(arg.split()) > 1 else None)
+    return "other", None
+
+
+class _Files:
+    """Replays file writes: SWE-agent's create/open/edit, str_replace_editor, shell heredocs."""
+
+    def __init__(self, root: str | None) -> None:
+        self.root = root
+        self.files: dict[str, str] = {}
+        self.open: str | None = None
+
+    def swe(self, action: str) -> None:
+        text = action.strip()
+        verb, _, rest = text.partition(" ")
+        if verb == "create" and rest.strip():
+            path = _rel(rest.split("\n", 1)[0], self.root)
+            self.files[path] = ""
+            self.open = path
+        elif verb == "open" and rest.strip():
+            self.open = _rel(rest.split()[0], self.root)
+        elif (m := _SWE_EDIT.match(text)) and self.open in self.files:
+            lines = self.files[self.open or ""].split("\n") if self.files[self.open or ""] else []
+            start, end = int(m.group(1)), int(m.group(2))
+            lines[start - 1 : end] = m.group(3).split("\n")
+            self.files[self.open or ""] = "\n".join(lines)
+        elif verb == "str_replace_editor":
+            self._editor(text)
+        else:
+            self.shell(text)
+
+    def _editor(self, text: str) -> None:
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            return
+        if len(words) < 3:
+            return
+        sub, path = words[1], _rel(words[2], self.root)
+        opts = dict(zip(words[3::2], words[4::2], strict=False))
+        if sub == "create" and "--file_text" in opts:
+            self.files[path] = opts["--file_text"]
+        elif sub == "str_replace" and path in self.files and "--old_str" in opts:
+            self.files[path] = self.files[path].replace(opts["--old_str"], opts.get("--new_str", ""), 1)
+
+    def shell(self, command: str) -> None:
+        for m in _HEREDOC.finditer(command):
+            path, tag = (m.group("p1"), m.group("t1")) if m.group("p1") else (m.group("p2"), m.group("t2"))
+            body = command[m.end() :]
+            end = re.search(rf"^{re.escape(tag)}\s*$", body, re.M)
+            if end:
+                self.files[_rel(path, self.root)] = body[: end.start()]
+
+
+def _mini_steps(messages: list[dict[str, Any]], root: str | None) -> tuple[list[Step], dict[str, str]]:
+    steps: list[Step] = []
+    files = _Files(root)
+    pending: Step | None = None
+    for msg in messages:
+        role, content = msg.get("role"), msg.get("content")
+        text = content if isinstance(content, str) else json.dumps(content, default=str)
+        if role == "assistant":
+            blocks = _MINI_BLOCK.findall(text)
+            pending = _shell_step(blocks[0].strip() if blocks else "", root) if blocks else None
+            if pending is not None:
+                files.shell(pending.action)
+                steps.append(pending)
+        elif role in ("user", "tool") and pending is not None:
+            rc = _MINI_RC.search(text)
+            pending.returncode = int(rc.group(1)) if rc else None
+            pending.observation = text
+            pending = None
+    return steps, files.files
+
+
+def _shell_step(command: str, root: str | None) -> Step:
+    kind, script, rerun = run_target(command, root)
+    if kind == "other":
+        low = command.lstrip()
+        if "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" in command or low.startswith("submit"):
+            kind = "submit"
+        elif low.startswith(("cat <<", "cat >", "sed -i", "echo ")) and (">" in command or "-i" in command):
+            kind = "edit"
+        elif low.startswith(("cat ", "sed -n", "head ", "tail ", "nl ", "less ")):
+            kind = "view"
+        elif low.startswith(("grep", "find ", "ls", "rg ", "git grep")):
+            kind = "search"
+    return Step(action=rerun or command, kind=kind, target=script)
+
+
+def _swe_steps(items: list[Any], root: str | None) -> tuple[list[Step], dict[str, str]]:
+    steps: list[Step] = []
+    files = _Files(root)
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        action = str(item.get("action") or "")
+        obs = item.get("observation")
+        observation = obs if isinstance(obs, str) else ("" if obs is None else json.dumps(obs, default=str))
+        kind, script, rerun = run_target(action, root)
+        target = script
+        if kind == "other":
+            kind, target = _kind_of_swe(action)
+            target = _rel(target, root) if target else None
+        files.swe(action)
+        steps.append(Step(action=rerun or action.strip(), observation=observation, kind=kind, target=target))
+    return steps, files.files
+
+
+def _ours(data: dict[str, Any]) -> tuple[list[Step], dict[str, str]]:
+    steps: list[Step] = []
+    files: dict[str, str] = {}
+    results = {m.get("tool_call_id"): m for m in data.get("messages", []) if m.get("role") == "tool"}
+    for msg in data.get("messages", []):
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function", call)
+            name = str(fn.get("name", ""))
+            try:
+                args = json.loads(fn.get("arguments") or "{}")
+            except (TypeError, json.JSONDecodeError):
+                args = {}
+            args = args if isinstance(args, dict) else {}
+            obs = str(results.get(call.get("id"), {}).get("content", ""))
+            if name in ("run", "bash", "execute"):
+                step = _shell_step(str(args.get("command", "")), None)
+                step.observation = obs
+            else:
+                kinds: dict[str, StepKind] = {"submit": "submit", "view": "view", "search": "search"}
+                edits = ("edit", "create", "write", "write_file", "insert")
+                kind: StepKind = kinds.get(name, "edit" if name in edits else "other")
+                path = args.get("path")
+                step = Step(
+                    action=f"{name} {json.dumps(args)[:500]}", observation=obs, kind=kind, target=path
+                )
+                if (
+                    name in ("create", "write", "write_file")
+                    and isinstance(args.get("content"), str)
+                    and path
+                ):
+                    files[str(path)] = args["content"]
+            steps.append(step)
+    return steps, files
+
+
+def parse(data: Any, root: str | None = None) -> Trajectory:
+    """A trajectory from already-loaded JSON (any format above); `format` is "unknown" when none fits."""
+    if isinstance(data, list):
+        if data and isinstance(data[0], dict) and "command" in data[0]:
+            steps = [_shell_step(str(s.get("command", "")), root) for s in data if isinstance(s, dict)]
+            heredocs = _Files(root)
+            for step, raw in zip(steps, [s for s in data if isinstance(s, dict)], strict=True):
+                step.returncode = raw.get("returncode")
+                step.observation = str(raw.get("observation") or "")
+                heredocs.shell(str(raw.get("command", "")))
+            return Trajectory("mini-swe-agent", steps, files=heredocs.files)
+        steps, written = _swe_steps(data, root)
+        return Trajectory("swe-agent" if steps else "unknown", steps, files=written)
+    if not isinstance(data, dict):
+        return Trajectory("unknown")
+    info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+    exit_status = info.get("exit_status") or data.get("exit_status") or data.get("status")
+    submission = info.get("submission") or data.get("submission") or data.get("patch")
+    if str(data.get("trajectory_format", "")).startswith("mini-swe-agent") or (
+        isinstance(data.get("messages"), list) and "mini_version" in info
+    ):
+        steps, files = _mini_steps(data["messages"], root)
+        return Trajectory("mini-swe-agent", steps, _str(exit_status), _str(submission), files)
+    if isinstance(data.get("trajectory"), list):
+        steps, files = _swe_steps(data["trajectory"], root)
+        return Trajectory("swe-agent", steps, _str(exit_status), _str(submission), files)
+    if isinstance(data.get("steps"), list) and isinstance(data.get("messages"), list):
+        steps, files = _ours(data)
+        return Trajectory("patchjury", steps, _str(exit_status), _str(submission), files)
+    return Trajectory("unknown", exit_status=_str(exit_status), submission=_str(submission))
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def load(path: str | Path, root: str | None = None) -> Trajectory:
+    """Read a trajectory file (`.traj`, `.traj.json`, our `.json`); raises TrajectoryError naming the problem."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise TrajectoryError(f"cannot read trajectory {path}: {exc.strerror}; check the path") from exc
+    except json.JSONDecodeError as exc:
+        raise TrajectoryError(
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno}); pass a SWE-agent .traj, a mini-swe-agent "
+            ".traj.json or a patchjury trajectory file"
+        ) from exc
+    return parse(data, root)
