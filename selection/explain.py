@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchjury.records import CandidateEvidence, Decision
-from patchjury.selection.execution import ORIGINAL, PassMatrix
+from patchjury.selection.behaviour import Behaviour
+from patchjury.selection.config import SelectionConfig
+from patchjury.selection.evidence import BehaviourEvidence, Evidence, ExecutionEvidence, RegressionEvidence
+from patchjury.selection.execution import PassMatrix
 from patchjury.selection.regression import RegressionReport
-
-_SYMBOL = {"pass": "pass", "fail": "FAIL(2)", "error": "error", "timeout": "timeout", "not_run": "-"}
 
 
 def _num(x: float | int | None, digits: int = 3) -> str:
@@ -37,10 +38,27 @@ def _row(e: CandidateEvidence, winner: str | None, method: str, rule_col: bool) 
     )
 
 
+def _evidence(
+    matrix: PassMatrix | None, regression: RegressionReport | None, behaviour: Behaviour | None
+) -> list[Evidence]:
+    out: list[Evidence] = []
+    if matrix is not None:
+        out.append(ExecutionEvidence(matrix, SelectionConfig()))  # only its section is read here
+    if behaviour is not None:
+        out.append(BehaviourEvidence(behaviour))
+    if regression is not None:
+        out.append(RegressionEvidence(regression))
+    return out
+
+
 def render_markdown(
-    decision: Decision, matrix: PassMatrix | None = None, regression: RegressionReport | None = None
+    decision: Decision,
+    matrix: PassMatrix | None = None,
+    regression: RegressionReport | None = None,
+    behaviour: Behaviour | None = None,
 ) -> str:
-    """Markdown explanation of one decision; pass matrix and regression details when given."""
+    """Markdown explanation of one decision; the pass matrix, what the tests printed (behaviour) and regression
+    details when given."""
     lines = [f"# {decision.instance_id}: jury decision ({decision.method})", ""]
     lines.append(
         f"Winner: **{decision.winner}**" if decision.winner else "Winner: none (no candidate survived)"
@@ -68,51 +86,10 @@ def render_markdown(
                 if any(k in e.scores for k in others)
             ),
         ]
-    if matrix is not None and matrix.tests:
-        subs = matrix.subjects
-        lines += [
-            "",
-            "## Pass matrix",
-            "",
-            "Exit 0 = pass (resolved), exit 2 = FAIL(2) (issue reproduced). "
-            "Rows: tests (kept = reproduces on the original code; dist. = splits the candidates). "
-            "Columns: the original code and one representative per cluster.",
-            "",
-        ]
-        lines.append("| test | kept | dist. | " + " | ".join(subs) + " |")
-        lines.append("|---|---|---|" + "---|" * len(subs))
-        for t in matrix.tests:
-            cells = [_SYMBOL[c.status] if (c := matrix.cell(s, t.test_id)) else "-" for s in subs]
-            lines.append(
-                f"| {_cell(t.test_id)}{'' if t.authors else ' (from the issue)'} "
-                f"| {'yes' if t.test_id in matrix.kept else 'no'} "
-                f"| {'yes' if t.test_id in matrix.distinguishing else 'no'} | " + " | ".join(cells) + " |"
-            )
-        if matrix.apply_failures:
-            lines += [
-                "",
-                "Did not apply: " + "; ".join(f"{s} ({_cell(w)})" for s, w in matrix.apply_failures.items()),
-            ]
-        broken = [
-            t.test_id for t in matrix.tests if (c := matrix.cell(ORIGINAL, t.test_id)) and c.status != "fail"
-        ]
-        if broken:
-            lines += ["", f"Not kept (do not exit 2 on the original code): {', '.join(broken)}"]
-    if regression is not None:
-        lines += ["", "## Regression tests", ""]
-        if regression.files:
-            lines.append(
-                f"Related test files: {', '.join(regression.files)}; "
-                f"{len(regression.passing)} tests pass on the original code."
-            )
-        for subject, failed in sorted(regression.failures.items()):
-            if failed:
-                lines.append(
-                    f"- {subject}: {len(failed)} new failure(s): {', '.join(failed[:10])}"
-                    + (" ..." if len(failed) > 10 else "")
-                )
-        if regression.note:
-            lines.append(f"Note: {_cell(regression.note)}")
+    for evidence in _evidence(matrix, regression, behaviour):
+        section = evidence.section()
+        if section:
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 

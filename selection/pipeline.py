@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from patchjury.records import Candidate, Decision, Task
+from patchjury.selection.behaviour import Behaviour, read_behaviour
 from patchjury.selection.cluster import cluster_candidates
 from patchjury.selection.config import SelectionConfig
 from patchjury.selection.errors import SelectionConfigError
+from patchjury.selection.evidence import (
+    BehaviourEvidence,
+    Evidence,
+    ExecutionEvidence,
+    RegressionEvidence,
+    StaticEvidence,
+)
 from patchjury.selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
-from patchjury.selection.gather import contenders, exec_signals, test_notes
+from patchjury.selection.gather import contenders
 from patchjury.selection.issue_tests import issue_tests, prune_issue_tests
 from patchjury.selection.protocol import Verifier
 from patchjury.selection.regression import RegressionReport, run_regression
 from patchjury.selection.scratch import without
 from patchjury.selection.selectors import Signals, build_decision, make_rule
-from patchjury.selection.static_check import StaticChecker, StaticReport, error_count
+from patchjury.selection.static_check import StaticChecker
 
 
 @dataclass
@@ -36,6 +44,9 @@ class InstanceRun:
     matrix: PassMatrix | None = None
     regression: RegressionReport | None = None
     notes: list[str] | None = None
+    behaviour: Behaviour | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    """Every evidence kind gathered, in order (selection.evidence)."""
 
 
 def _score_verifier(
@@ -80,15 +91,19 @@ def run_instance(
         for cid in cl.members:
             signals[cid].cluster, signals[cid].cluster_size = cl.id, cl.size
     notes: list[str] = []
+    gathered: list[Evidence] = []
+
+    def add(evidence: Evidence) -> None:
+        evidence.apply(signals, reps)
+        notes.extend(evidence.notes())
+        gathered.append(evidence)
+
     if static is not None and config.verifier.static_checks:
         # before execution: the staged rule's regression contenders leave out what this sets aside
-        found = {rep: static.report(task, by_id[rep]) for rep in reps}
-        notes += static_notes(found)
-        for rep, members in reps.items():
-            for cid in members:
-                signals[cid].static_errors = error_count(found[rep])
+        add(StaticEvidence({rep: static.report(task, by_id[rep]) for rep in reps}))
     matrix: PassMatrix | None = None
     report: RegressionReport | None = None
+    behaviour: Behaviour | None = None
     if config.execution.enabled and env_factory is not None and reps:
         subjects = {rep: by_id[rep].model_patch for rep in reps}
         with EnvPool(env_factory, config.execution.workers) as pool:
@@ -99,23 +114,21 @@ def run_instance(
                 tests, subjects, pool, config.execution, progress=progress, label=task.instance_id
             )
             pruned = prune_issue_tests(matrix)
-            exec_signals(signals, reps, matrix, config)
-            notes += test_notes(len(own), len(derived), pruned, matrix)
+            add(ExecutionEvidence(matrix, config, len(own), len(derived), pruned))
+            applying = matrix.applying()
+            behaviour = read_behaviour(
+                [(t.test_id, t.authors) for t in matrix.tests], matrix.cells, {s: reps[s] for s in applying}
+            )
+            add(BehaviourEvidence(behaviour))
             # regression runs the patches as the pass matrix applied them: without their scratch files
-            applying = {s: without(subjects[s], matrix.stripped.get(s, ())) for s in matrix.applying()}
-            if config.regression.enabled and applying and config.regression.scope == "contenders":
+            patches = {s: without(subjects[s], matrix.stripped.get(s, ())) for s in applying}
+            if config.regression.enabled and patches and config.regression.scope == "contenders":
                 # r2e_hybrid's contenders are its verifier top k: score before choosing them
                 _score_verifier(task, cands, signals, config, verifier, static)
-                applying = contenders(applying, reps, signals, config, notes)
-            if config.regression.enabled and applying:
-                report = run_regression(pool, applying, config.regression, config.execution.workers)
-                for rep in applying:
-                    n = report.count(rep)
-                    for cid in reps[rep]:
-                        signals[cid].regression_failures = n
-                        signals[cid].regression_total = len(report.passing) if n is not None else None
-                if report.note:
-                    notes.append(f"regression: {report.note}")
+                patches = contenders(patches, reps, signals, config, notes)
+            if config.regression.enabled and patches:
+                report = run_regression(pool, patches, config.regression, config.execution.workers)
+                add(RegressionEvidence(report))
     elif config.execution.enabled and env_factory is None:
         notes.append("no environment given: execution-free signals only")
     _score_verifier(task, cands, signals, config, verifier, static)
@@ -125,7 +138,7 @@ def run_instance(
     outcome.reasons.extend(notes)
     patches = {c.candidate_id: c.model_patch for c in cands}
     decision = build_decision(task.instance_id, rule.name, ordered, outcome, patches)
-    return InstanceRun(decision, ordered, matrix, report, notes)
+    return InstanceRun(decision, ordered, matrix, report, notes, behaviour, gathered)
 
 
 def select_instance(
@@ -161,24 +174,6 @@ class JurySelector:
         return select_instance(
             task, candidates, self.config, self.env_factory, self.verifier, progress=self.progress
         )
-
-
-def static_notes(reports: Mapping[str, StaticReport | None]) -> list[str]:
-    """One note per candidate (id -> its report) whose patch introduces undefined names or syntax errors."""
-    notes = []
-    for cid, report in reports.items():
-        if report is None or not report.checked:
-            continue
-        found = []
-        if report.undefined_names:
-            found.append(
-                "undefined name(s) " + ", ".join(f"`{n}`" for n in sorted(set(report.undefined_names)))
-            )
-        if report.syntax_errors:
-            found.append(f"a syntax error in {report.syntax_errors} file(s)")
-        if found:
-            notes.append(f"static: {cid} introduces {' and '.join(found)}")
-    return notes
 
 
 def load_verifier(config: SelectionConfig, static: StaticChecker | None = None) -> Verifier:

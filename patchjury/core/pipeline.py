@@ -153,7 +153,7 @@ def run_task(
     (run_dir / "decision.json").write_text(run.decision.model_dump_json(indent=2) + "\n")
     if run.matrix is not None:
         (run_dir / "pass_matrix.json").write_text(json.dumps(run.matrix.to_json(), indent=1) + "\n")
-    explanation = render_markdown(run.decision, run.matrix, run.regression)
+    explanation = render_markdown(run.decision, run.matrix, run.regression, run.behaviour)
     (run_dir / "explanation.md").write_text(explanation)
     chart: Path | None = run_dir / "jury.png"
     notes = list(run.notes or [])

@@ -121,7 +121,7 @@ def explanation_writer(explain_dir: Path, charts: bool, notes: list[str]) -> Cal
         d = run.decision
         name = _safe_name(d.instance_id)
         explain_dir.mkdir(parents=True, exist_ok=True)
-        (explain_dir / f"{name}.md").write_text(render_markdown(d, run.matrix, run.regression))
+        (explain_dir / f"{name}.md").write_text(render_markdown(d, run.matrix, run.regression, run.behaviour))
         if run.matrix is not None:
             data = {
                 "matrix": run.matrix.to_json(),

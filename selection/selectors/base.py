@@ -37,6 +37,12 @@ class Signals:
     """Execution-free verifier score in [0, 1]."""
     static_errors: int | None = None
     """Undefined names and syntax errors the patch introduces (selection.static_check); None when not checked."""
+    behaviour: float | None = None
+    """Output-differential vote over every test's behaviour (selection.behaviour); None when no test ran."""
+    crashes: int | None = None
+    """Tests it crashes that ran cleanly on the original code (already counted against `behaviour`)."""
+    oracle_pass: int | None = None
+    """Tests it passes by their own convention (exit 2 -> 0, Issue reproduced -> resolved, a failure gone)."""
     scores: dict[str, float] = field(default_factory=dict)
     """Every other named score (votes, codet, b4, learned...)."""
 
@@ -51,6 +57,9 @@ class Signals:
             ("distinguishing_pass", self.distinguishing_pass),
             ("regression_total", self.regression_total),
             ("static_errors", self.static_errors),
+            ("behaviour", self.behaviour),
+            ("crashes", self.crashes),
+            ("oracle_pass", self.oracle_pass),
         ):
             if val is not None:
                 extra[key] = float(val)

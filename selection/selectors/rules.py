@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -41,6 +41,14 @@ def _regression_phrase(s: Signals) -> str:
     if s.regression_failures is None:
         return "regressions not measured"
     return f"{s.regression_failures} regression failure(s) of {fmt(s.regression_total)} related tests"
+
+
+def _reproduction_score(pool: Sequence[Signals]) -> Callable[[Signals], float | None]:
+    """R2E-Gym's execution stage: the execution score over exit-code tests when measured, else the tests passed
+    by their own convention (real agents' scripts that assert, raise or print Agentless markers)."""
+    if any(s.exec_score is not None for s in pool):
+        return lambda s: s.exec_score
+    return lambda s: None if s.oracle_pass is None else float(s.oracle_pass)
 
 
 @dataclass
@@ -87,10 +95,12 @@ class R2EHybrid:
                 + ", ".join(s.candidate_id for s in step)
             )
         pool = step
-        step = keep_best(pool, lambda s: s.exec_score)
-        if any(s.exec_score is not None for s in pool):
+        score = _reproduction_score(pool)
+        step = keep_best(pool, score)
+        if any(score(s) is not None for s in pool):
+            what = "execution score" if any(s.exec_score is not None for s in pool) else "tests passed"
             reasons.append(
-                f"reproduction stage: highest execution score ({fmt(step[0].exec_score)}) kept "
+                f"reproduction stage: highest {what} ({fmt(score(step[0]))}) kept "
                 + ", ".join(s.candidate_id for s in step)
             )
         pool = keep_best(step, lambda s: s.verifier_score)
@@ -111,9 +121,10 @@ class R2EHybrid:
 @dataclass
 class Staged:
     """Ours: drop non-applying/empty; keep the candidates passing the most kept reproduction tests
-    (and, among them, the most distinguishing tests); prefer patches that introduce no undefined name or
-    syntax error (static checks, when run); prefer zero regression failures (else the fewest); then the larger
-    cluster; then the higher verifier score; then candidate id."""
+    (and, among them, the most distinguishing tests); then the highest behaviour vote (agreement on what every
+    test prints, selection.behaviour); prefer patches that introduce no undefined name or syntax error (static
+    checks, when run); prefer zero regression failures (else the fewest); then the larger cluster; then the higher
+    verifier score; then candidate id."""
 
     name: str = "staged"
     needs_verifier: ClassVar[bool] = True
@@ -128,6 +139,11 @@ class Staged:
             return None
         best = keep_best(alive, lambda s: s.repro_pass)
         return total, best, keep_best(best, lambda s: s.distinguishing_pass)
+
+    @staticmethod
+    def behaviour_stage(pool: Sequence[Signals]) -> list[Signals]:
+        """The candidates with the highest output-differential vote (pool unchanged when none was measured)."""
+        return keep_best(pool, lambda s: s.behaviour)
 
     @staticmethod
     def static_stage(pool: Sequence[Signals]) -> tuple[list[Signals], list[Signals]]:
@@ -153,7 +169,15 @@ class Staged:
                 f"{fmt(win.repro_pass)}/{total} reproducing tests ({_others_best(alive, best, 'repro_pass')})"
             )
         else:
-            reasons.append("no reproducing tests (none measured or none fails on the original code)")
+            reasons.append("no reproducing tests (none measured or none exits 2 on the original code)")
+        voted = self.behaviour_stage(pool)
+        if len(voted) < len(pool):
+            reasons.append(
+                f"highest behaviour vote ({fmt(voted[0].behaviour)}: agreement with other candidates on what the "
+                f"tests print, minus crashes): {', '.join(s.candidate_id for s in voted)} "
+                f"({_others_best(pool, voted, 'behaviour')})"
+            )
+        pool = voted
         pool, flagged = self.static_stage(pool)
         if flagged:
             reasons.append(
@@ -190,7 +214,7 @@ class Staged:
         the static stage sets aside."""
         alive = [s for s in signals if s.alive]
         stage = self.repro_stage(alive)
-        kept, _ = self.static_stage(stage[2] if stage else alive)
+        kept, _ = self.static_stage(self.behaviour_stage(stage[2] if stage else alive))
         return {s.candidate_id for s in kept}
 
 

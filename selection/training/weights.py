@@ -54,6 +54,10 @@ def signals_from_evidence(e: CandidateEvidence) -> Signals:
         regression_failures=e.regression_failures,
         regression_total=count("regression_total"),
         verifier_score=e.verifier_score,
+        static_errors=count("static_errors"),
+        behaviour=extra.pop("behaviour", None),
+        crashes=count("crashes"),
+        oracle_pass=count("oracle_pass"),
         scores=extra,
     )
 

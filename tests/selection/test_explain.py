@@ -95,7 +95,7 @@ def test_markdown_pass_matrix_and_regression_sections() -> None:
     assert "| test | kept | dist. | original | c1 | c3 |" in md
     assert "| c1/t.py | yes | yes | FAIL(2) | pass | FAIL(2) |" in md
     assert "| c3/u.py | no | no | error | timeout | pass |" in md
-    assert "Not kept (do not exit 2 on the original code): c3/u.py" in md
+    assert "Read by their output, not their exit code (do not exit 2 on the original code): c3/u.py" in md
     assert "Related test files: tests/test_m.py; 2 tests pass on the original code." in md
     assert "- c3: 1 new failure(s): tests/test_m.py::a" in md
     assert "Note: c9: patch does not apply" in md

@@ -1,0 +1,140 @@
+"""Trajectories of SWE-agent, mini-swe-agent and patchjury read into one shape, on recorded real runs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from patchjury.selection.trajectories import TrajectoryError, load, parse, run_target
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+
+
+def _rows(rel: str, n: int) -> list[dict[str, Any]]:
+    out = []
+    with gzip.open(DATA / rel, "rt") as fh:
+        for line in fh:
+            out.append(json.loads(line))
+            if len(out) == n:
+                break
+    return out
+
+
+def mini_traj_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A recorded mini-swe-agent run as the `.traj.json` file mini-swe-agent 1.x writes: one ```bash block per
+    assistant message, `<returncode>`/`<output>` user replies (format of gruckion/mini-swe-agent's trajs/)."""
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are a helpful assistant..."},
+        {"role": "user", "content": "<pr_description>...</pr_description>"},
+    ]
+    for step in row["steps"]:
+        messages.append(
+            {"role": "assistant", "content": f"THOUGHT: next.\n\n```bash\n{step['command']}\n```"}
+        )
+        rc = step["returncode"]
+        messages.append({"role": "user", "content": f"<returncode>{rc}</returncode>\n{step['observation']}"})
+    return {
+        "info": {
+            "exit_status": row["exit_status"],
+            "submission": row["model_patch"],
+            "mini_version": "1.15.0",
+        },
+        "messages": messages,
+        "trajectory_format": "mini-swe-agent-1",
+    }
+
+
+def test_run_targets() -> None:
+    assert run_target("python reproduce.py") == ("run", "reproduce.py", "python reproduce.py")
+    assert run_target("cd /testbed && python3 /testbed/bug.py --x 1") == (
+        "run",
+        "bug.py",
+        "python3 bug.py --x 1",
+    )
+    assert run_target("pytest -q tests/test_a.py") == ("test", "tests/test_a.py", "pytest -q tests/test_a.py")
+    assert run_target("python x.py > out.txt")[2] is None  # not rerunnable as a plain command
+    assert run_target("ls -la") == ("other", None, None)
+
+
+@needs_data
+def test_swe_agent_rows_and_traj_files(tmp_path: Path) -> None:
+    row = next(
+        r
+        for r in _rows("candidates/lite_pools_with_tests_train.jsonl.gz", 40)
+        if r["tests"] and r["trajectory"]
+    )
+    rows_view = parse(row["trajectory"])
+    assert rows_view.format == "swe-agent" and rows_view.present
+    assert {s.kind for s in rows_view.steps} >= {"edit", "run"}
+    path = tmp_path / "x.traj"
+    path.write_text(
+        json.dumps(
+            {
+                "environment": "swe_main",
+                "trajectory": row["trajectory"],
+                "info": {"exit_status": row["exit_status"], "submission": row["model_patch"]},
+            }
+        )
+    )
+    view = load(path)
+    assert view.format == "swe-agent" and view.exit_status == row["exit_status"]
+    assert view.submission == row["model_patch"]
+    scripts = {s.path: s for s in view.scripts()}
+    test = row["tests"][0]
+    assert test["path"] in scripts and scripts[test["path"]].command.startswith("python")
+    assert scripts[test["path"]].content.strip() == test["content"].strip()  # create + edits replayed
+
+
+@needs_data
+def test_mini_swe_agent_rows_and_traj_json(tmp_path: Path) -> None:
+    row = next(r for r in _rows("trajectories/verified_mini_gemini3pro_train.jsonl.gz", 20) if r["tests"])
+    assert parse(row["steps"]).format == "mini-swe-agent"
+    path = tmp_path / "run.traj.json"
+    path.write_text(json.dumps(mini_traj_json(row)))
+    view = load(path)
+    assert view.format == "mini-swe-agent" and view.exit_status == row["exit_status"]
+    assert len(view.steps) == len(row["steps"]) and view.steps[2].returncode == row["steps"][2]["returncode"]
+    written = {s.path: s.content for s in view.scripts()}
+    assert any(written.get(t["path"], "").strip() == t["content"].strip() for t in row["tests"])  # heredocs
+
+
+def test_patchjury_record_and_bad_files(tmp_path: Path) -> None:
+    record = {
+        "format": "patchjury-trajectory/1",
+        "status": "submitted",
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "a",
+                        "function": {
+                            "name": "create",
+                            "arguments": json.dumps({"path": "r.py", "content": "print(1)\n"}),
+                        },
+                    },
+                    {
+                        "id": "b",
+                        "function": {"name": "run", "arguments": json.dumps({"command": "python r.py"})},
+                    },
+                ],
+            },
+            {"role": "tool", "tool_call_id": "b", "content": "1"},
+        ],
+        "steps": [{}],
+    }
+    view = parse(record)
+    assert view.format == "patchjury" and [s.kind for s in view.steps] == ["edit", "run"]
+    assert [(s.path, s.command) for s in view.scripts()] == [("r.py", "python r.py")]
+    assert parse({"something": "else"}).format == "unknown" and not parse(42).present
+    bad = tmp_path / "bad.traj"
+    bad.write_text("{not json")
+    with pytest.raises(TrajectoryError, match="is not JSON"):
+        load(bad)
+    with pytest.raises(TrajectoryError, match="cannot read"):
+        load(tmp_path / "missing.traj")
