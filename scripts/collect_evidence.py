@@ -101,9 +101,9 @@ def main() -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from patchjury.envs.errors import EnvError
-    from patchjury.envs.registry import make_env
-    from patchjury.envs.swebench.build import prepare_instance_image
+    from patchjury.envs.plan import EnvSettings, plan_swebench_instance
     from patchjury.envs.swebench.instances import load_instances
+    from patchjury.envs.swebench.source import InstanceSource
     from patchjury.records import Candidate
     from patchjury.selection.candidates import load_tasks
     from patchjury.selection.config import SelectionConfig, recipe_regression
@@ -149,7 +149,13 @@ def main() -> None:
             ]
             record: dict[str, Any] = {"instance_id": iid, "format": FORMAT, "commit": commit}
             try:
-                image = prepare_instance_image(inst, repo_cache=args.repo_cache, allow_clone=False)
+                plan = plan_swebench_instance(
+                    inst,
+                    EnvSettings(),
+                    InstanceSource(
+                        instances=str(args.instances), repo_cache=args.repo_cache, allow_clone=False
+                    ),
+                )
             except EnvError as exc:
                 record.update(error=f"no environment: {exc}", elapsed_s=round(time.time() - t0, 1))
                 _append(out, record)
@@ -162,9 +168,9 @@ def main() -> None:
                 regression={"enabled": False},
                 execution={"workers": args.workers, "test_timeout": args.test_timeout},
             )
-            env_cfg = image.docker_config()
+            image = plan.image
             t_exec = time.time()
-            run = run_instance(task, cands, config, lambda cfg=env_cfg: make_env(cfg), progress=False)
+            run = run_instance(task, cands, config, plan.new_env, progress=False)
             exec_s = time.time() - t_exec
             matrix = run.matrix
             assert matrix is not None  # an environment was given
@@ -195,7 +201,7 @@ def main() -> None:
             reg = None
             t_reg = time.time()
             if need:
-                with EnvPool(lambda cfg=env_cfg: make_env(cfg), args.workers) as pool:
+                with EnvPool(plan.new_env, args.workers) as pool:
                     reg = run_regression(pool, need, reg_cfg, args.workers, files=old_files.get(iid))
             reg_s = time.time() - t_reg
             record["candidates"] = [
