@@ -2,6 +2,13 @@
 WHETHER it is right?
 
     .venv/bin/python scripts/audit_verifier_features.py [--md /tmp/audit.md]
+    .venv/bin/python scripts/audit_verifier_features.py --pool trajectories     # with the trajectory features
+    .venv/bin/python scripts/audit_verifier_features.py --pool same_agent --field run
+
+`--pool`: `file` (the --candidates file), `mixed` (it merged with the pools whose candidates carry scripts and
+trajectories, selection/training/pools.py), `trajectories` (every candidate that comes with its trajectory: 3
+SWE-agent runs and CodeR on Lite, mini-swe-agent on Verified) or `same_agent` (the 3 SWE-agent runs only; audit it
+with `--field run`: a feature that tells one run of the same agent from another is a proxy too).
 
 For every feature (computed on each instance's full pool, exactly as the verifier sees it) this prints the
 one-vs-rest AUROC of predicting the producing system (max over systems) and the AUROC of predicting `resolved`,
@@ -36,6 +43,7 @@ def main() -> None:
     ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
     ap.add_argument("--instances", nargs="+", default=[str(DATA / "swebench" / "lite_test.jsonl.gz")])
     ap.add_argument("--field", default="system", help="provenance field naming the producer (audit only)")
+    ap.add_argument("--pool", choices=["file", "mixed", "trajectories", "same_agent"], default="file")
     ap.add_argument("--md", default="", help="also write the table to this markdown file")
     ap.add_argument(
         "--static-checks",
@@ -45,6 +53,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from patchjury.selection.candidates import group_by_instance, load_candidates
+    from patchjury.selection.static_check import saved_checker
+    from patchjury.selection.training.pools import lite_pools, trajectory_pools
     from patchjury.selection.training.proxies import (
         LABEL_AUROC_MAX,
         PROXY_FEATURES,
@@ -55,9 +65,15 @@ def main() -> None:
     from patchjury.selection.training.train import build_pools
     from patchjury.selection.verifier.features import FEATURE_NAMES
 
-    groups = group_by_instance(load_candidates(args.candidates))
-    from patchjury.selection.static_check import saved_checker
-
+    if args.pool == "file":
+        groups = group_by_instance(load_candidates(args.candidates))
+    elif args.pool == "mixed":
+        groups = lite_pools(DATA, "mixed")
+    elif args.pool == "same_agent":
+        groups = lite_pools(DATA, "same_agent")
+    else:
+        groups = trajectory_pools(DATA)
+        args.instances = [*args.instances, str(DATA / "swebench" / "verified_test.jsonl.gz")]
     pools = build_pools(groups, load_all_tasks(args.instances), saved_checker(args.static_checks))
     X = np.vstack([p.featurizer.features() for p in pools])
     y = np.concatenate([p.labels for p in pools])

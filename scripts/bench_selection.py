@@ -137,6 +137,117 @@ def static_errors(path: str, groups: dict, tasks: dict) -> dict[str, list[int | 
     }
 
 
+def evidence_main(args: argparse.Namespace) -> None:
+    """Issue 12's benchmark: every rule replayed from saved evidence on the mixed and same-agent settings."""
+    from rich.progress import Progress
+
+    from patchjury.selection.training.bench import (
+        EXECUTION,
+        MAJORITY,
+        METHODS,
+        OURS,
+        OURS_NO_VOTE,
+        R2E,
+        VERIFIER,
+        container_minutes,
+        table,
+    )
+    from patchjury.selection.training.bench_run import (
+        bootstrap_lines,
+        build_cases,
+        per_repository,
+        run_setting,
+    )
+    from patchjury.selection.training.evidence import load_evidence
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.verifier.model import VerifierModel
+
+    t0 = time.time()
+    evidence = load_evidence(args.evidence)
+    tasks = load_all_tasks(args.instances)
+    artifact = VerifierModel.load(args.artifact)
+    text = [
+        f"Evidence: {len(evidence)} instances, {container_minutes(evidence):.0f} container-minutes "
+        f"({', '.join(Path(p).name for p in args.evidence)}).",
+    ]
+    plots = {}
+    for setting in args.settings:
+        cases, chosen = build_cases(
+            setting, DATA, tasks, evidence, args.exec_signals, args.static_checks or None
+        )
+        if args.subset:
+            wanted = {x.strip() for x in Path(args.subset).read_text().splitlines() if x.strip()}
+            cases = [c for c in cases if c.instance_id in wanted]
+        missing = [c.instance_id for c in cases if c.mixed and c.evidence is None]
+        with Progress(transient=True) as bar:
+            job = bar.add_task(f"Best@K {setting}", total=args.repeats * len(cases))
+            result = run_setting(
+                setting,
+                cases,
+                chosen,
+                artifact,
+                args.repeats,
+                args.seed,
+                progress=lambda _, job=job: bar.advance(job),
+            )
+        methods = list(METHODS)
+        mixed = sum(c.mixed for c in cases)
+        text += [
+            "",
+            f"### {setting}: {len(cases)} instances ({mixed} with both resolved and unresolved candidates; "
+            f"{len(missing)} of those without evidence: {', '.join(missing) or 'none'})",
+            "",
+            table(result.curves, methods),
+            "",
+        ]
+        refs = sorted(result.references, key=lambda n: -np.mean(list(result.references[n].values())))
+        text += [
+            "References (from provenance, for the report only): "
+            + "; ".join(
+                f"{n} {100 * np.mean(list(v.values())):.1f}% of {len(v)}"
+                for n, v in ((n, result.references[n]) for n in refs[:4])
+            ),
+            "",
+            "Paired bootstrap over instances (full pools, 10,000 resamples, 95% interval), in points:",
+            *bootstrap_lines(
+                result,
+                [(OURS, R2E), (OURS, OURS_NO_VOTE), (OURS, MAJORITY), (OURS, VERIFIER), (OURS, EXECUTION)],
+                refs[:1],
+                args.seed,
+            ),
+            "",
+            per_repository(result, [MAJORITY, VERIFIER, EXECUTION, R2E, OURS]),
+        ]
+        plots[setting] = (result.curves, refs[:1], result.references)
+    text.append(f"\n({time.time() - t0:.0f} s)")
+    out = "\n".join(text) + "\n"
+    print(out)
+    if args.md:
+        Path(args.md).write_text(out)
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(plots), figsize=(6 * len(plots) + 3, 4.2), dpi=100, squeeze=False)
+        for ax, (setting, (curves, best, refs_all)) in zip(axes[0], plots.items(), strict=True):
+            ks = list(range(1, len(next(iter(curves.values()))) + 1))
+            for m, vals in curves.items():
+                ax.plot(ks, [100 * v for v in vals], marker="o", ms=3, label=m)
+            for name in best:
+                rate = 100 * np.mean(list(refs_all[name].values()))
+                ax.axhline(rate, ls="--", c="grey", lw=1, label=f"best single ({rate:.1f}%)")
+            ax.set_title(f"Best@K, {setting}")
+            ax.set_xlabel("K (candidates per instance)")
+            ax.set_ylabel("resolved (%)")
+            ax.grid(alpha=0.3)
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        fig.savefig(args.png)
+        print(f"wrote {args.png}", file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
@@ -171,7 +282,17 @@ def main() -> None:
     )
     ap.add_argument("--png", default="")
     ap.add_argument("--md", default="")
+    ap.add_argument(
+        "--evidence",
+        nargs="*",
+        default=[],
+        help="saved evidence of scripts/collect_evidence.py: replay every rule on the mixed and same-agent pools",
+    )
+    ap.add_argument("--settings", nargs="+", default=["mixed", "same_agent"], choices=["mixed", "same_agent"])
     args = ap.parse_args()
+    if args.evidence:
+        evidence_main(args)
+        return
 
     from rich.progress import track
 

@@ -33,6 +33,7 @@ from patchjury.selection.regression import RegressionReport, run_regression
 from patchjury.selection.scratch import without
 from patchjury.selection.selectors import Signals, build_decision, make_rule
 from patchjury.selection.static_check import StaticChecker
+from patchjury.selection.verifier.trajectory import unreadable_notes
 
 
 @dataclass
@@ -90,7 +91,7 @@ def run_instance(
         reps[cl.members[0]] = list(cl.members)
         for cid in cl.members:
             signals[cid].cluster, signals[cid].cluster_size = cl.id, cl.size
-    notes: list[str] = []
+    notes: list[str] = unreadable_notes(cands)
     gathered: list[Evidence] = []
 
     def add(evidence: Evidence) -> None:

@@ -57,6 +57,8 @@ class Trajectory:
     submission: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     """Final text of the files the trajectory created and wrote whole (create + edits replayed)."""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The chat messages, for formats that record them (patchjury, mini-swe-agent)."""
 
     @property
     def present(self) -> bool:
@@ -304,11 +306,21 @@ def parse(data: Any, root: str | None = None) -> Trajectory:
     info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
     exit_status = info.get("exit_status") or data.get("exit_status") or data.get("status")
     submission = info.get("submission") or data.get("submission") or data.get("patch")
+    if is_trajectory(data):  # ours, through the ground floor's one loader
+        try:
+            record = parse_trajectory(data)
+        except RecordFileError as exc:
+            raise TrajectoryError(str(exc)) from exc
+        steps, files = _ours({"messages": record.messages})
+        return Trajectory(
+            "patchjury", steps, record.status or None, record.patch or None, files, list(record.messages)
+        )
     if str(data.get("trajectory_format", "")).startswith("mini-swe-agent") or (
         isinstance(data.get("messages"), list) and "mini_version" in info
     ):
-        steps, files = _mini_steps(data["messages"], root)
-        return Trajectory("mini-swe-agent", steps, _str(exit_status), _str(submission), files)
+        messages = [m for m in data["messages"] if isinstance(m, dict)]
+        steps, files = _mini_steps(messages, root)
+        return Trajectory("mini-swe-agent", steps, _str(exit_status), _str(submission), files, messages)
     if isinstance(data.get("trajectory"), list):
         steps, files = _swe_steps(data["trajectory"], root)
         return Trajectory("swe-agent", steps, _str(exit_status), _str(submission), files)
@@ -334,4 +346,7 @@ def load(path: str | Path, root: str | None = None) -> Trajectory:
             f"{path} is not JSON ({exc.msg} at line {exc.lineno}); pass a SWE-agent .traj, a mini-swe-agent "
             ".traj.json or a patchjury trajectory file"
         ) from exc
-    return parse(data, root)
+    try:
+        return parse(data, root)
+    except TrajectoryError as exc:
+        raise TrajectoryError(f"{path}: {exc}") from exc

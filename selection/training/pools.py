@@ -26,6 +26,7 @@ from patchjury.selection.trajectories import parse
 
 OLD = "candidates/lite_candidates_train.jsonl.gz"
 NEW = "candidates/lite_pools_with_tests_train.jsonl.gz"
+MINI = "trajectories/verified_mini_gemini3pro_train.jsonl.gz"
 SAME_AGENT_RUNS = ("cost_2_1", "cost_2_2", "cost_2_3")
 
 
@@ -107,4 +108,54 @@ def lite_pools(data_dir: Path, setting: str = "mixed") -> dict[str, list[Candida
             same.trajectory = as_traj(row)
             continue
         pool.append(_candidate(iid, f"c{len(pool)}", row, extra))
+    return pools
+
+
+def same_agent_keys(mixed: dict[str, list[Candidate]]) -> dict[str, list[str]]:
+    """instance_id -> the keys (in the mixed pool) of the 3 SWE-agent runs' candidates, on the instances where all
+    three answered: the same-agent setting, replayed from the mixed pool's evidence."""
+    out: dict[str, list[str]] = {}
+    for iid, pool in mixed.items():
+        by_run = {(c.model_extra or {}).get("run"): c.candidate_id for c in pool}
+        if all(run in by_run for run in SAME_AGENT_RUNS):
+            out[iid] = [by_run[run] for run in SAME_AGENT_RUNS]
+    return out
+
+
+def mini_traj(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored mini-swe-agent run (`steps`: command, returncode, observation) as the `.traj.json` mini-swe-agent
+    1.x writes: one ```bash block per assistant message, `<returncode>`/`<output>` replies."""
+    messages: list[dict[str, Any]] = []
+    for step in row.get("steps") or []:
+        messages.append(
+            {"role": "assistant", "content": f"THOUGHT: next step.\n\n```bash\n{step['command']}\n```"}
+        )
+        rc, obs = step.get("returncode"), step.get("observation") or ""
+        messages.append({"role": "user", "content": f"<returncode>{rc}</returncode>\n{obs}"})
+    info = {
+        "exit_status": row.get("exit_status"),
+        "submission": row.get("model_patch"),
+        "mini_version": "1.15.0",
+    }
+    return {"info": info, "messages": messages, "trajectory_format": "mini-swe-agent-1"}
+
+
+def trajectory_pools(data_dir: Path) -> dict[str, list[Candidate]]:
+    """Every labeled candidate that comes with its trajectory: the 3 SWE-agent runs and CodeR on Lite's training
+    instances, and the mini-swe-agent run on Verified's (one candidate per instance), grouped by instance (an
+    instance in both splits holds both). For training and auditing trajectory-aware verifiers."""
+    pools: dict[str, list[Candidate]] = {}
+    for row in _rows(data_dir / NEW):
+        pool = pools.setdefault(row["instance_id"], [])
+        extra = {"tests": script_tests(row), "trajectory": as_traj(row)}
+        pool.append(_candidate(row["instance_id"], f"c{len(pool)}", row, extra))
+    for row in _rows(data_dir / MINI):
+        pool = pools.setdefault(row["instance_id"], [])
+        tests = [TestFile(path=t["path"], content=t["content"]) for t in row.get("tests") or []]
+        data = {k: v for k, v in row.items() if k not in ("steps", "report")}
+        pool.append(
+            _candidate(
+                row["instance_id"], f"c{len(pool)}", data, {"tests": tests, "trajectory": mini_traj(row)}
+            )
+        )
     return pools

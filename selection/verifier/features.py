@@ -23,7 +23,7 @@ from patchjury.selection.errors import PatchFormatError
 from patchjury.selection.normalize import default_drop, kept_files
 from patchjury.selection.patch_parse import parse_diff
 from patchjury.selection.static_check import StaticChecker, StaticReport
-from patchjury.selection.verifier.trajectory import summarize
+from patchjury.selection.verifier.trajectory import TRAJECTORY_FEATURES, trajectory_digest
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _CODEY = re.compile(r"`([^`\n]+)`|```.*?```", re.S)
@@ -75,8 +75,10 @@ INDIVIDUAL = [
     "static_undefined_names",
     "static_syntax_error",
     "static_new_warnings",
+    *TRAJECTORY_FEATURES,
 ]
-"""Per-candidate features. The `static_*` ones come from selection.static_check (0 when no source was given)."""
+"""Per-candidate features. The `static_*` ones come from selection.static_check (0 when no source was given), the
+`traj_*` ones from the trajectory digest (selection.verifier.trajectory; 0 without a trajectory)."""
 POOL = [
     "log_pool_valid",
     "cluster_share",
@@ -180,21 +182,30 @@ def analyze(
     for f in raw_files:
         raw_tests = max(raw_tests, float(default_drop(f.path) and not f.is_new))
         raw_scratch = max(raw_scratch, float(f.is_new and (default_drop(f.path) or "/" not in f.path)))
-    traj = summarize(cand)
+    traj = trajectory_digest(cand)
+    reproduced = cand.reproduced
+    if (
+        reproduced is None
+        and isinstance(cand.trajectory, dict)
+        and isinstance(cand.trajectory.get("reproduced"), bool)
+    ):
+        reproduced = cand.trajectory["reproduced"]
     traj_vec = [
         float(traj.present),
-        math.log1p(len(traj.steps)),
-        float((traj.status or cand.status) == "submitted"),
-        float(traj.reproduced is not None),
-        float(bool(traj.reproduced)),
+        math.log1p(traj.steps),
+        float((traj.exit_status or cand.status) == "submitted"),
+        float(reproduced is not None),
+        float(bool(reproduced)),
         math.log1p(len(cand.tests)),
     ]
+    traj_extra = traj.features()
     if norm is None:
         vec = np.zeros(len(INDIVIDUAL))
         vec[INDIVIDUAL.index("raw_touches_tests")] = raw_tests
         vec[INDIVIDUAL.index("raw_adds_scratch")] = raw_scratch
         start = INDIVIDUAL.index("log_issue_len")
         vec[start : start + len(issue_vec) + len(traj_vec)] = [*issue_vec, *traj_vec]
+        vec[len(INDIVIDUAL) - len(traj_extra) :] = traj_extra
         return CandidateInfo(norm=None, drop_reason=reason, vector=vec)
     own = {t.path for t in cand.tests}
     files = kept_files(cand.model_patch, (lambda p: p in own) if own else None)
@@ -227,6 +238,7 @@ def analyze(
         *issue_vec,
         *traj_vec,
         *_static_vec(static),
+        *traj_extra,
     ]
     return CandidateInfo(
         norm=norm,

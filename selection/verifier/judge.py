@@ -21,7 +21,7 @@ import yaml
 from patchjury.records import Candidate, Task
 from patchjury.selection.errors import VerifierError
 from patchjury.selection.verifier.config import VerifierConfig
-from patchjury.selection.verifier.trajectory import TrajectorySummary, summarize
+from patchjury.selection.verifier.trajectory import steps_for_prompt, trajectory_digest
 
 if TYPE_CHECKING:
     from patchjury.selection.static_check import StaticChecker
@@ -65,10 +65,10 @@ def _step_text(step: dict[str, Any]) -> tuple[str, str]:
 
 
 def render_steps(
-    traj: TrajectorySummary, raw_messages: list[dict[str, Any]] | None, max_steps: int
+    steps: list[dict[str, Any]], raw_messages: list[dict[str, Any]] | None, max_steps: int
 ) -> tuple[list[dict[str, str]], int]:
     """The last `max_steps` steps as {role, text}, and how many were omitted."""
-    items = raw_messages if raw_messages else traj.steps
+    items = raw_messages if raw_messages else steps
     items = [m for m in items if not (isinstance(m, dict) and m.get("role") == "system")]
     omitted = max(len(items) - max_steps, 0)
     steps = []
@@ -83,17 +83,28 @@ def judge_messages(
 ) -> list[dict[str, str]]:
     """System + user messages asking whether `candidate` resolves `task` (R2E-Gym verifier format)."""
     config = config or VerifierConfig(type="judge")
-    traj = summarize(candidate)
-    steps, omitted = render_steps(traj, traj.messages or None, config.max_steps)
+    digest = trajectory_digest(candidate)
+    recorded, messages = steps_for_prompt(candidate)
+    steps, omitted = render_steps(recorded, messages, config.max_steps)
     system_t, user_t = _templates()
     issue, patch = task.problem_statement.strip(), candidate.model_patch.strip() or "(empty patch)"
-    user = user_t.render(issue=issue, steps=steps, n_steps=len(steps) + omitted, omitted=omitted, patch=patch)
+    summary = digest.lines()
+
+    def render() -> str:
+        return user_t.render(
+            issue=issue,
+            steps=steps,
+            n_steps=len(steps) + omitted,
+            omitted=omitted,
+            patch=patch,
+            digest=summary,
+        )
+
+    user = render()
     while steps and len(user) > config.max_chars:
         steps.pop(0)
         omitted += 1
-        user = user_t.render(
-            issue=issue, steps=steps, n_steps=len(steps) + omitted, omitted=omitted, patch=patch
-        )
+        user = render()
     return [
         {"role": "system", "content": system_t.render().strip()},
         {"role": "user", "content": _clip(user, config.max_chars)},

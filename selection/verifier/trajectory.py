@@ -1,99 +1,180 @@
-"""Read a candidate's trajectory (path or inline) into a small, format-tolerant summary.
+"""A candidate's trajectory (path or inline, any format selection.trajectories reads) summarized for the verifier
+and the LLM judge: the same digest feeds the verifier's features and the judge's prompt.
 
-Understands patchjury trajectory records (read with the ground floor's one loader, patchjury.trajectory_record)
-and the common shapes of other agents' logs (a list of steps, or a dict with `trajectory`/`history`/`messages`).
-Never raises on an unknown shape: the summary then says the trajectory is absent.
+The digest answers what a reviewer looks for in an agent's log: did it run a script after its last edit, did that
+script's output change from its first run, did it run the repository's tests and did they pass, how did the run
+end (submitted, or a step/cost limit), did it revert edits, do errors remain in the last observations. It never
+names the agent or its format (that would identify the producing system; scripts/audit_verifier_features.py
+checks every feature for it). An unreadable trajectory is an absent one, with the reason kept for explanations.
 """
 
 from __future__ import annotations
 
-import json
+import math
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from patchjury.records import Candidate
-from patchjury.selection.errors import VerifierError
-from patchjury.trajectory_record import RecordFileError, is_trajectory, parse_trajectory
+from patchjury.selection.outputs import digest, exception_of, normalize
+from patchjury.selection.trajectories import Step, Trajectory, TrajectoryError, load, parse
 
-_STEP_KEYS = ("steps", "trajectory", "history")
+_LIMIT = re.compile(
+    r"(?i)(exit_cost|cost_limit|step_limit|limitsexceeded|token_limit|time_limit|early_exit|format)"
+)
+_REVERT = re.compile(
+    r"(?i)^(git\s+(checkout|restore|stash|reset)\b|undo_edit\b|str_replace_editor\s+undo_edit)"
+)
+_PASSED = re.compile(r"(?i)(\b\d+ passed\b|^OK\b|tests finished: \d+ passed)", re.M)
+_FAILED = re.compile(r"(?i)(\b\d+ (failed|errors?)\b|^FAILED\b|^FAIL:|^ERROR:|DO \*NOT\* COMMIT)", re.M)
+_ERROR_LINE = re.compile(r"(Traceback \(most recent call last\)|^\w*(Error|Exception): )", re.M)
+
+TRAJECTORY_FEATURES = [
+    "traj_hit_limit",
+    "traj_ran_after_edit",
+    "traj_output_changed",
+    "traj_last_run_crashed",
+    "traj_ran_tests",
+    "traj_tests_passed",
+    "traj_log_reverts",
+    "traj_last_errors",
+]
+"""Verifier features from the digest (0 when there is no trajectory); presence, length and a submitted end are the
+older `has_trajectory`, `log_steps`, `status_submitted` features."""
 
 
 @dataclass
-class TrajectorySummary:
-    """What the verifier and judge use from a trajectory."""
+class TrajectoryDigest:
+    """What the verifier and the judge read from a trajectory."""
 
     present: bool = False
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    """Steps as dicts (thought/action/observation or message-like)."""
-    status: str | None = None
-    reproduced: bool | None = None
-    n_messages: int = 0
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    """The chat messages, when the trajectory records them (patchjury records and message-style logs)."""
+    steps: int = 0
+    exit_status: str | None = None
+    submitted: bool = False
+    hit_limit: bool = False
+    ran_after_edit: bool = False
+    output_changed: bool | None = None
+    """The last-run script's output differs from its first run (None: run once or never)."""
+    last_run_crashed: bool | None = None
+    ran_tests: bool = False
+    tests_passed: bool | None = None
+    """The last repository test run passed (None: no test run, or its result cannot be read)."""
+    reverts: int = 0
+    last_errors: float = 0.0
+    """Share of the last three observations showing an error or traceback."""
+    error: str | None = None
+    """Why the trajectory could not be read."""
+    raw_steps: list[Step] = field(default_factory=list)
+
+    def features(self) -> list[float]:
+        """Values in TRAJECTORY_FEATURES order."""
+        return [
+            float(self.hit_limit),
+            float(self.ran_after_edit),
+            float(bool(self.output_changed)),
+            float(bool(self.last_run_crashed)),
+            float(self.ran_tests),
+            float(bool(self.tests_passed)),
+            math.log1p(self.reverts),
+            self.last_errors,
+        ]
+
+    def lines(self) -> list[str]:
+        """The digest as short lines (the LLM judge's prompt, explanations)."""
+        if not self.present:
+            return [f"no trajectory ({self.error})" if self.error else "no trajectory"]
+
+        def yes(v: bool | None, unknown: str = "unknown") -> str:
+            return unknown if v is None else ("yes" if v else "no")
+
+        return [
+            f"steps: {self.steps}; ended: {self.exit_status or 'unknown'}"
+            + (" (a step or cost limit)" if self.hit_limit else ""),
+            f"ran a script after its last edit: {yes(self.ran_after_edit)}",
+            f"that script's output changed since its first run: {yes(self.output_changed, 'ran it once or never')}",
+            f"its last run crashed: {yes(self.last_run_crashed, 'no run')}",
+            f"ran the repository's tests: {yes(self.ran_tests)}"
+            + (f"; last run passed: {yes(self.tests_passed)}" if self.ran_tests else ""),
+            f"reverted edits: {self.reverts} time(s)",
+            f"errors in the last observations: {round(100 * self.last_errors)}%",
+        ]
 
 
-def _raw(candidate: Candidate) -> Any:
+def _load(candidate: Candidate) -> Trajectory:
     traj = candidate.trajectory
-    if traj is None or isinstance(traj, dict):
-        return traj
-    path = Path(traj)
+    if traj is None:
+        return Trajectory("unknown")
+    if isinstance(traj, str):
+        return load(traj)
+    return parse(traj)
+
+
+def _passed(step: Step) -> bool | None:
+    if step.returncode is not None:
+        return step.returncode == 0
+    text = step.observation
+    if _FAILED.search(text):
+        return False
+    return True if _PASSED.search(text) else None
+
+
+def trajectory_digest(candidate: Candidate) -> TrajectoryDigest:
+    """The digest of the candidate's trajectory (`present=False` without one or when it cannot be read)."""
     try:
-        return json.loads(path.read_text())
-    except OSError as exc:
-        raise VerifierError(
-            f"candidate {candidate.candidate_id or '?'} of {candidate.instance_id}: cannot read trajectory {path} "
-            f"({exc.strerror}); fix the path or drop the 'trajectory' field"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise VerifierError(
-            f"trajectory {path} is not valid JSON ({exc.msg}); pass a JSON trajectory file"
-        ) from exc
-
-
-def summarize(candidate: Candidate) -> TrajectorySummary:
-    """Summary of the candidate's trajectory; `present=False` when there is none."""
-    data = _raw(candidate)
-    out = TrajectorySummary(status=None, reproduced=candidate.reproduced)
-    if data is None:
+        traj = _load(candidate)
+    except TrajectoryError as exc:
+        return TrajectoryDigest(error=str(exc))
+    steps = traj.steps
+    status = traj.exit_status or (candidate.status if candidate.trajectory is not None else None)
+    out = TrajectoryDigest(present=bool(steps), steps=len(steps), exit_status=status, raw_steps=steps)
+    if not steps:
         return out
-    if is_trajectory(data):
-        return _ours(data, out, candidate)
-    steps: Any = None
-    if isinstance(data, list):
-        steps = data
-    elif isinstance(data, dict):
-        for key in _STEP_KEYS:
-            if isinstance(data.get(key), list):
-                steps = data[key]
-                break
-        msgs = data.get("messages")
-        out.n_messages = len(msgs) if isinstance(msgs, list) else 0
-        out.messages = [m for m in msgs if isinstance(m, dict)] if isinstance(msgs, list) else []
-        if steps is None and isinstance(msgs, list):
-            steps = [m for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"]
-        status = data.get("status") or data.get("exit_status")
-        out.status = str(status) if status else None
-        if out.reproduced is None and isinstance(data.get("reproduced"), bool):
-            out.reproduced = data["reproduced"]
-    if not isinstance(steps, list):
-        return out
-    out.present = True
-    out.steps = [s if isinstance(s, dict) else {"content": str(s)} for s in steps]
+    out.hit_limit = bool(status and _LIMIT.search(status))
+    out.submitted = bool(status and "submitted" in status.lower()) and not out.hit_limit
+    edits = [i for i, s in enumerate(steps) if s.kind == "edit" and s.target not in _scripts(steps)]
+    last_edit = edits[-1] if edits else -1
+    runs = [i for i, s in enumerate(steps) if s.kind in ("run", "test")]
+    out.ran_after_edit = any(i > last_edit for i in runs) and last_edit >= 0
+    script_runs = [steps[i] for i in runs if steps[i].kind == "run" and steps[i].target]
+    if script_runs:
+        last = script_runs[-1]
+        same = [s for s in script_runs if s.target == last.target]
+        out.last_run_crashed = exception_of(last.observation) is not None
+        if len(same) > 1:
+            out.output_changed = digest(normalize(same[0].observation)) != digest(normalize(last.observation))
+    tests = [s for s in steps if s.kind == "test"]
+    out.ran_tests = bool(tests)
+    if tests:
+        out.tests_passed = _passed(tests[-1])
+    out.reverts = sum(bool(_REVERT.match(s.action.strip())) for s in steps)
+    tail = [s.observation for s in steps[-3:]]
+    out.last_errors = sum(bool(_ERROR_LINE.search(o or "")) for o in tail) / len(tail)
     return out
 
 
-def _ours(data: dict[str, Any], out: TrajectorySummary, candidate: Candidate) -> TrajectorySummary:
-    """A patchjury trajectory record, through the one loader."""
+def _scripts(steps: list[Step]) -> set[str]:
+    """Files the trajectory ran as scripts (edits of them are not edits of the fix)."""
+    return {s.target for s in steps if s.kind in ("run", "test") and s.target}
+
+
+def steps_for_prompt(candidate: Candidate) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """For the judge: the trajectory's steps as {role, action, observation} dicts, and its chat messages when the
+    format records them (both empty when there is no readable trajectory)."""
     try:
-        record = parse_trajectory(data, f"trajectory of candidate {candidate.candidate_id or '?'}")
-    except RecordFileError as exc:
-        raise VerifierError(str(exc)) from exc
-    out.present = True
-    out.steps = [s for s in data.get("steps") or [] if isinstance(s, dict)]  # as recorded (validated above)
-    out.n_messages = len(record.messages)
-    out.messages = record.messages
-    out.status = record.status or None
-    if out.reproduced is None:
-        out.reproduced = record.reproduced
-    return out
+        traj = _load(candidate)
+    except TrajectoryError:
+        return [], None
+    steps = [{"role": "assistant", "action": s.action, "observation": s.observation} for s in traj.steps]
+    return steps, (traj.messages or None)
+
+
+def unreadable_notes(candidates: list[Candidate]) -> list[str]:
+    """One note per candidate whose trajectory file cannot be read (it is then scored without one)."""
+    notes = []
+    for cand in candidates:
+        if isinstance(cand.trajectory, str):
+            try:
+                load(cand.trajectory)
+            except TrajectoryError as exc:
+                notes.append(f"{cand.candidate_id}: {exc}; scored without its trajectory")
+    return notes

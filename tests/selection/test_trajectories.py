@@ -138,3 +138,24 @@ def test_patchjury_record_and_bad_files(tmp_path: Path) -> None:
         load(bad)
     with pytest.raises(TrajectoryError, match="cannot read"):
         load(tmp_path / "missing.traj")
+
+
+def test_unreadable_trajectory_is_an_explained_outcome(tmp_path: Path) -> None:
+    """A candidate whose trajectory file is missing or not JSON is scored without it; the decision says so."""
+    from patchjury.records import Candidate, Task
+    from patchjury.selection.config import SelectionConfig
+    from patchjury.selection.pipeline import run_instance
+
+    bad = tmp_path / "broken.traj"
+    bad.write_text("{")
+    patch = "--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    cands = [
+        Candidate(instance_id="i", candidate_id="a", model_patch=patch, trajectory=str(bad)),
+        Candidate(
+            instance_id="i", candidate_id="b", model_patch=patch, trajectory=str(tmp_path / "gone.traj")
+        ),
+    ]
+    run = run_instance(Task(instance_id="i", problem_statement="x should be 2"), cands, SelectionConfig())
+    assert run.decision.winner == "a"
+    notes = [r for r in run.decision.reasons if "scored without its trajectory" in r]
+    assert len(notes) == 2 and "is not JSON" in notes[0] and "cannot read trajectory" in notes[1]

@@ -166,5 +166,42 @@ def test_trajectory_read_from_a_file(tmp_path: Path) -> None:
     missing = Candidate(
         instance_id=TASK.instance_id, model_patch=PATCH, trajectory=str(tmp_path / "nope.json")
     )
-    with pytest.raises(VerifierError, match="cannot read trajectory"):
-        judge_messages(TASK, missing)
+    # an unreadable trajectory is an explained absence in the prompt, never a crash of the selection
+    prompt = judge_messages(TASK, missing)[1]["content"]
+    assert "<trajectory>(not available)</trajectory>" in prompt
+    assert "no trajectory (cannot read trajectory" in prompt and "nope.json" in prompt
+
+
+def test_judge_prompt_carries_the_trajectory_digest() -> None:
+    """The judge reads the same digest as the verifier's features: script runs after the last edit, output
+    changes, repository test runs, how the run ended."""
+    swe = {
+        "trajectory": [
+            {"action": "create reproduce.py", "observation": "[File: /r/reproduce.py (1 lines total)]"},
+            {
+                "action": "edit 1:1\nprint(f(2))\nend_of_edit",
+                "observation": "[File: /r/reproduce.py (1 lines total)]",
+            },
+            {
+                "action": "python reproduce.py",
+                "observation": "Traceback (most recent call last):\nValueError: x",
+            },
+            {"action": "open pkg/mod.py", "observation": "..."},
+            {"action": "edit 3:3\n    return 2\nend_of_edit", "observation": "[File: /r/pkg/mod.py]"},
+            {"action": "python reproduce.py", "observation": "4"},
+            {"action": "pytest tests/test_mod.py", "observation": "3 passed in 0.1s"},
+            {"action": "submit", "observation": PATCH},
+        ],
+        "info": {"exit_status": "submitted"},
+    }
+    cand = Candidate(instance_id=TASK.instance_id, model_patch=PATCH, trajectory=swe)
+    user = judge_messages(TASK, cand)[1]["content"]
+    assert "<trajectory_digest>" in user
+    for line in (
+        "steps: 8; ended: submitted",
+        "ran a script after its last edit: yes",
+        "that script's output changed since its first run: yes",
+        "its last run crashed: no",
+        "ran the repository's tests: yes; last run passed: yes",
+    ):
+        assert line in user, line

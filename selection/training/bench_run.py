@@ -1,0 +1,220 @@
+"""The real-pool benchmark of issue 12, end to end: build the settings' pools, out-of-fold verifier scores, replay
+every rule from the saved evidence, and report Best@K, paired bootstrap intervals, per-repository rows and cost.
+
+Settings (selection/training/pools.py):
+- `mixed`: lite_candidates_train merged with the candidates carrying their scripts and trajectories (181
+  instances, about 11 candidates each). The verifier sees exactly what the published pools offer (patch, issue,
+  pool agreement): trajectories and scripts exist only for 4 of the 13 runs, so reading them would identify those
+  systems (scripts/audit_verifier_features.py --pool trajectories); execution reads the scripts.
+- `same_agent`: the 3 SWE-agent runs on the 165 instances where all three answered (what a patchjury run looks
+  like). Here every candidate has a trajectory, so the trajectory-aware verifier (trajectory digest features, no
+  proxy of the run: --pool same_agent --field run) is trained on these pools, grouped by instance.
+
+Verifier folds are grouped by instance (5 folds); every instance is scored by a model that never saw it. The model
+family and parameters are the shipped artifact's (fixed a priori: nothing is tuned on these pools).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from patchjury.records import Candidate, Task
+from patchjury.selection.candidates import json_rows
+from patchjury.selection.patch_parse import patch_sha1
+from patchjury.selection.static_check import error_count, saved_checker
+from patchjury.selection.training.bench import Case, best_at_k_curves
+from patchjury.selection.training.bestk import paired_bootstrap
+from patchjury.selection.training.evidence import InstanceEvidence
+from patchjury.selection.training.pools import lite_pools, same_agent_keys
+from patchjury.selection.training.proxies import PROXY_FEATURES
+from patchjury.selection.training.train import Pool, fold_models
+from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
+from patchjury.selection.verifier.model import VerifierModel
+from patchjury.selection.verifier.trajectory import TRAJECTORY_FEATURES
+
+TRAJECTORY_ONLY = [
+    "has_trajectory",
+    "log_steps",
+    "status_submitted",
+    "reproduced_known",
+    "reproduced",
+    "log_n_tests",
+]
+"""Base features that read the trajectory or the carried tests (constant in the published pools)."""
+
+
+@dataclass
+class SettingResult:
+    setting: str
+    curves: dict[str, list[float]]
+    full: dict[str, dict[str, float]]
+    """instance -> method -> full-pool value (mean over splits)."""
+    references: dict[str, dict[str, float]]
+    """name -> instance -> label of a single system/run (for the report only)."""
+    cases: list[Case]
+
+
+def _label(c: Candidate) -> bool:
+    return bool((c.model_extra or {}).get("resolved"))
+
+
+def _old_regression(paths: Sequence[str | Path]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for path in paths:
+        for _, rec in json_rows(Path(path)):
+            if rec.get("error") or rec.get("signals") == "repro":
+                continue
+            for row in rec.get("candidates", []):
+                if row.get("regression_failures") is not None:
+                    out[(rec["instance_id"], row["patch_sha1"])] = int(row["regression_failures"])
+    return out
+
+
+def _bare(c: Candidate) -> Candidate:
+    """What the execution-free verifier of the mixed setting reads: the patch only."""
+    return Candidate(instance_id=c.instance_id, candidate_id=c.candidate_id, model_patch=c.model_patch)
+
+
+def build_cases(
+    setting: str,
+    data: Path,
+    tasks: dict[str, Task],
+    evidence: dict[str, InstanceEvidence],
+    old_regression: Sequence[str | Path] = (),
+    static_checks: str | Path | None = None,
+) -> tuple[list[Case], dict[str, list[Candidate]]]:
+    """The setting's cases and its candidates per instance (labels and provenance stay in the extras)."""
+    mixed = lite_pools(data, "mixed")
+    if setting == "mixed":
+        chosen = mixed
+    elif setting == "same_agent":
+        keys = same_agent_keys(mixed)
+        chosen = {iid: [c for k in ks for c in mixed[iid] if c.candidate_id == k] for iid, ks in keys.items()}
+    else:
+        raise ValueError(f"unknown setting {setting!r}: mixed or same_agent")
+    old = _old_regression(old_regression)
+    checker = saved_checker(static_checks) if static_checks else None
+    cases = []
+    for iid, cands in sorted(chosen.items()):
+        seen = [_bare(c) for c in cands] if setting == "mixed" else cands
+        reports = checker.reports(tasks[iid], cands) if checker else None
+        cases.append(
+            Case(
+                iid,
+                [c.candidate_id for c in cands],
+                np.array([_label(c) for c in cands], dtype=bool),
+                PoolFeaturizer(tasks[iid], seen, reports),
+                evidence.get(iid),
+                [error_count(r) for r in reports] if reports else None,
+                {c.candidate_id: old.get((iid, patch_sha1(c.model_patch))) for c in cands},
+            )
+        )
+    return cases, chosen
+
+
+def excluded(setting: str) -> list[str]:
+    """Features the setting's verifier must not use (system proxies; trajectory features where only some systems
+    have trajectories)."""
+    if setting == "mixed":
+        return sorted({*PROXY_FEATURES, *TRAJECTORY_ONLY, *TRAJECTORY_FEATURES})
+    return sorted(PROXY_FEATURES)
+
+
+def run_setting(
+    setting: str,
+    cases: list[Case],
+    chosen: dict[str, list[Candidate]],
+    artifact: VerifierModel,
+    splits: int = 3,
+    seed: int = 0,
+    trajectory_features: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> SettingResult:
+    """Best@K of every method, averaged over `splits` fold splits of the verifier."""
+    kind = artifact.kind
+    params: dict[str, Any] = dict(artifact.meta["cv_chosen"]["params"])
+    exclude = excluded(setting)
+    if setting == "same_agent" and not trajectory_features:
+        exclude = sorted({*exclude, *TRAJECTORY_FEATURES})
+    params["exclude"] = exclude
+    if setting == "same_agent":
+        params["pools"] = "all"  # 18 of 165 pools hold both labels: too few to train on those alone
+    augment = int(artifact.meta.get("augment", 0))
+    pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
+    columns = list(range(len(FEATURE_NAMES)))
+    runs_curves, runs_full = [], []
+    for r in range(splits):
+        models = fold_models(pools, kind, params, 5, augment, seed + r)
+        curves, full = best_at_k_curves(cases, models, columns, seed + r, progress=progress)
+        runs_curves.append(curves)
+        runs_full.append(full)
+    curves = {m: list(np.mean([rc[m] for rc in runs_curves], axis=0)) for m in runs_curves[0]}
+    full = {
+        iid: {m: float(np.mean([rf[iid][m] for rf in runs_full])) for m in runs_full[0][iid]}
+        for iid in runs_full[0]
+    }
+    return SettingResult(setting, curves, full, references(chosen, setting), cases)
+
+
+def references(chosen: dict[str, list[Candidate]], setting: str) -> dict[str, dict[str, float]]:
+    """Single systems (mixed) or single runs and any-of-three (same agent): instance -> label. Provenance is read
+    here for the report only, never by a rule."""
+    per: dict[str, dict[str, float]] = defaultdict(dict)
+    for iid, cands in chosen.items():
+        for c in cands:
+            extra = c.model_extra or {}
+            name = (
+                f"{extra.get('system')}/{extra.get('run')}"
+                if setting == "same_agent"
+                else str(extra.get("system"))
+            )
+            per[name][iid] = max(per[name].get(iid, 0.0), float(_label(c)))
+        if setting == "same_agent":
+            per["any of the three runs (oracle)"][iid] = float(any(_label(c) for c in cands))
+    return dict(per)
+
+
+def bootstrap_lines(
+    result: SettingResult, pairs: Sequence[tuple[str, str]], refs: Sequence[str], seed: int = 0
+) -> list[str]:
+    """Paired bootstrap (10,000 resamples, 95%) of full-pool picks: method vs method, and method vs references."""
+    rng = np.random.default_rng(seed)
+    iids = sorted(result.full)
+    out = []
+    for a, b in pairs:
+        d, lo, hi = paired_bootstrap(
+            [result.full[i][a] for i in iids], [result.full[i][b] for i in iids], 10_000, rng
+        )
+        out.append(f"- {a} minus {b}: {100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] on {len(iids)}")
+    for a in pairs[0][:1]:
+        for name in refs:
+            ref = result.references[name]
+            both = [i for i in iids if i in ref]
+            d, lo, hi = paired_bootstrap(
+                [result.full[i][a] for i in both], [ref[i] for i in both], 10_000, rng
+            )
+            out.append(
+                f"- {a} minus {name}: {100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] on {len(both)}"
+            )
+    return out
+
+
+def per_repository(result: SettingResult, methods: Sequence[str]) -> str:
+    """Full-pool resolve rate per repository and method (instances with evidence counted)."""
+    by: dict[str, list[str]] = defaultdict(list)
+    for iid in result.full:
+        by[iid.split("__")[0]].append(iid)
+    head = "| repository | instances | mixed labels | " + " | ".join(methods) + " |"
+    rows = [head, "|---|---|---|" + "---|" * len(methods)]
+    mixed = {c.instance_id for c in result.cases if c.mixed}
+    for repo in sorted(by):
+        iids = by[repo]
+        vals = " | ".join(f"{100 * np.mean([result.full[i][m] for i in iids]):.1f}" for m in methods)
+        rows.append(f"| {repo} | {len(iids)} | {sum(i in mixed for i in iids)} | {vals} |")
+    return "\n".join(rows)
