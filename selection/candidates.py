@@ -1,6 +1,6 @@
 """Read candidate pools (JSONL or JSONL.gz) and SWE-bench instance files.
 
-Two candidate formats are accepted on every line:
+Two candidate formats are accepted on every line (and trajectory files, see `load_candidates`):
 - ours: `instance_id`, `model_patch`, optional `candidate_id`, `tests` ([{path, content, command?}]), `trajectory`
   (path, relative to the candidates file or absolute, or inline object), `status`, `reproduced`, `cost`, and any
   other fields (kept on the Candidate as extras, e.g. `resolved` labels);
@@ -79,8 +79,14 @@ def _resolve_trajectory(value: Any, base: Path) -> Any:
 
 
 def load_candidates(path: str | Path) -> list[Candidate]:
-    """All candidates of a JSONL(.gz) file, in file order; candidate_id filled per instance as `c{i}`."""
+    """All candidates of a JSONL(.gz) file, in file order; candidate_id filled per instance as `c{i}`. A SWE-agent
+    `.traj` / mini-swe-agent `.traj.json` file, or a folder of them, gives one candidate per trajectory
+    (selection.trajectories.candidates_from_trajectories)."""
+    from patchjury.selection.trajectories import TRAJECTORY_SUFFIXES, candidates_from_trajectories
+
     path = Path(path)
+    if path.is_dir() or path.name.endswith(TRAJECTORY_SUFFIXES):
+        return candidates_from_trajectories(path)
     out: list[Candidate] = []
     errors: list[str] = []
     per_instance: dict[str, set[str]] = {}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from patchjury.records import TestFile
+from patchjury.records import Candidate, TestFile
 from patchjury.selection.errors import CandidateFormatError
 
 StepKind = Literal["run", "test", "edit", "view", "search", "submit", "other"]
@@ -109,9 +109,10 @@ def run_target(command: str, root: str | None = None) -> tuple[StepKind, str | N
             break
         cmd = cmd[m.end() :]
     first = cmd.split("\n", 1)[0].strip()
-    if _TEST_RUNNERS.match(first):
+    program = first.split(maxsplit=1)[0].rsplit("/", 1)[-1] if first else ""
+    if _TEST_RUNNERS.match(first) or re.match(r"^\S*python[\d.]*\s+-m\s+pytest\b", first):
         kind: StepKind = "test"
-    elif re.match(r"^python3?\s", first):
+    elif re.fullmatch(r"python[\d.]*", program):
         kind = "run"
     else:
         return "other", None, None
@@ -350,3 +351,63 @@ def load(path: str | Path, root: str | None = None) -> Trajectory:
         return parse(data, root)
     except TrajectoryError as exc:
         raise TrajectoryError(f"{path}: {exc}") from exc
+
+
+TRAJECTORY_SUFFIXES = (".traj.json", ".traj")
+
+
+def _instance_id(path: Path) -> str:
+    name = path.name
+    for suffix in TRAJECTORY_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def trajectory_files(path: Path) -> list[Path]:
+    """`path` itself when it is a trajectory file, else every `.traj` / `.traj.json` file under it (sorted)."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TRAJECTORY_SUFFIXES))
+
+
+def candidates_from_trajectories(path: str | Path) -> list[Candidate]:
+    """Candidates from SWE-agent `.traj` and mini-swe-agent `.traj.json` files (one file, or a folder of them):
+    the patch is the run's submission, the tests are the Python scripts it created and ran (with the command it
+    last used), the trajectory is the file. The instance id is the file's name (`<instance_id>.traj[.json]`);
+    the candidate id is the folder the file sits in (`run1/<id>.traj` -> `run1`), else `c<n>`. A file that cannot
+    be read still becomes a candidate (empty patch, so it is dropped) whose explanation says why."""
+    root = Path(path)
+    files = trajectory_files(root)
+    if not files:
+        raise TrajectoryError(
+            f"{root}: no .traj or .traj.json files found; pass a SWE-agent or mini-swe-agent trajectory file or a "
+            "folder of them"
+        )
+    out: list[Candidate] = []
+    ids: dict[str, set[str]] = {}
+    for file in files:
+        iid = _instance_id(file)
+        rel = file.parent.relative_to(root) if root.is_dir() else Path()
+        parts = [p for p in rel.parts if p != iid]
+        taken = ids.setdefault(iid, set())
+        cid = "/".join(parts) or f"c{len(taken)}"
+        while cid in taken:
+            cid += "_"
+        taken.add(cid)
+        try:
+            traj = load(file)
+        except TrajectoryError:
+            out.append(Candidate(instance_id=iid, candidate_id=cid, model_patch="", trajectory=str(file)))
+            continue
+        out.append(
+            Candidate(
+                instance_id=iid,
+                candidate_id=cid,
+                model_patch=traj.submission or "",
+                tests=traj.scripts(),
+                trajectory=str(file),
+                status=traj.exit_status or "unknown",
+            )
+        )
+    return out

@@ -19,7 +19,8 @@ def select_cmd(
         Path,
         typer.Option(
             "--candidates",
-            help="Candidates JSONL(.gz): ours or swebench predictions.",
+            help="Candidates JSONL(.gz) (ours or swebench predictions), or SWE-agent .traj / mini-swe-agent "
+            ".traj.json files (one, or a folder of them).",
             rich_help_panel=o.DATA,
         ),
     ],
@@ -151,9 +152,10 @@ def select_cmd(
     cfg = cfg.model_copy(update={**overrides, "execution": execution})
     if env_kind not in ("local", "docker"):
         raise UsageError(f"unknown --env {env_kind!r}; choose local or docker")
-    for label, path in (("--candidates", candidates), ("--instances", instances)):
-        if not path.is_file():
-            raise UsageError(f"{label} {path} does not exist; pass an existing file")
+    if not candidates.exists():
+        raise UsageError(f"--candidates {candidates} does not exist; pass an existing file or folder")
+    if not instances.is_file():
+        raise UsageError(f"--instances {instances} does not exist; pass an existing file")
     if repo is not None and not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a directory; pass the root of a git checkout")
     if repo_cache is not None and not repo_cache.is_dir():
