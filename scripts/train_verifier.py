@@ -11,6 +11,12 @@ Prints grouped-CV AUROC and selection accuracy for each model tried.
 
     .venv/bin/python scripts/train_verifier.py --nested --seeds 5   # compare model families, writes nothing
 
+    .venv/bin/python scripts/train_verifier.py --trajectory-study   # the trajectory digest on same-agent pools
+
+`--trajectory-study` cross-validates (grouped by instance, 5 folds x 3 repeats) the verifier on the same-agent pools
+(3 SWE-agent runs on 165 Lite instances, every candidate with its trajectory) with and without the trajectory
+digest features (selection/verifier/trajectory.py); it writes nothing.
+
 `--nested` runs nested grouped CV (selection/training/nested.py): pointwise logistic regression (the shipped
 family), a conditional-logit (listwise) and a pairwise model, on the shipped features, with pool-relative extras,
 and without the features that fingerprint the producing system; every choice is made in inner folds on the
@@ -55,7 +61,11 @@ def main() -> None:
     )
     ap.add_argument("--nested", action="store_true", help="nested-CV comparison of model families only")
     ap.add_argument("--seeds", type=int, default=5, help="--nested: fold splits (seeds 0..N-1)")
+    ap.add_argument("--trajectory-study", action="store_true", help="the digest features on same-agent pools")
     args = ap.parse_args()
+    if args.trajectory_study:
+        trajectory_study(args)
+        return
     if args.nested:
         nested_report(args)
         return
@@ -81,6 +91,38 @@ def main() -> None:
         static=static,
         static_label=Path(args.static_checks).name,
     )
+
+
+def trajectory_study(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from patchjury.selection.training.bench_run import TRAJECTORY_ONLY
+    from patchjury.selection.training.bestk import pick_value
+    from patchjury.selection.training.pools import lite_pools
+    from patchjury.selection.training.proxies import PROXY_FEATURES
+    from patchjury.selection.training.run import load_all_tasks
+    from patchjury.selection.training.train import build_pools, cross_validate
+    from patchjury.selection.verifier.trajectory import TRAJECTORY_FEATURES
+
+    pools = build_pools(lite_pools(DATA, "same_agent"), load_all_tasks(args.instances))
+    mixed = [p for p in pools if 0 < p.labels.sum() < len(p.labels)]
+    print(
+        f"{len(pools)} same-agent pools, {len(mixed)} with both labels; grouped {args.folds}-fold x {args.repeats}"
+    )
+    print("| features | C | AUROC | selection accuracy, all pools | on the pools whose labels differ |")
+    print("|---|---|---|---|---|")
+    sets = {
+        "patch and pool only": sorted({*PROXY_FEATURES, *TRAJECTORY_FEATURES, *TRAJECTORY_ONLY}),
+        "+ trajectory digest": sorted(PROXY_FEATURES),
+    }
+    for name, exclude in sets.items():
+        for c in (0.1, 1.0):
+            params = {"C": c, "pools": "all", "exclude": exclude}
+            rep = cross_validate(pools, "logreg", params, args.folds, args.repeats, args.augment, args.seed)
+            acc = np.mean([pick_value(rep.oof[p.instance_id], p.labels, p.featurizer.valid) for p in mixed])
+            print(
+                f"| {name} | {c} | {rep.auroc:.3f} | {100 * rep.selection_accuracy:.1f} | {100 * acc:.1f} |"
+            )
 
 
 def nested_report(args: argparse.Namespace) -> None:

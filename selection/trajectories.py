@@ -9,7 +9,8 @@ Formats:
 - `mini-swe-agent`: `.traj.json` files (`{"info": {...}, "messages": [...], "trajectory_format":
   "mini-swe-agent-1"}`: one ```bash block per assistant message, `<returncode>N</returncode><output>` replies) and
   lists of `{command, returncode, observation}` steps.
-- `patchjury`: our own records (`messages` with tool calls, `steps`, `status`).
+- `patchjury`: our own records, read with the ground floor's one loader (patchjury.trajectory_record).
+- `messages`: any other chat log (`{"messages": [...]}`): tool calls, bash blocks, or the assistant's text.
 
 Nothing here raises on an unknown shape: the result then has no steps and `format` "unknown". Reading a file
 that is not JSON raises TrajectoryError with the path and the fix.
@@ -26,9 +27,10 @@ from typing import Any, Literal
 
 from patchjury.records import Candidate, TestFile
 from patchjury.selection.errors import CandidateFormatError
+from patchjury.trajectory_record import RecordFileError, is_trajectory, parse_trajectory
 
 StepKind = Literal["run", "test", "edit", "view", "search", "submit", "other"]
-Format = Literal["swe-agent", "mini-swe-agent", "patchjury", "unknown"]
+Format = Literal["swe-agent", "mini-swe-agent", "patchjury", "messages", "unknown"]
 
 
 class TrajectoryError(CandidateFormatError):
@@ -328,6 +330,18 @@ def parse(data: Any, root: str | None = None) -> Trajectory:
     if isinstance(data.get("steps"), list) and isinstance(data.get("messages"), list):
         steps, files = _ours(data)
         return Trajectory("patchjury", steps, _str(exit_status), _str(submission), files)
+    if isinstance(
+        data.get("messages"), list
+    ):  # another agent's chat log: tool calls, bash blocks or plain text
+        messages = [m for m in data["messages"] if isinstance(m, dict)]
+        steps, files = _ours({"messages": messages})
+        if not steps:
+            steps, files = _mini_steps(messages, root)
+        if not steps:
+            steps = [
+                Step(action=str(m.get("content") or "")) for m in messages if m.get("role") == "assistant"
+            ]
+        return Trajectory("messages", steps, _str(exit_status), _str(submission), files, messages)
     return Trajectory("unknown", exit_status=_str(exit_status), submission=_str(submission))
 
 

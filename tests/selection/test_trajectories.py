@@ -104,34 +104,31 @@ def test_mini_swe_agent_rows_and_traj_json(tmp_path: Path) -> None:
 
 
 def test_patchjury_record_and_bad_files(tmp_path: Path) -> None:
-    record = {
-        "format": "patchjury-trajectory/1",
-        "status": "submitted",
-        "messages": [
-            {
-                "role": "assistant",
-                "tool_calls": [
-                    {
-                        "id": "a",
-                        "function": {
-                            "name": "create",
-                            "arguments": json.dumps({"path": "r.py", "content": "print(1)\n"}),
-                        },
-                    },
-                    {
-                        "id": "b",
-                        "function": {"name": "run", "arguments": json.dumps({"command": "python r.py"})},
-                    },
-                ],
+    from patchjury.trajectory_record import TrajectoryRecord
+
+    calls = [
+        {
+            "id": "a",
+            "function": {
+                "name": "create",
+                "arguments": json.dumps({"path": "r.py", "content": "print(1)\n"}),
             },
+        },
+        {"id": "b", "function": {"name": "run", "arguments": json.dumps({"command": "python r.py"})}},
+    ]
+    record = TrajectoryRecord(
+        status="submitted",
+        messages=[
+            {"role": "assistant", "tool_calls": calls},
             {"role": "tool", "tool_call_id": "b", "content": "1"},
         ],
-        "steps": [{}],
-    }
+    ).model_dump()
     view = parse(record)
     assert view.format == "patchjury" and [s.kind for s in view.steps] == ["edit", "run"]
     assert [(s.path, s.command) for s in view.scripts()] == [("r.py", "python r.py")]
     assert parse({"something": "else"}).format == "unknown" and not parse(42).present
+    with pytest.raises(TrajectoryError, match="damaged trajectory record"):
+        parse({**record, "steps": [{}]})  # ours, validated by the one loader
     bad = tmp_path / "bad.traj"
     bad.write_text("{not json")
     with pytest.raises(TrajectoryError, match="is not JSON"):
