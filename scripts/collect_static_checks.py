@@ -3,7 +3,9 @@
     .venv/bin/python scripts/collect_static_checks.py --repo-cache /work/repo-cache \
         --out docs/data/static-checks-lite.jsonl.gz
 
-Reads only `instance_id` and `model_patch` of each candidate, and `repo`/`base_commit` of its instance; writes one
+Patches are checked without their agent scratch files (selection/scratch.py), as the jury applies them.
+Reads only `instance_id`, `model_patch` and the tests' paths of each candidate, and `repo`/`base_commit` of its
+instance; writes one
 line per distinct (instance, patch): {"instance_id", "patch_sha1", "static": report}. `scripts/train_verifier.py
 --static-checks FILE` and `scripts/bench_selection.py --static-checks FILE` join it by patch sha1, so they run
 without the repository mirrors. About 1 minute for the 1,511 lite candidates.
@@ -28,6 +30,12 @@ def main() -> None:
     ap.add_argument("--instances", default=str(DATA / "swebench" / "lite_test.jsonl.gz"))
     ap.add_argument("--repo-cache", required=True, help="directory of owner__name clones or mirrors")
     ap.add_argument("--out", required=True, help="JSONL output (.gz to compress)")
+    ap.add_argument(
+        "--pool",
+        choices=["file", "mixed"],
+        default="file",
+        help="`mixed`: the --candidates file merged with the pools carrying scripts (selection/training/pools.py)",
+    )
     args = ap.parse_args()
 
     from rich.progress import track
@@ -36,7 +44,12 @@ def main() -> None:
     from patchjury.selection.static_check import StaticChecker, cache_source
 
     tasks = load_tasks(args.instances)
-    pools = group_by_instance(load_candidates(args.candidates))
+    if args.pool == "mixed":
+        from patchjury.selection.training.pools import lite_pools
+
+        pools = lite_pools(DATA, "mixed")
+    else:
+        pools = group_by_instance(load_candidates(args.candidates))
     checker = StaticChecker(cache_source(args.repo_cache))
     for iid, cands in track(sorted(pools.items()), description="static checks"):
         if any(report is None for report in checker.reports(tasks[iid], cands)):

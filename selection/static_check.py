@@ -31,6 +31,7 @@ from patchjury.records import Candidate, Task
 from patchjury.selection.candidates import json_rows
 from patchjury.selection.errors import CandidateFormatError, StaticCheckError
 from patchjury.selection.patch_parse import patch_sha1
+from patchjury.selection.scratch import strip_scratch
 
 SourceReader = Callable[[str], "str | None"]
 """path -> the file's text at the base commit, or None when it does not exist there."""
@@ -251,7 +252,8 @@ def saved_checker(path: str | Path | None) -> StaticChecker | None:
 
 class StaticChecker:
     """Static reports of candidates: saved ones first (by instance and patch sha1), else computed from the
-    task's repository source; results are cached. Without a source a candidate gets None (not checked)."""
+    task's repository source, on the patch without its agent scratch files (selection/scratch.py); results are
+    cached. Without a source a candidate gets None (not checked)."""
 
     def __init__(
         self, source_for: SourceFor | None = None, saved: Mapping[tuple[str, str], StaticReport] | None = None
@@ -271,7 +273,9 @@ class StaticChecker:
         reader = self._readers[task.instance_id]
         if reader is None:
             return None
-        self.saved[key] = check_patch(cand.model_patch, reader)
+        # as the pass matrix applies it: without the agent's scratch files (a root reproduce.py is not the fix)
+        patch, _ = strip_scratch(cand.model_patch, [t.path for t in cand.tests])
+        self.saved[key] = check_patch(patch, reader)
         return self.saved[key]
 
     def reports(self, task: Task, cands: Sequence[Candidate]) -> list[StaticReport | None]:

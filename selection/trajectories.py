@@ -270,19 +270,27 @@ def _ours(data: dict[str, Any]) -> tuple[list[Step], dict[str, str]]:
                 args = {}
             args = args if isinstance(args, dict) else {}
             obs = str(results.get(call.get("id"), {}).get("content", ""))
+            path = args.get("path")
             if name in ("run", "bash", "execute"):
                 step = _shell_step(str(args.get("command", "")), None)
                 step.observation = obs
+            elif name == "run_test" and isinstance(path, str):  # our tool: runs a test file by its path
+                step = Step(action=f"python {path}", observation=obs, kind="run", target=path)
             else:
-                kinds: dict[str, StepKind] = {"submit": "submit", "view": "view", "search": "search"}
-                edits = ("edit", "create", "write", "write_file", "insert")
+                kinds: dict[str, StepKind] = {
+                    "submit": "submit",
+                    "view": "view",
+                    "repo_map": "view",
+                    "search": "search",
+                    "find_files": "search",
+                }
+                edits = ("edit", "create", "write", "write_file", "write_test", "insert")
                 kind: StepKind = kinds.get(name, "edit" if name in edits else "other")
-                path = args.get("path")
                 step = Step(
                     action=f"{name} {json.dumps(args)[:500]}", observation=obs, kind=kind, target=path
                 )
                 if (
-                    name in ("create", "write", "write_file")
+                    name in ("create", "write", "write_file", "write_test")
                     and isinstance(args.get("content"), str)
                     and path
                 ):

@@ -17,7 +17,8 @@ from patchjury.cli import app
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.local import LocalEnv
 from patchjury.records import Candidate, Task
-from patchjury.selection.verifier.trajectory import summarize
+from patchjury.selection.trajectories import load
+from patchjury.selection.verifier.trajectory import trajectory_digest
 from patchjury.trajectory_record import RecordFileError, Totals, load_trajectory, parse_trajectory
 
 OLD = Path(__file__).parent / "data" / "record_v1_before_types.json"
@@ -45,8 +46,9 @@ def test_records_written_by_the_untyped_writer_still_load() -> None:
     assert (
         cand.status == "submitted" and "+    return a + b" in cand.model_patch and cand.tests == record.tests
     )
-    summary = summarize(Candidate(instance_id="calc-1", model_patch="", trajectory=str(OLD)))
-    assert summary.present and len(summary.steps) == 7 and summary.messages == raw["messages"]
+    digest = trajectory_digest(Candidate(instance_id="calc-1", model_patch="", trajectory=str(OLD)))
+    assert digest.present and digest.steps == 7 and digest.submitted and digest.ran_after_edit
+    assert load(OLD).messages == raw["messages"]
     shown = CliRunner().invoke(app, ["show", str(OLD)], env={"COLUMNS": "160"})
     assert shown.exit_code == 0 and "final patch" in shown.output and "observation: run_test" in shown.output
     as_json = json.loads(CliRunner().invoke(app, ["show", "--json", str(OLD)]).output)

@@ -187,3 +187,19 @@ def test_jury_notes_name_the_candidate_that_introduces_an_undefined_name(repo: t
     off = config.model_copy(update={"verifier": config.verifier.model_copy(update={"static_checks": False})})
     quiet = run_instance(task, cands, off, static=StaticChecker(repo_source(path)), progress=False)
     assert not any(n.startswith("static:") for n in quiet.notes or [])
+
+
+def test_the_agents_scratch_files_are_not_checked(repo: tuple[Path, str]) -> None:
+    """A root reproduce.py with an undefined name rides in the patch, as SWE-agent submitted it: the checker reads
+    the patch the jury applies, without it."""
+    path, sha = repo
+    fix = _diff(path, {"pkg/core.py": BASE["pkg/core.py"].replace("basename", "dirname")})
+    scratch = (
+        "diff --git a/reproduce.py b/reproduce.py\nnew file mode 100644\n--- /dev/null\n+++ b/reproduce.py\n"
+        "@@ -0,0 +1 @@\n+print(not_defined_anywhere)\n"
+    )
+    task = Task(instance_id="owner__proj-1", problem_statement="x", repo="owner/proj", base_commit=sha)
+    cand = Candidate(instance_id=task.instance_id, candidate_id="a", model_patch=fix + scratch)
+    report = StaticChecker(repo_source(path)).report(task, cand)
+    assert report is not None and report.checked and report.undefined_names == ()
+    assert check_patch(fix + scratch, git_reader(path, sha)).undefined_names == ("not_defined_anywhere",)
