@@ -83,12 +83,12 @@ def run_cmd(
         eval=eval_,
     )
     summary = run_swebench(cfg, settings, progress=not quiet)
-    t = summary["totals"]
+    t = summary.totals
     console = Console(stderr=True)
     console.print(
-        f"{t['done']}/{t['instances']} done, {t['errors']} errors; ${t['cost']:.4f}, {t['tokens']:,} tokens, "
-        f"{t['container_minutes']:.1f} container-minutes"
-        + (f"; resolved {t['resolved']}/{t['graded']}" if "resolved" in t else "")
+        f"{t.done}/{t.instances} done, {t.errors} errors; ${t.cost:.4f}, {t.tokens:,} tokens, "
+        f"{t.container_minutes:.1f} container-minutes"
+        + (f"; resolved {t.resolved}/{t.graded}" if t.graded is not None else "")
     )
     console.print(f"predictions: {out / 'preds.jsonl'}\nsummary:     {out / 'summary.md'}")
 

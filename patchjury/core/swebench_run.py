@@ -31,10 +31,8 @@ from patchjury.envs.plan import require_docker
 from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances
 from patchjury.envs.swebench.source import InstanceSource
 from patchjury.report.run_report import own_test_verdicts, patch_stats
-from patchjury.report.swebench import summary_markdown, totals
+from patchjury.report.swebench import InstanceResult, RunSummary, summary_markdown, totals, write_json
 from patchjury.trajectory_record import RecordFileError, load_trajectory
-
-RESULT = "result.json"
 
 
 class SWERunConfig(InstanceSource):
@@ -65,22 +63,9 @@ def instance_settings(settings: Settings, inst: SWEInstance) -> Settings:
     return settings.model_copy(update={"models": models})
 
 
-def read_result(inst_dir: Path) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads((inst_dir / RESULT).read_text()))
-    except (OSError, json.JSONDecodeError, TypeError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
-
-
 def run_instance_dir(
     inst: SWEInstance, cfg: SWERunConfig, settings: Settings, on_event: Callable[[Any], None] | None = None
-) -> dict[str, Any]:
+) -> InstanceResult:
     """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
     expected failures: they are recorded with the stage and reason)."""
     from patchjury.envs.plan import plan_swebench_instance
@@ -89,13 +74,13 @@ def run_instance_dir(
     inst_dir = cfg.out / "instances" / inst.instance_id
     inst_dir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    result: dict[str, Any] = {"instance_id": inst.instance_id, "status": "error", "started_at": time.time()}
+    result = InstanceResult(instance_id=inst.instance_id, status="error", started_at=time.time())
     stage = "image"
     try:
         plan = plan_swebench_instance(
             inst, settings.env, cfg, {"dev.patchjury.front": "swebench-run"}, log_dir=inst_dir
         )
-        result["image"], result["image_seconds"] = plan.image.tag, round(plan.image.seconds, 2)
+        result.image, result.image_seconds = plan.image.tag, round(plan.image.seconds, 2)
         stage = "solve"
         task = inst.to_task(include_hints=settings.agent.show_hints)
         # Images built from recipes read the repository from the cache (or its clone), which static checks reuse.
@@ -110,9 +95,9 @@ def run_instance_dir(
             static=static,
         )
     except (EnvError, UsageError) as exc:
-        result.update(stage=stage, error=f"{type(exc).__name__}: {exc}")
+        result.stage, result.error = stage, f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - one broken instance must not stop the benchmark; recorded in full
-        result.update(stage=stage, error=f"{type(exc).__name__}: {exc}")
+        result.stage, result.error = stage, f"{type(exc).__name__}: {exc}"
         (inst_dir / "error.log").write_text(traceback.format_exc())
     else:
         decision = run.decision
@@ -124,24 +109,26 @@ def run_instance_dir(
                 tokens += load_trajectory(str(cand.trajectory)).totals.tokens
             except RecordFileError:
                 continue
-        result.update(
-            status="done",
-            winner=decision.winner,
-            selector=decision.method,
-            model_patch=decision.model_patch or "",
-            own_test=own[decision.winner].status if decision.winner in own else None,
-            n_trajectories=len(run.candidates),
-            n_candidates=sum(1 for c in run.candidates if c.model_patch.strip()),
-            statuses=sorted({c.status for c in run.candidates}),
-            files=files,
-            lines_changed=added + removed,
-            cost=round(run.cost, 6),
-            tokens=tokens,
-            container_minutes=round(run.env_seconds / 60, 3),
+        result = result.model_copy(
+            update={
+                "status": "done",
+                "winner": decision.winner,
+                "selector": decision.method,
+                "model_patch": decision.model_patch or "",
+                "own_test": own[decision.winner].status if decision.winner in own else None,
+                "n_trajectories": len(run.candidates),
+                "n_candidates": sum(1 for c in run.candidates if c.model_patch.strip()),
+                "statuses": sorted({c.status for c in run.candidates}),
+                "files": files,
+                "lines_changed": added + removed,
+                "cost": round(run.cost, 6),
+                "tokens": tokens,
+                "container_minutes": round(run.env_seconds / 60, 3),
+            }
         )
-    result["seconds"] = round(time.monotonic() - start, 2)
-    result["finished_at"] = time.time()
-    _write_json(inst_dir / RESULT, result)
+    result.seconds = round(time.monotonic() - start, 2)
+    result.finished_at = time.time()
+    result.save(inst_dir)
     return result
 
 
@@ -150,12 +137,12 @@ def write_predictions(cfg: SWERunConfig, selected: list[SWEInstance], model_name
     path = cfg.out / "preds.jsonl"
     rows = []
     for inst in selected:
-        res = read_result(cfg.out / "instances" / inst.instance_id)
-        if res and res.get("status") == "done":
+        res = InstanceResult.load(cfg.out / "instances" / inst.instance_id)
+        if res is not None and res.done:
             rows.append(
                 {
                     "instance_id": inst.instance_id,
-                    "model_patch": res.get("model_patch", ""),
+                    "model_patch": res.model_patch,
                     "model_name_or_path": model_name,
                 }
             )
@@ -165,7 +152,7 @@ def write_predictions(cfg: SWERunConfig, selected: list[SWEInstance], model_name
     return path
 
 
-def _grade(inst: SWEInstance, cfg: SWERunConfig, result: dict[str, Any], model_name: str) -> str:
+def _grade(inst: SWEInstance, cfg: SWERunConfig, result: InstanceResult, model_name: str) -> str:
     from patchjury.envs.swebench.evaluate import EvalConfig, grade_one
     from patchjury.envs.swebench.predictions import Prediction
 
@@ -179,15 +166,15 @@ def _grade(inst: SWEInstance, cfg: SWERunConfig, result: dict[str, Any], model_n
         out=cfg.out / "eval",
         redo=True,
     )
-    if not (result.get("model_patch") or "").strip():
+    if not result.model_patch.strip():
         return "empty_patch"
     pred = Prediction(
-        instance_id=inst.instance_id, model_patch=result["model_patch"], model_name_or_path=model_name
+        instance_id=inst.instance_id, model_patch=result.model_patch, model_name_or_path=model_name
     )
     return grade_one(inst, pred, ecfg).status
 
 
-def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> dict[str, Any]:
+def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> RunSummary:
     """Run every selected instance (skipping finished ones); returns the run summary (also written to disk)."""
     from patchjury.report.progress import RunProgress
 
@@ -201,8 +188,8 @@ def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -
     model_name = settings.selection.model_name
     todo = []
     for inst in selected:
-        res = read_result(cfg.out / "instances" / inst.instance_id)
-        if res and res.get("status") == "done" and not cfg.redo_existing:
+        res = InstanceResult.load(cfg.out / "instances" / inst.instance_id)
+        if res is not None and res.done and not cfg.redo_existing:
             continue
         todo.append(inst)
     lock = threading.Lock()
@@ -211,14 +198,14 @@ def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -
         len(selected), len(selected) - len(todo), settings.agent.n_trajectories, cfg.eval, progress
     ) as view:
 
-        def work(inst: SWEInstance) -> dict[str, Any]:
+        def work(inst: SWEInstance) -> InstanceResult:
             view.started(inst.instance_id)
             res = run_instance_dir(inst, cfg, settings, on_event=view.on_event)
             with lock:
                 write_predictions(cfg, selected, model_name)
-            if cfg.eval and res["status"] == "done":
-                res["eval"] = _grade(inst, cfg, res, model_name)
-                _write_json(cfg.out / "instances" / inst.instance_id / RESULT, res)
+            if cfg.eval and res.done:
+                res.eval = _grade(inst, cfg, res, model_name)
+                res.save(cfg.out / "instances" / inst.instance_id)
             return res
 
         pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="swebench-run")
@@ -234,26 +221,26 @@ def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -
         pool.shutdown(wait=True)
     write_predictions(cfg, selected, model_name)
     results = [
-        read_result(cfg.out / "instances" / i.instance_id)
-        or {"instance_id": i.instance_id, "status": "missing"}
+        InstanceResult.load(cfg.out / "instances" / i.instance_id)
+        or InstanceResult(instance_id=i.instance_id, status="missing")
         for i in selected
     ]
-    summary = {
-        "instances": results,
-        "totals": totals(results),
-        "wall_seconds": round(time.monotonic() - start, 2),
-        "skipped_existing": len(selected) - len(todo),
-        "predictions": str(cfg.out / "preds.jsonl"),
-    }
+    summary = RunSummary(
+        instances=results,
+        totals=totals(results),
+        wall_seconds=round(time.monotonic() - start, 2),
+        skipped_existing=len(selected) - len(todo),
+        predictions=str(cfg.out / "preds.jsonl"),
+    )
     if cfg.eval:
         from patchjury.envs.swebench.evaluate import EvalConfig, summarize
         from patchjury.envs.swebench.predictions import load_predictions
 
         ecfg = EvalConfig(predictions=cfg.out / "preds.jsonl", instances=cfg.instances, out=cfg.out / "eval")
-        preds = load_predictions(ecfg.predictions) if any(r.get("status") == "done" for r in results) else {}
-        summary["eval"] = summarize(ecfg, selected, preds)
+        preds = load_predictions(ecfg.predictions) if any(r.done for r in results) else {}
+        summary.eval = summarize(ecfg, selected, preds)
         (cfg.out / "eval").mkdir(exist_ok=True)
-        _write_json(cfg.out / "eval" / "summary.json", summary["eval"])
-    _write_json(cfg.out / "summary.json", summary)
+        write_json(cfg.out / "eval" / "summary.json", summary.eval)
+    summary.save(cfg.out / "summary.json")
     (cfg.out / "summary.md").write_text(summary_markdown(summary))
     return summary

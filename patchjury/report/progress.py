@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from patchjury.report.swebench import InstanceResult
+
 
 class RunProgress:
     """Overall bar (instances, cost, resolved-so-far) plus one line per running instance (trajectories)."""
@@ -69,18 +71,17 @@ class RunProgress:
                 self.progress.advance(row)
             self.progress.update(row, description=f"trajectories, ${cost:.4f}")
 
-    def finished(self, result: dict[str, Any]) -> None:
+    def finished(self, result: InstanceResult) -> None:
         with self._lock:
-            row = self._rows.pop(result["instance_id"], None)
+            row = self._rows.pop(result.instance_id, None)
             if row is not None:
                 self.progress.remove_task(row)
-            self.cost += float(result.get("cost") or 0)
-            self.errors += result.get("status") == "error"
-            if "eval" in result:
+            self.cost += result.cost
+            self.errors += result.status == "error"
+            if result.eval is not None:
                 self.graded += 1
-                self.resolved += result["eval"] == "resolved"
+                self.resolved += result.eval == "resolved"
             self.progress.advance(self.overall)
             self._refresh()
-            status = result.get("status")
-            detail = result.get("eval") or result.get("own_test") or result.get("error", "")
-            self.progress.console.print(f"{result['instance_id']}: {status} ({str(detail)[:100]})")
+            detail = result.eval or result.own_test or result.error or ""
+            self.progress.console.print(f"{result.instance_id}: {result.status} ({detail[:100]})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from patchjury.core.errors import PatchjuryError, UsageError
 from patchjury.core.settings import Settings, check_model_keys, load_settings
 from patchjury.records import Candidate, CandidateEvidence, Decision, TestFile
 from patchjury.report.run_report import commit_message, own_test_verdicts, patch_stats
-from patchjury.report.swebench import summary_markdown, totals
+from patchjury.report.swebench import InstanceResult, RunSummary, summary_markdown, totals
 from patchjury.selection.execution import Cell, PassMatrix, ReproTest
 
 PATCH = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
@@ -180,21 +181,51 @@ def test_commit_message_and_patch_stats() -> None:
     assert patch_stats(PATCH) == (["m.py"], 1, 1)
 
 
-def test_swebench_summary_tables() -> None:
-    results = [
-        {"instance_id": "a__b-1", "status": "done", "model_patch": PATCH, "own_test": "pass", "cost": 0.5, "tokens": 100,
-         "container_minutes": 1.5, "seconds": 30, "image_seconds": 3, "eval": "resolved", "winner": "t000"},
-        {"instance_id": "a__b-2", "status": "error", "stage": "image", "error": "RecipeMissing: no recipe | x"},
-    ]  # fmt: skip
-    t = totals(results)
-    assert (t["done"], t["errors"], t["with_patch"], t["resolved"], t["graded"], t["tokens"]) == (
+#: result.json files as `swebench run` wrote them before the typed record (same keys): they must stay readable.
+OLD_DONE = {
+    "instance_id": "a__b-1", "status": "done", "started_at": 1764800000.5, "image": "patchjury/env:b-1",
+    "image_seconds": 3.0, "winner": "t000", "selector": "staged", "model_patch": PATCH, "own_test": "pass",
+    "n_trajectories": 2, "n_candidates": 2, "statuses": ["submitted"], "files": ["m.py"], "lines_changed": 2,
+    "cost": 0.5, "tokens": 100, "container_minutes": 1.5, "seconds": 30.0, "finished_at": 1764800030.5,
+    "eval": "resolved",
+}  # fmt: skip
+OLD_ERROR = {
+    "instance_id": "a__b-2", "status": "error", "started_at": 1764800000.5, "stage": "image",
+    "error": "RecipeMissing: no recipe | x", "seconds": 0.1, "finished_at": 1764800000.6,
+}  # fmt: skip
+
+
+def test_swebench_instance_results_load_old_files_and_sum_up(tmp_path: Path) -> None:
+    for row in (OLD_DONE, OLD_ERROR):
+        d = tmp_path / row["instance_id"]
+        d.mkdir()
+        (d / "result.json").write_text(json.dumps(row, indent=2) + "\n")
+    done, error = (InstanceResult.load(tmp_path / r["instance_id"]) for r in (OLD_DONE, OLD_ERROR))
+    assert done is not None and done.done and done.eval == "resolved" and done.own_test == "pass"
+    assert error is not None and not error.done and (error.stage, error.winner) == ("image", None)
+    (tmp_path / "again").mkdir()
+    for res, row in ((done, OLD_DONE), (error, OLD_ERROR)):  # written back: every old key, same value
+        res.save(tmp_path / "again")
+        saved = json.loads((tmp_path / "again" / "result.json").read_text())
+        assert saved.items() >= row.items() and InstanceResult.load(tmp_path / "again") == res
+    assert "eval" not in saved and "winner" not in saved  # what does not apply stays out of the file
+    (tmp_path / "torn").mkdir()
+    (tmp_path / "torn" / "result.json").write_text('{"instance_id": "x", "sta')
+    assert InstanceResult.load(tmp_path / "torn") is None and InstanceResult.load(tmp_path / "none") is None
+    (tmp_path / "torn" / "result.json").write_text('{"instance_id": "x", "status": "finished"}')
+    assert InstanceResult.load(tmp_path / "torn") is None  # not a status we wrote: run it again
+
+    t = totals([done, error])
+    assert (t.done, t.errors, t.with_patch, t.resolved, t.graded, t.tokens, t.cost) == (
         1,
         1,
         1,
         1,
         1,
         100,
+        0.5,
     )
-    md = summary_markdown({"instances": results, "totals": t, "wall_seconds": 31})
+    assert totals([error]).graded is None and totals([error]).resolved is None
+    md = summary_markdown(RunSummary(instances=[done, error], totals=t, wall_seconds=31))
     assert "| a__b-1 | done | t000 | pass | resolved | 0.5000 | 100 | 1.50 | 3 | 30 |" in md
     assert "error (image: RecipeMissing: no recipe \\| x)" in md and "**resolved 1/1**" in md

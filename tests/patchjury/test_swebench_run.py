@@ -17,6 +17,8 @@ import pytest
 from gitrepo import git
 from pj_helpers import make_git_repo
 
+from patchjury.report.swebench import InstanceResult
+
 REPOS: dict[str, dict[str, Any]] = {
     "pjfront/pricing": {
         "files": {
@@ -174,9 +176,9 @@ def test_swebench_run_two_instances_resume_and_eval(
         assert pred["model_name_or_path"] == "patchjury"
     for iid in ids:
         inst = out / "instances" / iid
-        result = json.loads((inst / "result.json").read_text())
-        assert result["status"] == "done" and result["own_test"] == "pass" and result["eval"] == "resolved"
-        assert result["n_trajectories"] == 2 and result["container_minutes"] > 0
+        result = InstanceResult.load(inst)  # the one reader of result.json
+        assert result is not None and result.done and result.own_test == "pass" and result.eval == "resolved"
+        assert result.n_trajectories == 2 and result.container_minutes > 0 and result.image
         assert len((inst / "candidates.jsonl").read_text().splitlines()) == 2
         assert len(list((inst / "trajectories").rglob("t00*.json"))) == 2
         assert "jury decision" in (inst / "explanation.md").read_text()
