@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from patchjury.envs.errors import ImageBuildError
-from patchjury.envs.sweep import LABEL_SANDBOX_UID, LABEL_SANDBOX_USER
+from patchjury.envs.sweep import LABEL_SANDBOX_UID, LABEL_SANDBOX_USER, image_exists
 
 #: Debian suite -> the Python it ships (what SWE-bench recipes need to know).
 SUITE_PYTHON = {"bookworm": "3.11", "bullseye": "3.9"}
@@ -86,10 +86,6 @@ def base_tag(suite: str) -> str:
     """The image tag for a bootstrapped suite, keyed by the inputs that shape it."""
     key = "|".join([BOOTSTRAP_VERSION, suite, *BASE_PACKAGES])
     return f"patchjury/base:{suite}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-
-
-def image_exists(tag: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
 
 
 def bootstrap(suite: str = "bookworm", mirror: str | None = None, force: bool = False) -> str:

@@ -1,5 +1,7 @@
-"""What envs leave outside the run directory (containers, temporary checkouts) is removed at exit, on SIGTERM,
-and, after a crash (SIGKILL, power loss), by the next process that finds it with its owner gone.
+"""What envs leave outside the run directory (containers, temporary checkouts) is removed at exit, on SIGTERM
+once the program's entry point calls `install_handlers()` from its main thread (the `patchjury` command does, before
+any worker thread starts an Env; a library never changes a process's signal handling by itself), and, after a
+crash (SIGKILL, power loss), by the next process that finds it with its owner gone.
 
 Owners: every container and temporary directory records `<host key>:<pid>:<start time>` of the process that
 made it. The host key names the place where that pid means something: this kernel boot, this pid namespace, this
@@ -31,7 +33,7 @@ OWNER_FILE = ".patchjury-owner"
 
 _live: dict[str, Callable[[], None]] = {}
 _live_lock = threading.Lock()
-_handlers_installed = False
+_atexit_registered = False
 _host_key: str | None = None
 _swept: set[tuple[str, str]] = set()
 
@@ -121,7 +123,7 @@ def register(key: str, remove: Callable[[], None]) -> None:
     """Track something to remove if the process exits before it is released (exit, SIGTERM)."""
     with _live_lock:
         _live[key] = remove
-    install_handlers()
+    _register_atexit()
 
 
 def unregister(key: str) -> None:
@@ -176,16 +178,33 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     terminate_now(128 + signum)
 
 
-def install_handlers() -> None:
-    """atexit cleanup, and a SIGTERM handler when the process has none of its own (main thread only)."""
-    global _handlers_installed
-    if _handlers_installed:
-        return
-    _handlers_installed = True
+def _register_atexit() -> None:
+    """A normal exit (and Ctrl-C, which unwinds to it) removes what is still registered; once per process."""
+    global _atexit_registered
+    with _live_lock:
+        if _atexit_registered:
+            return
+        _atexit_registered = True
     atexit.register(cleanup_all)
-    main = threading.current_thread() is threading.main_thread()
-    if main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def install_handlers() -> bool:
+    """Remove what this process registered on SIGTERM too, then exit 143 (see `terminate_now`).
+
+    Call it from the main thread before work starts, as the `patchjury` command does: a handler cannot be
+    installed from the worker threads that start most Envs, and a library must not take over a program's signal
+    handling behind its back. Returns whether SIGTERM is handled now: False from another thread, or when the
+    program already handles SIGTERM itself (its handler is kept). Calling it again changes nothing."""
+    _register_atexit()
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    current = signal.getsignal(signal.SIGTERM)
+    if current is _on_sigterm:
+        return True
+    if current not in (signal.SIG_DFL, None):
+        return False
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return True
 
 
 # -- temporary directories ----------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class DockerEnvConfig(_CommonEnvConfig):
     user's HOME (tmpfs) are writable. Installing packages at run time (pip into a venv of the image) then fails;
     see docs/envs.md for which environments run this way."""
     run_id: str | None = None
-    """Run id label (default: this process's run id, see patchjury.envs.docker.RUN_ID); used by sweeps."""
+    """Run id label (default: this process's run id, see patchjury.envs.sweep.process_run_id); used by sweeps."""
     use_runner: bool = True
     """Run commands through a persistent in-container runner (~5 ms per command instead of ~60-90 ms per
     `docker exec`); needs python3 in the image, falls back to plain exec without it."""

@@ -29,7 +29,6 @@ from patchjury.envs.sweep import (
     KEEPALIVE,
     LABEL_SANDBOX_UID,
     LABEL_SANDBOX_USER,
-    RUN_ID,
     docker_client,
     managed_labels,
     no_socket_timeout,
@@ -38,7 +37,7 @@ from patchjury.envs.sweep import (
     sweep_containers,
 )
 
-__all__ = ["RUN_ID", "DockerEnv", "sweep_containers"]
+__all__ = ["DockerEnv", "sweep_containers"]
 
 #: Seconds the client waits beyond a command's timeout before killing it from outside.
 GUARD_GRACE = 15.0

@@ -31,6 +31,7 @@ from patchjury.envs.sweep import (
     LABEL_SANDBOX_UID,
     LABEL_SANDBOX_USER,
     docker_client,
+    image_exists,
     managed_labels,
     no_socket_timeout,
     register,
@@ -104,16 +105,6 @@ def _image_id(name: str) -> str:
             f"base image {name!r} not found; run `patchjury images bootstrap` (offline) or `docker pull {name}`"
         ) from exc
     return image_id
-
-
-def image_exists(tag: str) -> bool:
-    from docker.errors import ImageNotFound
-
-    try:
-        docker_client().images.get(tag)
-    except ImageNotFound:
-        return False
-    return True
 
 
 def ensure_base_image(name: str | None = None, suite: str = "bookworm") -> str:

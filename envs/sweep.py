@@ -1,5 +1,7 @@
-"""Docker plumbing shared by DockerEnv and the image builder: the client, labels, live containers (registered
-with envs.cleanup: removed at exit, on SIGTERM and on Ctrl-C) and the sweep of leftovers from crashed runs."""
+"""Docker plumbing shared by DockerEnv and the image builder: the client, labels, the one image check, live
+containers (registered with envs.cleanup: removed at exit, on Ctrl-C, and on SIGTERM once the entry point installs
+the handler) and the sweep of leftovers from crashed runs. Nothing happens at import: the run id labelled on every
+container is made on first use (`process_run_id`) or named (`set_run_id`)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,6 @@ LABEL_SANDBOX_USER = "dev.patchjury.sandbox-user"
 LABEL_SANDBOX_UID = "dev.patchjury.sandbox-uid"
 """Image label: that user's numeric uid (= gid)."""
 
-#: This process's run id (override with PATCHJURY_RUN_ID); every container we start carries it.
-RUN_ID = os.environ.get("PATCHJURY_RUN_ID") or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-
 #: PID 1 of every container: survives `kill -9 -1` from inside (the kernel shields PID 1), reaps orphaned
 #: zombies (so timed-out commands never eat the pids limit) and exits on SIGTERM.
 KEEPALIVE = ["/bin/sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']
@@ -39,6 +38,27 @@ ENGINE_HINT = "start Docker (`systemctl start docker` or `dockerd &`; `docker in
 
 _client: DockerClient | None = None
 _client_lock = threading.Lock()
+_run_id: str | None = None
+_run_id_lock = threading.Lock()
+
+
+def process_run_id() -> str:
+    """This process's run id, carried by every container it starts (`dev.patchjury.run`; sweeps can be limited to
+    it): what `set_run_id` named, else $PATCHJURY_RUN_ID, else one made on first use (time + random suffix).
+    Nothing is made at import."""
+    global _run_id
+    with _run_id_lock:
+        if _run_id is None:
+            made = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+            _run_id = os.environ.get("PATCHJURY_RUN_ID") or made
+        return _run_id
+
+
+def set_run_id(value: str | None) -> None:
+    """Name this process's run (containers started afterwards carry it); None forgets it."""
+    global _run_id
+    with _run_id_lock:
+        _run_id = value
 
 
 def docker_client() -> DockerClient:
@@ -87,6 +107,22 @@ def engine_error(exc: BaseException) -> EngineUnavailableError:
     return EngineUnavailableError(f"cannot reach the Docker engine at {host} ({reason}); {ENGINE_HINT}")
 
 
+def image_exists(tag: str) -> bool:
+    """Whether the engine holds image `tag`: the one such check in envs (bootstrap, env images, official images).
+    EngineUnavailableError when the engine is down; a malformed reference cannot exist (False)."""
+    from docker.errors import APIError, ImageNotFound
+
+    try:
+        docker_client().images.get(tag)
+    except ImageNotFound:
+        return False
+    except APIError as exc:
+        if exc.is_client_error():
+            return False
+        raise
+    return True
+
+
 def no_socket_timeout(sock: Any) -> None:
     """Let a hijacked exec socket block forever (our own timeouts apply instead of the client's 120 s)."""
     for s in (sock, getattr(sock, "_sock", None)):
@@ -102,7 +138,7 @@ def managed_labels(
         **(extra or {}),
         LABEL_MANAGED: "1",
         LABEL_KIND: kind,
-        LABEL_RUN: run_id or RUN_ID,
+        LABEL_RUN: run_id or process_run_id(),
         LABEL_CREATED: f"{time.time():.3f}",
         LABEL_OWNER: cleanup.owner_id(),
     }

@@ -104,7 +104,7 @@ def render_chart(decision: Decision, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "chart skipped: matplotlib is not installed (pip install 'patchjury[plots]')"
+        return "chart skipped: matplotlib is missing (a patchjury dependency: pip install matplotlib)"
     ev = decision.evidence
     if not ev:
         return "chart skipped: no candidates"

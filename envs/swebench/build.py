@@ -19,6 +19,7 @@ from patchjury.envs.errors import ImageBuildError
 from patchjury.envs.swebench.instances import SWEInstance
 from patchjury.envs.swebench.recipes import Recipe, get_recipe
 from patchjury.envs.swebench.repos import resolve_repo
+from patchjury.envs.sweep import image_exists
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 WORKDIR = "/testbed"
@@ -41,11 +42,6 @@ class InstanceImage:
     """Wall time spent getting the image (near 0 when cached)."""
 
 
-def _image_exists(tag: str) -> bool:
-    run = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, timeout=120)
-    return run.returncode == 0
-
-
 def pull_official_image(instance: SWEInstance, timeout: float = PULL_TIMEOUT) -> str:
     """`docker pull` the image named by the instance (skipped when present locally)."""
     if not instance.image:
@@ -53,7 +49,7 @@ def pull_official_image(instance: SWEInstance, timeout: float = PULL_TIMEOUT) ->
             f"{instance.instance_id}: the instance names no official image (older dataset schema); "
             "drop --use-official-image to build it locally from a recipe"
         )
-    if _image_exists(instance.image):
+    if image_exists(instance.image):
         return instance.image
     try:
         run = subprocess.run(

@@ -64,5 +64,9 @@ def run_cli(cli: typer.Typer) -> None:
 
 
 def main() -> None:
-    """Console entry point (`patchjury`): one clear error line for expected failures, no traceback."""
+    """Console entry point (`patchjury`): containers are removed on SIGTERM too (installed here, in the main
+    thread, before any worker starts one); one clear error line for expected failures, no traceback."""
+    from patchjury.envs.cleanup import install_handlers
+
+    install_handlers()
     run_cli(app)

@@ -46,7 +46,7 @@ def test_limits_labels_and_no_network(base_image: str, sample_repo: Path, tmp_pa
         assert host["NetworkMode"] == "none"
         labels = attrs["Config"]["Labels"]
         assert labels["dev.patchjury.managed"] == "1" and labels["team"] == "envs-test"
-        assert labels[LABEL_RUN] == sweep.RUN_ID
+        assert labels[LABEL_RUN] == sweep.process_run_id()
         assert env.execute("ls /sys/class/net").output.split() == ["lo"]
         assert env.read_file("/etc/pj-ca.pem") == "not really a certificate\n"
         assert env.execute("echo x > /etc/pj-ca.pem").exit_code != 0  # mounted read-only
@@ -122,10 +122,21 @@ def test_containers_removed_on_ctrl_c_and_sigterm(base_image: str, sample_repo: 
         # as in a terminal: a shell starting pytest in the background (`cmd &`) makes SIGINT ignored, and Python
         # keeps an inherited SIG_IGN, so Ctrl-C would never reach this process
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        import threading
         from patchjury.envs.config import DockerEnvConfig
         from patchjury.envs.docker import DockerEnv
-        env = DockerEnv(DockerEnvConfig(image={base_image!r}, source_repo={str(sample_repo)!r}))
-        print(env.container_id, flush=True)
+        from patchjury.envs.cleanup import install_handlers
+        assert install_handlers()  # as the `patchjury` command does, in the main thread, before any work
+        started = []
+        # as in solve and swebench run: a worker thread starts the container (it cannot install handlers itself)
+        worker = threading.Thread(
+            target=lambda: started.append(DockerEnv(DockerEnvConfig(image={base_image!r},
+                                                                   source_repo={str(sample_repo)!r}))),
+            daemon=True,
+        )
+        worker.start()
+        worker.join()
+        print(started[0].container_id, flush=True)
         time.sleep(120)
         """
     )

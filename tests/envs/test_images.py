@@ -110,3 +110,15 @@ def test_tag_is_named_after_the_given_name(base_image: str, sample_repo: Path) -
     named = env_image_tag(base_image, sample_repo, "HEAD", ["true"], name="psf__requests")
     assert named.startswith("patchjury/env:psf__requests-")
     assert named.rsplit("-", 1)[1] == plain.rsplit("-", 1)[1]  # same content key
+
+
+def test_one_image_exists_check(base_image: str) -> None:
+    """envs.sweep.image_exists is the one check (bootstrap, env images and official images use it)."""
+    from patchjury.envs import bootstrap, images
+    from patchjury.envs.swebench import build
+    from patchjury.envs.sweep import image_exists
+
+    assert image_exists(base_image)
+    assert not image_exists("patchjury/never-built:nothing-here")
+    assert not image_exists("Not A Valid::Reference")  # a malformed reference cannot exist
+    assert bootstrap.image_exists is images.image_exists is build.image_exists is image_exists

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from patchjury.selection.execution import ORIGINAL, Cell, PassMatrix, ReproTest
 from patchjury.selection.explain import render_chart, render_markdown
 from patchjury.selection.regression import RegressionReport
@@ -109,7 +107,7 @@ def test_no_winner_is_explained() -> None:
 
 
 def test_chart_png(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    """matplotlib is a core dependency: the chart is drawn, never skipped."""
     path = tmp_path / "c.png"
     assert render_chart(_decision(), path) is None
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
