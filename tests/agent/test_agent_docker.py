@@ -25,6 +25,7 @@ def _exit(repo: Path, test_path: str, content: str, patch: str | None, where: Pa
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_four_trajectories_in_docker_in_parallel(buggy_repo: Path, base_image: str, tmp_path: Path) -> None:
     task = Task(instance_id="calc-docker", problem_statement="add(2, 2) returns 0 instead of 4")
     starts: list[str] = []

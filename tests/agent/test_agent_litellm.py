@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import REPRO, agent_config, fixing_script
 from fakes.openai_server import FakeOpenAIServer
 
@@ -25,6 +26,7 @@ def _render(step: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(step).replace("{{ index }}", "0"))
 
 
+@pytest.mark.slow
 def test_native_tool_calling_trajectory_through_litellm(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     script = [{"content": "step", "tool_calls": _calls(_render(s))} for s in fixing_script()]
     with FakeOpenAIServer(script) as server:

@@ -40,6 +40,7 @@ def apply_and_check(repo: Path, tmp: Path, cand: Candidate) -> tuple[int, int]:
     return before, after
 
 
+@pytest.mark.slow
 def test_two_trajectories_fix_the_bug_and_write_reproduction_tests(
     buggy_repo: Path, task: Task, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import REPRO
 
 HERE = Path(__file__).parent
@@ -29,6 +30,7 @@ def _tools(record: dict[str, Any]) -> list[str]:
     return [s["observations"][0]["name"] for s in record["steps"] if s.get("observations")]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume(buggy_repo: Path, tmp_path: Path) -> None:
     run_dir, made = tmp_path / "run", tmp_path / "made.log"
     cmd = [sys.executable, str(HERE / "resume_child.py"), str(buggy_repo), str(run_dir), "0.4", str(made)]

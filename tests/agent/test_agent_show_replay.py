@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import agent_config, fixing_script
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from patchjury.envs.local import LocalEnv
 from patchjury.records import Task
 
 
+@pytest.mark.slow
 def test_stream_show_and_replay(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     def factory(index: int) -> LocalEnv:
         return LocalEnv(LocalEnvConfig(repo=buggy_repo))

@@ -53,8 +53,8 @@ BACKENDS = {"local": _local, "docker": _docker, "docker-exec": _docker_exec}
 @pytest.fixture(
     params=[
         "local",
-        pytest.param("docker", marks=pytest.mark.docker),
-        pytest.param("docker-exec", marks=pytest.mark.docker),
+        pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow]),
+        pytest.param("docker-exec", marks=[pytest.mark.docker, pytest.mark.slow]),
     ]
 )
 def new_env(request: pytest.FixtureRequest, sample_repo: Path) -> Iterator[Callable[..., GitCheckoutEnv]]:

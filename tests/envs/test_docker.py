@@ -25,6 +25,7 @@ def _exists(cid: str) -> bool:
     return subprocess.run(["docker", "container", "inspect", cid], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 def test_limits_labels_and_no_network(base_image: str, sample_repo: Path, tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("not really a certificate\n")
@@ -166,6 +167,7 @@ def test_runner_killed_by_a_command_is_replaced(base_image: str, sample_repo: Pa
         assert env.execute("sleep 30", timeout=1).timed_out
 
 
+@pytest.mark.slow
 def test_client_guard_recovers_from_a_stuck_runner(
     base_image: str, sample_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

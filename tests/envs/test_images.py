@@ -40,6 +40,7 @@ SETUP = [
 ]
 
 
+@pytest.mark.slow
 def test_build_cache_hit_and_baseline(
     base_image: str, sample_repo: Path, built: list[str], tmp_path: Path
 ) -> None:
@@ -73,6 +74,7 @@ def test_build_cache_hit_and_baseline(
         assert env.execute("test -e build/new.o || test -e agent_notes.txt").exit_code == 1
 
 
+@pytest.mark.slow
 def test_changed_setup_gives_new_tag_and_failure_is_clear(
     base_image: str, sample_repo: Path, built: list[str]
 ) -> None:

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from patchjury.cli import app
@@ -82,6 +83,7 @@ def test_select_no_exec_writes_predictions_and_explanations(tmp_path: Path) -> N
     assert "2 instance(s), 1 with a chosen patch (majority, no exec)" in res.output
 
 
+@pytest.mark.slow
 def test_select_with_repo_runs_the_jury(tmp_path: Path) -> None:
     repo, cands, inst, _ = _files(tmp_path, python=sys.executable)
     out = tmp_path / "preds.jsonl"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -186,6 +187,7 @@ def _solve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_solve_flags_land_in_their_config_fields_and_workers_is_an_old_spelling(tmp_path: Path) -> None:
     repo = create_demo_repo(tmp_path)
     quick = ["--repo", str(repo), "--issue", ISSUE, "-n", "1", "-c", "env.type=local"]

@@ -154,6 +154,7 @@ def test_compare_grading_counts_every_required_test() -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> None:
     from rich.console import Console
 

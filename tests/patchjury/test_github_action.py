@@ -345,6 +345,7 @@ def test_action_yml_never_interpolates_expressions_in_run_scripts() -> None:
             assert "${{" not in step.get("run", "")
 
 
+@pytest.mark.slow
 def test_action_with_the_real_solve_command(
     tmp_path: Path, fake_github: FakeGitHub, workspace: tuple[Path, Path]
 ) -> None:

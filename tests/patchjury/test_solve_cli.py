@@ -35,6 +35,7 @@ def patchjury(
     )
 
 
+@pytest.mark.slow
 def test_dirty_tree_and_missing_key_fail_before_any_work(tmp_path: Path) -> None:
     repo = create_demo_repo(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
@@ -75,6 +76,7 @@ def test_dirty_tree_and_missing_key_fail_before_any_work(tmp_path: Path) -> None
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_solve_end_to_end_in_docker_with_apply(tmp_path: Path, base_image: str) -> None:
     repo = create_demo_repo(tmp_path)
     head = git(repo, "rev-parse", "HEAD")
@@ -137,6 +139,7 @@ def _check_solve_outputs(run: subprocess.CompletedProcess[str], repo: Path, head
     assert "branch:  patchjury/apply-discount" in run.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_offline(tmp_path: Path) -> None:
     # Local env keeps this one independent of Docker (the Docker path is covered above); no API key needed.
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}

@@ -153,6 +153,7 @@ def built_images(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_swebench_run_two_instances_resume_and_eval(
     tmp_path: Path, base_image: str, built_images: Path
 ) -> None:

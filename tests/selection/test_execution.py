@@ -157,6 +157,7 @@ def test_reserved_subject_name_and_env_failure_are_clear_errors(tmp_path: Path) 
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_pass_matrix_in_docker(tmp_path: Path, base_image: str) -> None:
     from patchjury.envs.config import DockerEnvConfig
     from patchjury.envs.registry import make_env

@@ -40,6 +40,7 @@ def jury_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     return run, verifier, repo, sha, patches
 
 
+@pytest.mark.slow
 def test_staged_picks_the_correct_patch_with_evidence(jury_run) -> None:  # type: ignore[no-untyped-def]
     run, verifier, *_ = jury_run
     d = run.decision
@@ -79,6 +80,7 @@ def test_matrix_and_regression_are_kept_for_explanations(jury_run) -> None:  # t
     assert run.regression is not None and run.regression.files == ["tests/test_textutil.py"]
 
 
+@pytest.mark.slow
 def test_regression_runs_only_for_contenders_and_decides_the_same(jury_run) -> None:  # type: ignore[no-untyped-def]
     full, _, repo, sha, patches = jury_run
     cands = jury_repo.candidates(patches, python=sys.executable)

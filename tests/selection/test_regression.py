@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.local import LocalEnv
 from patchjury.selection.config import RegressionConfig
@@ -137,6 +139,7 @@ def test_recipe_regression_command_and_parser_replace_the_pytest_default() -> No
     )
 
 
+@pytest.mark.slow
 def test_per_file_keeps_results_when_one_related_file_breaks_the_runner(tmp_path: Path) -> None:
     repo, _, patches = jury_repo.make_repo(tmp_path)
     (repo / "tests" / "test_textutil_extra.py").write_text(
@@ -159,6 +162,7 @@ def test_per_file_keeps_results_when_one_related_file_breaks_the_runner(tmp_path
     assert alone.count("good") == 0
 
 
+@pytest.mark.slow
 def test_per_file_leaves_out_a_file_too_slow_on_the_original_code(tmp_path: Path) -> None:
     repo, _, patches = jury_repo.make_repo(tmp_path)
     slow = "import time\n\ndef test_slow():\n    time.sleep(60)\n"
@@ -196,6 +200,7 @@ def _patched(repo: Path, textutil: str) -> str:
     return patch
 
 
+@pytest.mark.slow
 def test_a_timeout_is_retried_with_twice_the_limit_and_only_a_hang_counts(tmp_path: Path) -> None:
     repo, _, _ = jury_repo.make_repo(tmp_path)
     # The original code's test file also hangs on its first run only: the baseline is retried, not left out.
@@ -229,6 +234,7 @@ def test_a_timeout_is_retried_with_twice_the_limit_and_only_a_hang_counts(tmp_pa
     )
 
 
+@pytest.mark.slow
 def test_without_retries_the_first_timeout_of_the_whole_selection_counts(tmp_path: Path) -> None:
     repo, sha, _ = jury_repo.make_repo(tmp_path)
     subjects = {

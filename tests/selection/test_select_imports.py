@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import jury_repo
+import pytest
 
 TRAINING_ONLY = ("patchjury.selection.training", "sklearn", "scipy")
 
@@ -37,6 +38,7 @@ def _run_select(args: list[str], cwd: Path) -> tuple[int, list[str]]:
     return int(result["code"] or 0), list(result["modules"])
 
 
+@pytest.mark.slow
 def test_select_with_execution_imports_no_training_code(tmp_path: Path) -> None:
     repo, sha, patches = jury_repo.make_repo(tmp_path)
     cands = tmp_path / "cands.jsonl"

@@ -101,6 +101,7 @@ def _subset(shared: Path, tmp_path: Path, n_instances: int) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     small = _subset(shared_data, tmp_path, 24)
     inst = shared_data / "swebench" / "lite_test.jsonl.gz"
@@ -120,6 +121,7 @@ def test_training_on_a_small_subset_end_to_end(shared_data: Path, tmp_path: Path
     assert "grouped by instance" in card and "AUROC" in card
 
 
+@pytest.mark.slow
 def test_cli_train_and_export_sft(shared_data: Path, tmp_path: Path) -> None:
     from patchjury.cli import app
 
@@ -264,6 +266,7 @@ def test_proxy_rule_matches_the_constant() -> None:
     assert not is_proxy(0.64, 0.54) and not is_proxy(0.70, 0.74)
 
 
+@pytest.mark.slow
 def test_cli_train_all_features_uses_the_proxies_and_rejects_a_contradiction(
     shared_data: Path, tmp_path: Path
 ) -> None:

@@ -92,6 +92,7 @@ def _instance(iid: str, sha: str, repo: str = REPO) -> dict[str, object]:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_eval_end_to_end_and_resume(tmp_path: Path, base_image: str) -> None:
     cache, sha = _make_repo(tmp_path)
     ids = {
@@ -172,6 +173,7 @@ def _fake_official_image(env_image: str, tag: str) -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_eval_with_official_images(tmp_path: Path, base_image: str) -> None:
     from patchjury.envs.swebench.build import prepare_instance_image
     from patchjury.envs.swebench.instances import SWEInstance
@@ -218,6 +220,7 @@ def test_eval_with_official_images(tmp_path: Path, base_image: str) -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_hanging_tests_time_out_unresolved(tmp_path: Path, base_image: str) -> None:
     cache, sha = _make_repo(tmp_path)
     instances = tmp_path / "instances.jsonl"
@@ -275,6 +278,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_eval_run_id_official_layout_report_keys_and_exit_codes(tmp_path: Path, base_image: str) -> None:
     cache, sha = _make_repo(tmp_path)
     instances = tmp_path / "instances.jsonl"
