@@ -115,6 +115,7 @@ def solve_setup(buggy_repo: Path, tmp_path: Path) -> tuple[list[str], dict[str, 
     return _solve(buggy_repo, tmp_path, script), _child_env(tmp_path), marker
 
 
+@pytest.mark.slow
 def test_sigterm_removes_checkouts_kills_commands_and_the_run_resumes(
     buggy_repo: Path, tmp_path: Path, solve_setup: tuple[list[str], dict[str, str], Path]
 ) -> None:
@@ -143,6 +144,7 @@ def test_sigterm_removes_checkouts_kills_commands_and_the_run_resumes(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sigkill_leftovers_are_bounded_and_swept_by_the_next_run(buggy_repo: Path, tmp_path: Path) -> None:
     marker = tmp_path / "sleeper.pid"
     script = tmp_path / "script.yaml"

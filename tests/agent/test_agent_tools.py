@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import BUGGY
 
 from patchjury.agent.config import AgentConfig, ModelConfig
@@ -71,6 +72,7 @@ def test_tool_hooks_run_once_and_read_only_tools_take_no_snapshot(
     assert blobs == ["003"]  # only after the edit: the probe is read-only, submit ends the trajectory
 
 
+@pytest.mark.slow
 def test_agent_tools_section_of_the_settings_file(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     (buggy_repo / "big.py").write_text(BUGGY * 400)
     subprocess.run(["git", "add", "big.py"], cwd=buggy_repo, check=True)

@@ -74,6 +74,7 @@ def test_root_in_an_image_without_sandbox_user_has_no_capabilities(
         assert "+x = 1" in env.diff()
 
 
+@pytest.mark.slow
 def test_env_image_gives_work_tree_and_virtualenv_to_the_sandbox_user(
     base_image: str, sample_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

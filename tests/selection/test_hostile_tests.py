@@ -106,6 +106,7 @@ def _local(repo: Path, sha: str) -> Callable[[], Env]:
     return lambda: LocalEnv(LocalEnvConfig(repo=repo, commit=sha))
 
 
+@pytest.mark.slow
 def test_hostile_tests_in_local_checkouts(tmp_path: Path) -> None:
     m = _run(tmp_path, _local, sys.executable)
     _check(m)
@@ -116,6 +117,7 @@ def test_hostile_tests_in_local_checkouts(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.slow
 def test_hostile_tests_in_containers(tmp_path: Path, base_image: str) -> None:
     from patchjury.envs.config import DockerEnvConfig
     from patchjury.envs.registry import make_env
