@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,8 +33,17 @@ class ModelConfig(BaseModel):
     """First backoff delay in seconds; doubles on every retry (with jitter), capped at 60 s."""
     text_tool_format: bool = False
     """Describe tools in the prompt and parse calls from ```tool fenced blocks (models without function calling)."""
+    context_window: int | None = Field(default=None, ge=256)
+    """Prompt tokens the model accepts; None = litellm's model info (`max_input_tokens`), else a conservative
+    16,384 with one warning (set it for local servers: vLLM `--max-model-len`, Ollama `num_ctx`). Scripted
+    backends: None = unlimited."""
+    prompt_caching: Literal["auto", "on", "off"] = "auto"
+    """`cache_control` breakpoints on the stable prefix: `auto` = for providers with explicit caching
+    (Anthropic, also through Bedrock and Vertex AI); OpenAI-style automatic caching needs no marks."""
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    """Reasoning effort of reasoning models (dropped for models that take none)."""
     extra: dict[str, Any] = Field(default_factory=dict)
-    """Extra keyword arguments passed verbatim to `litellm.completion` (e.g. `max_tokens`, `reasoning_effort`)."""
+    """Extra keyword arguments passed verbatim to `litellm.completion` (e.g. `max_tokens`)."""
     script: list[dict[str, Any]] | None = None
     """Deterministic model: inline list of steps ({tool, args} / {content} / {tool_calls}), Jinja-templated."""
     script_path: str | None = None
@@ -56,6 +65,28 @@ class ModelConfig(BaseModel):
     def label(self) -> str:
         """Human name of the model (used as `model_name_or_path` of candidates)."""
         return self.name or self.type
+
+
+class HistoryConfig(BaseModel):
+    """How the conversation is fitted into the model's context window (patchjury.agent.history). The trajectory
+    record keeps everything; only what is sent is trimmed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: float = Field(default=0.8, gt=0, le=1)
+    """Share of the context window a request may fill; above it older observations are elided (the rest is left
+    for the answer)."""
+    target: float = Field(default=0.5, gt=0, le=1)
+    """When older observations have to be elided, elide enough for the request to fill at most this share of the
+    window if possible, so the next steps grow without eliding again (a stable prefix for prompt caches)."""
+    keep_last: int = Field(default=4, ge=1)
+    """Observations kept in full (fewer when they alone do not fit, or to get under `target`)."""
+    summarize: bool = False
+    """Ask the model for a summary of the steps whose observations are elided (one extra call each time)."""
+    retries: int = Field(default=3, ge=0)
+    """Harder condensations tried after the provider refuses a prompt as too long, before `context_exhausted`."""
+    shrink: float = Field(default=0.7, gt=0, lt=1)
+    """Each retry's token budget as a share of the refused prompt's size."""
 
 
 class AgentConfig(BaseModel):
@@ -85,6 +116,8 @@ class AgentConfig(BaseModel):
     """Nucleus sampling; None = provider default."""
     seed: int | None = None
     """Base sampling seed; trajectory i gets seed + i (when the provider supports seeds)."""
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
+    """Fitting long trajectories into the context window."""
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     """The tools: which ones (`names`; None = all) and their limits (`output_limit`, timeouts, ...). A plain
     list of names (`agent.tools: [view, edit, submit]`) is read as `names`."""

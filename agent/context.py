@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.events import Event, EventCallback, EventKind
+from patchjury.agent.history import History
 from patchjury.agent.prompting import Prompts
 from patchjury.agent.protocol import Model
 from patchjury.agent.trajectory import Cursor, Pending, Recorder
@@ -50,6 +51,8 @@ class TrajContext:
     toolset: Toolset
     prompts: Prompts
     recorder: Recorder
+    history: History
+    """Fits the conversation into the model's context window."""
     blobs: Path
     """This trajectory's blob directory."""
     on_event: EventCallback | None = None

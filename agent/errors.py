@@ -17,6 +17,14 @@ class ModelError(AgentError, RuntimeError):
     """The model could not answer (API error after retries, timeout, script exhausted...)."""
 
 
+class ContextWindowError(ModelError):
+    """The provider refused the prompt as longer than the model's context window."""
+
+
+class ContextExhaustedError(AgentError, RuntimeError):
+    """Even the shortest history does not fit the context window (status `context_exhausted`)."""
+
+
 class PromptError(AgentError, ValueError):
     """A prompt template is missing, malformed, or references an undefined variable."""
 

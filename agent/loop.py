@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.context import TrajContext, TrajState
-from patchjury.agent.errors import Interrupted, ModelError
+from patchjury.agent.errors import ContextExhaustedError, Interrupted, ModelError
 from patchjury.agent.finalize import finalize
 from patchjury.agent.trajectory import Cursor, Pending
 from patchjury.agent.workspace import save_submission, snapshot
@@ -52,13 +52,19 @@ def query(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         return {"status": limit}
     t0 = time.perf_counter()
     try:
-        resp = ctx.model.query(recorder.messages, ctx.toolset.schemas)
+        resp, sent, summaries = ctx.history.ask(recorder.messages, ctx.toolset.schemas, recorder.record.steps)
+    except ContextExhaustedError as exc:
+        return {"status": "context_exhausted", "error": str(exc)}
     except ModelError as exc:
         return {"status": "model_error", "error": str(exc)}
     dt = time.perf_counter() - t0
     message = resp.message()
+    usage, cost = resp.usage.model_copy(), resp.cost
+    for extra in summaries:  # summary calls of the history policy count with this step
+        usage.add(extra.usage)
+        cost += extra.cost
     step = StepRecord(
-        step=recorder.totals.steps + 1, query_s=round(dt, 4), cost=resp.cost, **resp.usage.model_dump()
+        step=recorder.totals.steps + 1, query_s=round(dt, 4), cost=cost, context=sent, **usage.model_dump()
     )
     recorder.add_query(message, step)  # saved by `act` (one write per step); kept in state meanwhile
     calls = [c.model_dump() for c in resp.tool_calls]

@@ -19,6 +19,15 @@ from patchjury.records import Task
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 REQUIRED = ("system", "instance", "format_error")
+OPTIONAL = {
+    "summarize": (
+        "You condense the history of a software engineer's work on an issue. Write a short factual summary "
+        "of the steps below (and of the previous summary, if any): files and functions looked at and what "
+        "they showed, commands run and their results, changes made, tests written and their exit codes, and "
+        "what is still open. Keep paths, names and numbers exact. No advice, no preamble."
+    )
+}
+"""Templates a prompt file may leave out (the default above is used)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ def load_prompts(name_or_path: str = "default") -> Prompts:
         raise PromptError(f"prompt file {path} lacks template(s) {missing}: add them as YAML strings")
     try:
         templates = {k: _ENV.from_string(data[k]) for k in REQUIRED}
+        templates.update({k: _ENV.from_string(data.get(k) or text) for k, text in OPTIONAL.items()})
     except jinja2.TemplateSyntaxError as exc:
         raise PromptError(f"prompt file {path}: Jinja syntax error line {exc.lineno}: {exc.message}") from exc
     return Prompts(path, templates)

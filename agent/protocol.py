@@ -44,6 +44,10 @@ class ModelResponse(BaseModel):
     cost: float = 0.0
     """Dollars of this call (0 when the price is unknown)."""
     usage: Usage = Field(default_factory=Usage)
+    reasoning: str | None = None
+    """The model's reasoning text (`reasoning_content`), when the provider returns it."""
+    thinking_blocks: list[dict[str, Any]] | None = None
+    """Anthropic-style thinking blocks (signed; sent back to those providers with tool use)."""
 
     @field_validator("content", mode="before")
     @classmethod
@@ -55,14 +59,27 @@ class ModelResponse(BaseModel):
         msg: dict[str, Any] = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             msg["tool_calls"] = [c.wire() for c in self.tool_calls]
+        if self.reasoning:
+            msg["reasoning_content"] = self.reasoning  # kept in the record; the wire leaves it out
+        if self.thinking_blocks:
+            msg["thinking_blocks"] = self.thinking_blocks
         return msg
 
 
 @runtime_checkable
 class Model(Protocol):
-    """A chat model."""
+    """A chat model, with the size of what it can read (agent.history fits the conversation into it)."""
 
     name: str
+
+    @property
+    def context_window(self) -> int:
+        """Prompt tokens the model accepts."""
+        ...
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        """Prompt tokens of `messages` (and `tools`) as this model would be sent them."""
+        ...
 
     def query(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None

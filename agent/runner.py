@@ -31,6 +31,7 @@ from patchjury.agent.config import AgentConfig, ModelConfig
 from patchjury.agent.errors import AgentError, Interrupted, ResumeError
 from patchjury.agent.events import Event, EventCallback
 from patchjury.agent.finalize import candidate_from_record
+from patchjury.agent.history import History
 from patchjury.agent.loop import TrajContext, build_trajectory_graph, initial_state
 from patchjury.agent.models.registry import model_for
 from patchjury.agent.prompting import Prompts, initial_messages, load_prompts
@@ -138,6 +139,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
             ctx.toolset,
             ctx.prompts,
             recorder,
+            History(model, cfg.history, ctx.prompts.render("summarize")),
             blob_dir(ctx.run_dir, task.instance_id, index),
             ctx.on_event,
             stop=ctx.stop,

@@ -20,6 +20,7 @@ TrajectoryStatus = Literal[
     "token_limit",
     "time_limit",
     "format_error",
+    "context_exhausted",
     "model_error",
     "env_error",
     "error",

@@ -38,6 +38,52 @@ class Usage(BaseModel):
     """Prompt tokens, cached ones included."""
     completion_tokens: int = 0
     """Completion tokens, reasoning ones included."""
+    cached_tokens: int = 0
+    """Prompt tokens read from the provider's prompt cache (priced at its cache-read rate)."""
+    cache_creation_tokens: int = 0
+    """Prompt tokens written to the provider's prompt cache (Anthropic prices them above the input rate)."""
+    reasoning_tokens: int = 0
+    """Completion tokens spent on reasoning (already inside completion_tokens)."""
+
+    def add(self, other: Usage) -> None:
+        """Add `other`'s token counts to these."""
+        for name in Usage.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def cached_share(self) -> float:
+        """Share of prompt tokens read from cache."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+
+class ContextRecord(BaseModel):
+    """What was sent for one step: the record keeps every message, only what is sent is trimmed
+    (patchjury.agent.history)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    window: int
+    """The model's context window in tokens."""
+    tokens: int
+    """Prompt tokens of what was sent, as counted before sending."""
+    bytes: int
+    """Size of the messages sent (JSON)."""
+    stable_bytes: int = 0
+    """Leading bytes identical to the previous request of this trajectory (what a prefix cache can reuse)."""
+    elided_before: int = 0
+    """Observations before this message index were sent as one-line stubs (0: none)."""
+    level: int = 0
+    """0 everything whole, 1 older observations stubbed, 2 older turns shortened, 3 oldest turns left out."""
+    dropped: int = 0
+    """Oldest turns left out (level 3)."""
+    retries: int = 0
+    """Times the provider refused the prompt as too long before this request went through."""
+    summary: str | None = None
+    """A summary of the elided steps the model wrote at this step (sent with the issue from then on)."""
 
 
 class ObservationRecord(BaseModel):
@@ -72,6 +118,8 @@ class StepRecord(Usage):
     """One per tool call (or one format-error note); empty while the calls are being run."""
     act_s: float | None = None
     """Seconds the tools took (None until they ran)."""
+    context: ContextRecord | None = None
+    """What was sent (None: the whole history, by backends or versions that do not say)."""
 
 
 class Totals(Usage):
@@ -88,16 +136,11 @@ class Totals(Usage):
         """The totals of `steps`."""
         out = cls(steps=len(steps))
         for s in steps:
+            out.add(s)
             out.cost += s.cost
-            out.prompt_tokens += s.prompt_tokens
-            out.completion_tokens += s.completion_tokens
             out.elapsed_s += s.query_s + (s.act_s or 0.0)
         out.elapsed_s = round(out.elapsed_s, 3)
         return out
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
 
 
 class Resume(BaseModel):

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from patchjury.agent.config import ModelConfig
 from patchjury.agent.protocol import ModelResponse, ToolCall
 from patchjury.trajectory_record import Usage
 
@@ -36,6 +37,24 @@ def response(
 def tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
     """One normalized call: arguments are always a JSON string (possibly malformed: the tools check)."""
     return ToolCall(id=call_id, name=str(name), arguments=arguments)
+
+
+UNLIMITED = 1_000_000_000
+"""Context window of scripted backends when `model.context_window` is not set."""
+
+
+class OfflineModel:
+    """Context window and token count of the scripted backends: `model.context_window` (default unlimited) and
+    4 characters per token."""
+
+    config: ModelConfig
+
+    @property
+    def context_window(self) -> int:
+        return self.config.context_window or UNLIMITED
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        return rough_tokens(messages) + (len(json.dumps(tools)) // 4 if tools else 0)
 
 
 def rough_tokens(messages: list[dict[str, Any]]) -> int:

@@ -28,7 +28,7 @@ import yaml
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import AgentConfigError, ModelError
-from patchjury.agent.models.base import Sampling, response, rough_tokens, tool_call
+from patchjury.agent.models.base import OfflineModel, Sampling, response, rough_tokens, tool_call
 from patchjury.agent.protocol import ModelResponse
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -72,7 +72,7 @@ def _render(value: Any, ctx: dict[str, Any]) -> Any:
     return value
 
 
-class DeterministicModel:
+class DeterministicModel(OfflineModel):
     """Model protocol over a fixed script (tests, demos, benchmarks)."""
 
     @staticmethod

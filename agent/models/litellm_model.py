@@ -1,11 +1,14 @@
 """The real model adapter: any provider through litellm, native or text-format tool calling.
 
 litellm is imported lazily (it takes seconds) and always with the LOCAL cost map, so no cost map is
-fetched over the network. Unknown models cost 0 with one warning per model name.
+fetched over the network. Unknown models cost 0 with one warning per model name. What is sent (reasoning left
+out, cache breakpoints, text-format tools) is agent.models.wire's; what is known of providers (context window,
+credential variables, explicit caching) is agent.models.providers'.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -14,15 +17,17 @@ import time
 from typing import Any
 
 from patchjury.agent.config import ModelConfig
-from patchjury.agent.errors import AgentConfigError, ModelError
+from patchjury.agent.errors import AgentConfigError, ContextWindowError, ModelError
+from patchjury.agent.models import providers
 from patchjury.agent.models.base import Sampling, response, tool_call
-from patchjury.agent.models.textformat import describe_tools, parse_tool_calls
+from patchjury.agent.models.textformat import parse_tool_calls
+from patchjury.agent.models.wire import TokenCounter, wire
 from patchjury.agent.protocol import ModelResponse
+from patchjury.trajectory_record import Usage
 
 log = logging.getLogger(__name__)
-_warned: set[str] = set()
-_warn_lock = threading.Lock()
 _import_lock = threading.Lock()
+MAX_WAIT_S = 60.0
 
 
 def import_litellm() -> Any:
@@ -47,28 +52,42 @@ def _transient(litellm: Any) -> tuple[type[BaseException], ...]:
     )
 
 
-def to_text_messages(messages: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Native tool-call messages -> plain chat for models without function calling."""
-    out: list[dict[str, Any]] = []
-    for msg in messages:
-        role = msg["role"]
-        if role == "system":
-            out.append({"role": "system", "content": f"{msg['content']}\n\n{describe_tools(schemas)}"})
-        elif role == "tool":
-            name = msg.get("name", "tool")
-            out.append({"role": "user", "content": f"Observation from `{name}`:\n{msg['content']}"})
-        elif role == "assistant":
-            out.append({"role": "assistant", "content": msg.get("content") or ""})
-        else:
-            out.append({"role": role, "content": msg.get("content") or ""})
-    # Consecutive user messages (several observations) are merged: some providers reject them.
-    merged: list[dict[str, Any]] = []
-    for msg in out:
-        if merged and msg["role"] == "user" and merged[-1]["role"] == "user":
-            merged[-1] = {"role": "user", "content": merged[-1]["content"] + "\n\n" + msg["content"]}
-        else:
-            merged.append(msg)
-    return merged
+def retry_after(exc: BaseException) -> float:
+    """Seconds a rate-limited provider asked to wait (its Retry-After header), 0 when it said nothing."""
+    for headers in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
+        try:
+            value = float((headers or {}).get("retry-after") or 0)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if value > 0:
+            return value
+    return 0.0
+
+
+def usage_of(resp: Any) -> Usage:
+    """Tokens of a litellm response, cached, cache-written and reasoning ones apart."""
+    usage = getattr(resp, "usage", None)
+
+    def num(obj: Any, *names: str) -> int:
+        for name in names:
+            value = getattr(obj, name, None) if obj is not None else None
+            if value:
+                return int(value)
+        return 0
+
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    return Usage(
+        prompt_tokens=num(usage, "prompt_tokens"),
+        completion_tokens=num(usage, "completion_tokens"),
+        cached_tokens=num(prompt_details, "cached_tokens") or num(usage, "cache_read_input_tokens"),
+        cache_creation_tokens=num(usage, "cache_creation_input_tokens")
+        or num(prompt_details, "cache_creation_tokens"),
+        reasoning_tokens=num(completion_details, "reasoning_tokens"),
+    )
 
 
 class LitellmModel:
@@ -76,9 +95,18 @@ class LitellmModel:
 
     @staticmethod
     def check_config(config: ModelConfig) -> str | None:
-        return (
-            None if config.name else "model.name is required for type=litellm (e.g. name: openai/gpt-4o-mini)"
-        )
+        if config.name:
+            return None
+        return "model.name is required for type=litellm (e.g. name: openai/gpt-4o-mini, or --model NAME)"
+
+    @staticmethod
+    def missing_keys(config: ModelConfig) -> list[str]:
+        """Credential variables the environment lacks for `config` (checked before any work)."""
+        if config.api_key_env:
+            return [] if os.environ.get(config.api_key_env) else [config.api_key_env]
+        if config.api_base:
+            return []  # a self-hosted OpenAI-compatible server usually takes no key
+        return providers.missing_keys(import_litellm(), config.name)
 
     def __init__(self, config: ModelConfig, sampling: Sampling | None = None) -> None:
         self.config = config
@@ -90,6 +118,42 @@ class LitellmModel:
                 f"environment variable {config.api_key_env} (model.api_key_env) is not set: "
                 f"export it with the API key of {config.name}"
             )
+
+    @functools.cached_property
+    def context_window(self) -> int:
+        return self.config.context_window or providers.context_window(import_litellm(), self.name)
+
+    @functools.cached_property
+    def _counter(self) -> TokenCounter:
+        return TokenCounter(functools.partial(import_litellm().token_counter, model=self.name))
+
+    @functools.cached_property
+    def _caching(self) -> bool:
+        if self.config.prompt_caching != "auto":
+            return self.config.prompt_caching == "on"
+        return providers.explicit_caching(import_litellm(), self.name)
+
+    @functools.cached_property
+    def _keyless(self) -> bool:
+        """No key in the environment for this provider (a self-hosted server at `api_base` needs none)."""
+        return bool(providers.missing_keys(import_litellm(), self.name))
+
+    @functools.cached_property
+    def _thinking(self) -> bool:
+        return providers.keeps_thinking(import_litellm(), self.name)
+
+    def _wire(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, marks: bool) -> Any:
+        return wire(
+            messages,
+            tools or [],
+            text_format=self.config.text_tool_format,
+            keep_thinking=self._thinking,
+            cache_marks=marks and self._caching,
+        )
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        schemas = None if self.config.text_tool_format else tools
+        return self._counter(self._wire(messages, tools, marks=False), schemas)
 
     def _kwargs(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
         cfg = self.config
@@ -103,12 +167,15 @@ class LitellmModel:
             kwargs["api_base"] = cfg.api_base
         if cfg.api_key_env:
             kwargs["api_key"] = os.environ[cfg.api_key_env]
-        if cfg.text_tool_format:
-            kwargs["messages"] = to_text_messages(messages, tools or [])
-        else:
-            kwargs["messages"] = messages
-            if tools:
-                kwargs["tools"] = tools
+        elif cfg.api_base and "api_key" not in cfg.extra and self._keyless:
+            kwargs["api_key"] = (
+                "no-key"  # local servers (vLLM, Ollama, LM Studio) take any key; litellm wants one
+            )
+        if cfg.reasoning_effort:
+            kwargs["reasoning_effort"] = cfg.reasoning_effort
+        kwargs["messages"] = self._wire(messages, tools, marks=True)
+        if tools and not cfg.text_tool_format:
+            kwargs["tools"] = tools
         kwargs["drop_params"] = True
         kwargs.update(cfg.extra)
         return kwargs
@@ -126,21 +193,28 @@ class LitellmModel:
             try:
                 resp = litellm.completion(**kwargs)
                 break
+            except litellm.exceptions.ContextWindowExceededError as exc:
+                raise ContextWindowError(f"{self.name}: {exc}") from exc
             except transient as exc:
                 if attempt == self.config.retries:
                     raise ModelError(
                         f"{self.name}: {type(exc).__name__} after {attempt + 1} attempts: {exc}"
                     ) from exc
+                wait = min(max(delay * (1 + 0.25 * random.random()), retry_after(exc)), MAX_WAIT_S)
                 log.warning(
-                    "%s: %s (attempt %d), retrying in %.1fs",
-                    self.name,
-                    type(exc).__name__,
-                    attempt + 1,
-                    delay,
+                    "%s: %s (attempt %d), retrying in %.1fs", self.name, type(exc).__name__, attempt + 1, wait
                 )
-                time.sleep(delay * (1 + 0.25 * random.random()))
-                delay = min(delay * 2, 60.0)
-            except (openai.OpenAIError, ValueError) as exc:  # bad request, auth, context window: not retried
+                time.sleep(wait)
+                delay = min(delay * 2, MAX_WAIT_S)
+            except litellm.exceptions.AuthenticationError as exc:
+                keys = providers.missing_keys(litellm, self.name) or [
+                    self.config.api_key_env or "its API key"
+                ]
+                raise ModelError(
+                    f"{self.name}: the provider refused the credentials ({exc}); check "
+                    f"{providers.describe_keys(keys)}"
+                ) from exc
+            except (openai.OpenAIError, ValueError) as exc:  # bad request, auth: not retried
                 raise ModelError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         self._calls += 1
         return self._parse(resp, litellm)
@@ -159,17 +233,20 @@ class LitellmModel:
                 calls.append(
                     tool_call(call.id or f"call-{self._calls}-{k}", fn.name or "", fn.arguments or "")
                 )
-        usage = getattr(resp, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        return response(content, calls, self._cost(resp, litellm), prompt_tokens, completion_tokens)
+        out = response(content, calls, self._cost(resp, litellm))
+        out.usage = usage_of(resp)
+        out.reasoning = getattr(msg, "reasoning_content", None) or None
+        blocks = getattr(msg, "thinking_blocks", None)
+        out.thinking_blocks = [dict(b) for b in blocks] if blocks else None
+        return out
 
     def _cost(self, resp: Any, litellm: Any) -> float:
+        """Dollars from litellm's offline price table: uncached, cache-read and cache-write prompt tokens each
+        at their own rate (tests/agent/test_agent_costs.py checks the arithmetic)."""
         try:
             return float(litellm.completion_cost(completion_response=resp, model=self.name) or 0.0)
         except Exception as exc:  # noqa: BLE001 - litellm raises bare Exception for unmapped models
-            with _warn_lock:
-                if self.name not in _warned:
-                    _warned.add(self.name)
-                    log.warning("no price known for model %s (%s): its cost counts as 0", self.name, exc)
+            providers.warn_once(
+                f"price:{self.name}", "no price known for model %s (%s): its cost counts as 0", self.name, exc
+            )
             return 0.0

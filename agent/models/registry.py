@@ -29,14 +29,17 @@ def model_for(index: int, models: list[ModelConfig], agent: AgentConfig) -> Mode
 
 def model_configs_from_names(names: list[str], **common: object) -> list[ModelConfig]:
     """`--model` values -> configs: `<type>:<rest>` for a backend that reads specs (`deterministic:<script.yaml>`,
-    `replay:<trajectory.json>`), else a litellm model name (`openai/gpt-4o-mini`). `common` (e.g. api_base,
-    api_key_env, timeout) applies to litellm ones."""
+    `replay:<trajectory.json>`, `replay-bash:<file>[#id]`), else a litellm model name (`openai/gpt-4o-mini`).
+    `common` (the config file's `model:` fields: api_base, api_key_env, context_window, latency_s, ...) is the
+    base each flag's fields override."""
     out = []
     for name in names:
         kind, sep, rest = name.partition(":")
         from_spec = getattr(backend_class(kind), "from_spec", None) if sep and kind in BACKENDS else None
-        if from_spec is not None:
-            out.append(ModelConfig.model_validate({"type": kind, **from_spec(rest)}))
-        else:
-            out.append(ModelConfig.model_validate({"type": "litellm", "name": name, **common}))
+        fields = (
+            {"type": kind, **from_spec(rest)} if from_spec is not None else {"type": "litellm", "name": name}
+        )
+        if fields["type"] != common.get("type", "litellm"):
+            fields.setdefault("name", "")  # a name set for another backend is no label for this one
+        out.append(ModelConfig.model_validate({**common, **fields}))
     return out

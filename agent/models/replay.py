@@ -8,7 +8,7 @@ from typing import Any
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import AgentConfigError, ModelError
-from patchjury.agent.models.base import Sampling, response, tool_call
+from patchjury.agent.models.base import OfflineModel, Sampling, response, tool_call
 from patchjury.agent.protocol import ModelResponse
 from patchjury.trajectory_record import RecordFileError, load_trajectory
 
@@ -21,7 +21,7 @@ def _assistant_messages(path: Path) -> list[dict[str, Any]]:
     return [m for m in record.messages if m.get("role") == "assistant"]
 
 
-class ReplayModel:
+class ReplayModel(OfflineModel):
     """Model protocol answering with the assistant messages of a recorded trajectory, in order."""
 
     @staticmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.errors import ModelError
-from patchjury.agent.models.base import Sampling, response, tool_call
+from patchjury.agent.models.base import OfflineModel, Sampling, response, tool_call
 from patchjury.agent.models.recorded_bash import RecordedCommand, load_recorded
 from patchjury.agent.protocol import ModelResponse
 
@@ -29,7 +29,7 @@ def describe(k: int, n: int, cmd: RecordedCommand) -> str:
     return f"[replay-bash] command {k + 1}/{n}; recorded return code: {recorded}"
 
 
-class ReplayBashModel:
+class ReplayBashModel(OfflineModel):
     """Model protocol answering with `run` calls of the recorded commands, then `submit`."""
 
     @staticmethod

@@ -13,14 +13,13 @@ command-line flags override single fields.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from patchjury.agent.config import AgentConfig, ModelConfig
-from patchjury.core.config import ConfigError, build_config
+from patchjury.core.config import ConfigError, build_config, merge_specs
 from patchjury.core.errors import UsageError
 from patchjury.envs.plan import EnvSettings
 from patchjury.selection.config import SelectionConfig
@@ -76,68 +75,63 @@ def load_settings(
     cpus: float | None = None,
     base: dict[str, Any] | None = None,
 ) -> Settings:
-    """`-c` specs merged left to right over `base`, then the command-line flags."""
-    settings = build_config(Settings, list(specs), base=base)
-    updates: dict[str, Any] = {}
-    agent: dict[str, Any] = {}
+    """`-c` specs merged left to right over `base`, then the command-line flags, validated once.
+
+    Models named by `--model` keep the config's `model:` fields (endpoint, key variable, context window,
+    latency, ...): `--model openai/X -c model.api_base=URL` and `--model deterministic:F.yaml -c
+    model.latency_s=1.5` both work, and a config file may set only `model.api_base` / `model.api_key_env`."""
+    data = merge_specs(list(specs), base)
     if models:
         from patchjury.agent.models.registry import model_configs_from_names
 
-        # litellm models named by flags keep the config file's endpoint/key/timeout settings
-        keep = ("api_base", "api_key_env", "timeout", "retries", "backoff_s", "text_tool_format", "extra")
-        common = {
-            k: v for k, v in (settings.model.model_dump() if settings.model else {}).items() if k in keep
-        }
+        common = _section(data, "model")
+        data.pop("model", None)
         try:
-            updates["models"] = model_configs_from_names(list(models), **common)
+            data["models"] = [m.model_dump() for m in model_configs_from_names(list(models), **common)]
         except ValueError as exc:
             raise ConfigError(f"bad --model: {exc}") from exc
-    if n is not None:
-        agent["n_trajectories"] = n
-    if traj_workers is not None:
-        agent["workers"] = traj_workers
+    agent = {k: v for k, v in (("n_trajectories", n), ("workers", traj_workers)) if v is not None}
     if agent:
-        updates["agent"] = settings.agent.model_copy(update=agent)
+        data["agent"] = {**_section(data, "agent"), **agent}
     if test_workers is not None:
-        execution = settings.selection.execution.model_copy(update={"workers": test_workers})
-        updates["selection"] = settings.selection.model_copy(update={"execution": execution})
+        selection = _section(data, "selection")
+        data["selection"] = {
+            **selection,
+            "execution": {**_section(selection, "execution"), "workers": test_workers},
+        }
     if max_cost is not None:
-        updates["max_cost"] = max_cost
+        data["max_cost"] = max_cost
     env = {k: v for k, v in (("setup", setup), ("memory", memory), ("cpus", cpus)) if v is not None}
     if env:
-        updates["env"] = settings.env.model_copy(update=env)
-    settings = settings.model_copy(update=updates)
-    # Revalidate the result (model_copy does not), so flags get the same checks as files.
-    return build_config(Settings, [], base=settings.model_dump(mode="json", exclude_none=False))
+        data["env"] = {**_section(data, "env"), **env}
+    return build_config(Settings, [], base=data)
+
+
+def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"`{key}` must be a mapping of settings, got {value!r}")
+    return value
 
 
 def check_model_keys(models: Sequence[ModelConfig]) -> None:
     """Fail BEFORE any work when a model's API key is missing: one error naming the variable(s)."""
+    from patchjury.agent.models.backends import backend_class
+    from patchjury.agent.models.providers import describe_keys
+
     problems: list[str] = []
+    first = ""
     for cfg in models:
-        if cfg.type != "litellm":
-            continue
-        if cfg.api_key_env:
-            if not os.environ.get(cfg.api_key_env):
-                problems.append(f"{cfg.name} needs {cfg.api_key_env} (model.api_key_env)")
-            continue
-        if cfg.api_base:
-            continue  # a self-hosted OpenAI-compatible server usually takes no key
-        missing = _litellm_missing_keys(cfg.name)
+        check = getattr(backend_class(cfg.type), "missing_keys", None)  # backends that need credentials
+        missing = check(cfg) if check is not None else []
         if missing:
-            problems.append(f"{cfg.name} needs {' or '.join(missing)}")
+            where = " (model.api_key_env)" if cfg.api_key_env else ""
+            problems.append(f"{cfg.name} needs {describe_keys(missing)}{where}")
+            first = first or describe_keys(missing).split()[0].rstrip(",")
     if problems:
         raise UsageError(
             "missing API key: "
             + "; ".join(dict.fromkeys(problems))
-            + ". Export it (e.g. `export OPENAI_API_KEY=...`), set model.api_key_env, or point model.api_base "
-            "at a local OpenAI-compatible server; `patchjury demo` needs no key"
+            + f". Export it (`export {first}=...`), set model.api_key_env, or point model.api_base at a local "
+            "OpenAI-compatible server; `patchjury demo` needs no key"
         )
-
-
-def _litellm_missing_keys(name: str) -> list[str]:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    info = litellm.validate_environment(model=name)
-    return [] if info.get("keys_in_environment") else [str(k) for k in info.get("missing_keys", [])]

@@ -1,4 +1,4 @@
-"""A small OpenAI-compatible chat-completions server on 127.0.0.1 serving scripted responses.
+"""A small OpenAI-compatible chat-completions server on 127.0.0.1 that behaves as hosted models do.
 
     script = [
         {"tool_calls": [{"name": "view", "arguments": {"path": "a.py"}}]},
@@ -6,29 +6,227 @@
                                           "top_logprobs": [{"token": "YES", "logprob": -0.1},
                                                            {"token": "NO", "logprob": -2.4}]}]},
         {"status": 500, "error": "overloaded"},           # an HTTP error (for retry tests)
+        {"status": 429, "retry_after": 1},                # rate limited, with a Retry-After header
+        {"content": "thinking done", "reasoning_content": "...", "tool_calls": [...]},   # a reasoning model
     ]
-    with FakeOpenAIServer(script) as server:
+    with FakeOpenAIServer(script, context_window=14_000) as server:
         litellm.completion(model="openai/fake", api_base=server.base_url, api_key="x", messages=[...])
-        server.requests  # the JSON bodies received, in order
+        server.requests  # the JSON bodies received, in order (rejected ones too)
 
 Responses are served in order; when the script is exhausted the last one repeats (or
-`responder(request_json, n) -> dict` computes them). Each entry may set `usage`
-({"prompt_tokens", "completion_tokens"}) and `delay_s`.
+`responder(request_json, n) -> dict` computes them). Each entry may set `usage` and `delay_s`.
+
+What a hosted model does and this server does too (every request, before the script is consulted):
+- strict validation with OpenAI's error bodies (HTTP 400 `invalid_request_error`): every assistant `tool_calls` id
+  must be answered by a `tool` message before the next assistant/user message, a `tool` message must answer a
+  preceding call, message fields outside the API are refused (e.g. `reasoning_content` sent back, as DeepSeek
+  refuses it), tool names must match `^[a-zA-Z0-9_-]{1,64}$`;
+- with `context_window`, prompts are counted with the cl100k tokenizer and longer ones are refused with HTTP 400
+  and code `context_length_exceeded` (OpenAI's body, which litellm maps to ContextWindowExceededError);
+- usage is the real count of the prompt (unless an entry sets `usage`), and automatic prompt caching reports
+  `prompt_tokens_details.cached_tokens`: the longest prefix (in 128-token blocks, from 1,024 tokens) shared with
+  an earlier request, as OpenAI's caching does;
+- `/v1/messages` answers Anthropic's Messages API the same way (tool_use blocks, `cache_control` breakpoints: a
+  prefix up to a breakpoint that was written before is read from cache, `cache_read_input_tokens`, and the rest
+  up to the last breakpoint is written, `cache_creation_input_tokens`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+ALLOWED_KEYS = {
+    "system": {"role", "content", "name"},
+    "developer": {"role", "content", "name"},
+    "user": {"role", "content", "name"},
+    "assistant": {"role", "content", "name", "tool_calls", "refusal", "audio", "function_call"},
+    "tool": {"role", "content", "tool_call_id", "name"},
+}
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
-def chat_response(entry: dict[str, Any], model: str, n: int) -> dict[str, Any]:
+
+class RequestError(Exception):
+    """A request a hosted model would refuse: HTTP status and error body."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {
+            "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+        }
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> Any:
+    """cl100k_base from litellm's bundled tokenizer files (offline)."""
+    spec = importlib.util.find_spec("litellm")
+    if spec and spec.submodule_search_locations:
+        folder = os.path.join(spec.submodule_search_locations[0], "litellm_core_utils", "tokenizers")
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", folder)
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return "" if content is None else str(content)
+
+
+def prompt_tokens(body: dict[str, Any]) -> list[int]:
+    """The prompt as one token sequence: the tool schemas first (OpenAI puts them in the system part, so they are
+    in the cached prefix), then role markers, contents and tool calls."""
+    enc = _encoding()
+    parts = [json.dumps(body["tools"], sort_keys=True)] if body.get("tools") else []
+    for m in body.get("messages", []):
+        calls = json.dumps(m.get("tool_calls") or [], sort_keys=True) if m.get("tool_calls") else ""
+        parts.append(f"<|{m.get('role')}|>{_text(m.get('content'))}{calls}<|end|>")
+    return enc.encode("".join(parts), disallowed_special=())
+
+
+def validate_chat(body: dict[str, Any]) -> None:
+    """Refuse what OpenAI refuses (a subset: the rules agents break)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError(400, "[] is too short - 'messages'", param="messages")
+    open_calls: list[str] = []
+    answered: set[str] = set()
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role not in ALLOWED_KEYS:
+            raise RequestError(
+                400,
+                f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+                f"'user', 'tool', and 'developer'.",
+                param=f"messages[{i}].role",
+            )
+        extra = sorted(set(m) - ALLOWED_KEYS[role])
+        if extra:
+            raise RequestError(
+                400,
+                f"Additional properties are not allowed ('{extra[0]}' was unexpected) - 'messages.{i}'",
+                param=f"messages.[{i}]",
+            )
+        if role == "tool":
+            if m.get("tool_call_id") not in open_calls:
+                raise RequestError(
+                    400,
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'.",
+                    param=f"messages.[{i}].role",
+                )
+            answered.add(m["tool_call_id"])
+            continue
+        missing = [c for c in open_calls if c not in answered]
+        if missing:
+            raise RequestError(
+                400,
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(missing)}",
+                param="messages",
+            )
+        open_calls, answered = [], set()
+        if role == "assistant":
+            open_calls = [c.get("id") for c in m.get("tool_calls") or []]
+            if m.get("content") is None and not open_calls:
+                raise RequestError(
+                    400,
+                    "Invalid value for 'content': expected a string, got null.",
+                    param=f"messages.[{i}].content",
+                )
+    missing = [c for c in open_calls if c not in answered]
+    if missing:
+        raise RequestError(
+            400,
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(missing)}",
+            param="messages",
+        )
+    for k, tool in enumerate(body.get("tools") or []):
+        name = (tool.get("function") or {}).get("name", "")
+        if not TOOL_NAME.match(name):
+            raise RequestError(
+                400,
+                f"Invalid 'tools[{k}].function.name': string does not match pattern. "
+                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                param=f"tools[{k}].function.name",
+            )
+    temp = body.get("temperature")
+    if temp is not None and not 0 <= float(temp) <= 2:
+        raise RequestError(
+            400,
+            f"Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but "
+            f"got {temp} instead.",
+            param="temperature",
+        )
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class PromptCache:
+    """OpenAI-style automatic caching: the longest prefix shared with a recent prompt, in 128-token blocks from
+    1,024 tokens (what `prompt_tokens_details.cached_tokens` reports)."""
+
+    def __init__(self, keep: int = 32) -> None:
+        self.seen: list[list[int]] = []
+        self.keep = keep
+        self.lock = threading.Lock()
+
+    def lookup_and_store(self, tokens: list[int]) -> int:
+        with self.lock:
+            best = max((_common_prefix(tokens, s) for s in self.seen), default=0)
+            self.seen = [*self.seen[-(self.keep - 1) :], tokens]
+        return 0 if best < 1024 else best // 128 * 128
+
+
+class BreakpointCache:
+    """Anthropic-style explicit caching: prefixes up to a `cache_control` breakpoint are written, and read back
+    when a later request has a breakpoint after the very same prefix (at least 1,024 tokens)."""
+
+    def __init__(self) -> None:
+        self.written: set[str] = set()
+        self.lock = threading.Lock()
+
+    def account(self, blocks: list[tuple[str, int, bool]]) -> tuple[int, int]:
+        """(cache_read, cache_creation) tokens for blocks of (serialized text, tokens, has breakpoint)."""
+        prefix, total, points = "", 0, []
+        for text, n, mark in blocks:
+            prefix += text
+            total += n
+            if mark and total >= 1024:
+                points.append((str(hash(prefix)), total))
+        with self.lock:
+            read = max((t for h, t in points if h in self.written), default=0)
+            self.written.update(h for h, _ in points)
+        last = points[-1][1] if points else 0
+        return read, max(last - read, 0)
+
+
+def chat_response(
+    entry: dict[str, Any], model: str, n: int, usage: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """An OpenAI chat.completion body for one script entry."""
     message: dict[str, Any] = {"role": "assistant", "content": entry.get("content")}
+    if "reasoning_content" in entry:
+        message["reasoning_content"] = entry["reasoning_content"]
     calls = entry.get("tool_calls") or []
     if calls:
         message["tool_calls"] = [
@@ -64,41 +262,167 @@ def chat_response(entry: dict[str, Any], model: str, n: int) -> dict[str, Any]:
                 for lp in entry["logprobs"]
             ]
         }
-    usage = entry.get("usage", {"prompt_tokens": 100, "completion_tokens": 20})
+    usage = dict(entry.get("usage") or usage or {"prompt_tokens": 100, "completion_tokens": 20})
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     return {
         "id": f"chatcmpl-fake-{n}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [choice],
-        "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
+        "usage": usage,
+    }
+
+
+def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, int, bool]]:
+    """The request as cacheable blocks in Anthropic's order: tools, system, messages."""
+    enc = _encoding()
+    out = []
+    for tool in body.get("tools") or []:
+        text = json.dumps(tool, sort_keys=True)
+        out.append((text, len(enc.encode(text, disallowed_special=())), "cache_control" in tool))
+    system = body.get("system") or []
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system:
+        text = block.get("text", "")
+        out.append((text, len(enc.encode(text, disallowed_special=())), "cache_control" in block))
+    for m in body.get("messages", []):
+        content = m.get("content")
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+            text = m["role"] + json.dumps(
+                {k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True
+            )
+            out.append((text, len(enc.encode(text, disallowed_special=())), "cache_control" in block))
+    return out
+
+
+def validate_anthropic(body: dict[str, Any]) -> None:
+    """Every tool_use must be answered by a tool_result in the next (user) message."""
+    pending: list[str] = []
+    for i, m in enumerate(body.get("messages", [])):
+        blocks = m.get("content") if isinstance(m.get("content"), list) else []
+        results = [b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"]
+        missing = [p for p in pending if p not in results]
+        if missing:
+            raise RequestError(
+                400,
+                f"messages.{i}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                "corresponding `tool_result` block in the next message.",
+            )
+        pending = (
+            [b.get("id") for b in blocks if b.get("type") == "tool_use"]
+            if m.get("role") == "assistant"
+            else []
+        )
+
+
+def anthropic_response(entry: dict[str, Any], model: str, n: int, usage: dict[str, int]) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if entry.get("content"):
+        content.append({"type": "text", "text": entry["content"]})
+    for k, c in enumerate(entry.get("tool_calls") or []):
+        args = json.loads(c["arguments"]) if isinstance(c["arguments"], str) else c["arguments"]
+        content.append(
+            {"type": "tool_use", "id": c.get("id", f"toolu_{n}_{k}"), "name": c["name"], "input": args}
+        )
+    return {
+        "id": f"msg_fake_{n}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "tool_use" if entry.get("tool_calls") else "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
     }
 
 
 class FakeOpenAIServer:
-    """Context manager running the server in a thread; `.base_url` ends with /v1."""
+    """Context manager running the server in a thread; `.base_url` ends with /v1 (`.anthropic_base` for the
+    Messages API).
+
+    context_window: refuse longer prompts (HTTP 400 `context_length_exceeded`); None = no limit.
+    count_tokens:   report the real prompt size and automatic caching in usage (default: a fixed 100 + 20).
+    """
 
     def __init__(
         self,
         script: list[dict[str, Any]] | None = None,
         responder: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
+        *,
+        context_window: int | None = None,
+        count_tokens: bool = False,
     ) -> None:
         if not script and responder is None:
             raise ValueError("FakeOpenAIServer needs a non-empty script or a responder")
         self.script = list(script or [])
         self.responder = responder
+        self.context_window = context_window
+        self.count_tokens = count_tokens or context_window is not None
         self.requests: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        """The error bodies sent back, in order."""
+        self.prompt_sizes: list[int] = []
+        """Prompt tokens of every counted request (refused ones too)."""
+        self.cache = PromptCache()
+        self.breakpoints = BreakpointCache()
         self.lock = threading.Lock()
+        self._answered = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    def _record(self, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.requests.append(body)
+
     def _next(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            n = len(self.requests)
-            self.requests.append(body)
+            n = self._answered
+            self._answered += 1
         if self.responder is not None:
             return self.responder(body, n)
         return self.script[min(n, len(self.script) - 1)]
+
+    def _check_window(self, n_tokens: int) -> None:
+        with self.lock:
+            self.prompt_sizes.append(n_tokens)
+        if self.context_window is not None and n_tokens > self.context_window:
+            raise RequestError(
+                400,
+                f"This model's maximum context length is {self.context_window} tokens. However, your messages "
+                f"resulted in {n_tokens} tokens. Please reduce the length of the messages.",
+                code="context_length_exceeded",
+                param="messages",
+            )
+
+    def chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        validate_chat(body)
+        usage = None
+        if self.count_tokens:
+            tokens = prompt_tokens(body)
+            self._check_window(len(tokens))
+            cached = self.cache.lookup_and_store(tokens)
+            usage = {
+                "prompt_tokens": len(tokens),
+                "completion_tokens": 20,
+                "prompt_tokens_details": {"cached_tokens": cached},
+            }
+        entry = self._next(body)
+        return entry, {"usage": usage} if usage else {}
+
+    def messages(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        validate_anthropic(body)
+        blocks = _anthropic_blocks(body)
+        total = sum(n for _, n, _ in blocks)
+        self._check_window(total)
+        read, created = self.breakpoints.account(blocks)
+        usage = {
+            "input_tokens": total - read - created,
+            "output_tokens": 20,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": created,
+        }
+        return self._next(body), {"usage": usage}
 
     def __enter__(self) -> FakeOpenAIServer:
         fake = self
@@ -107,30 +431,63 @@ class FakeOpenAIServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
 
             def do_POST(self) -> None:
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                path = self.path.rstrip("/")
+                anthropic = path.endswith("/messages")
+                if not anthropic and not path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                entry = fake._next(body)
+                fake._record(body)
+                try:
+                    entry, extra = fake.messages(body) if anthropic else fake.chat(body)
+                except RequestError as exc:
+                    with fake.lock:
+                        fake.rejected.append(exc.body)
+                    self._send(exc.status, exc.body)
+                    return
                 if entry.get("delay_s"):
                     time.sleep(entry["delay_s"])
                 if "status" in entry:
-                    self._send(
-                        entry["status"],
-                        {"error": {"message": entry.get("error", "error"), "type": "server_error"}},
-                    )
+                    self._error(entry)
                     return
-                self._send(200, chat_response(entry, body.get("model", "fake"), len(fake.requests)))
+                model = body.get("model", "fake")
+                n = len(fake.requests)
+                if anthropic:
+                    self._send(200, anthropic_response(entry, model, n, extra["usage"]))
+                else:
+                    self._send(200, chat_response(entry, model, n, extra.get("usage")))
+
+            def _error(self, entry: dict[str, Any]) -> None:
+                status = entry["status"]
+                if status == 429:
+                    after = entry.get("retry_after", 1)
+                    body = {
+                        "error": {
+                            "message": f"Rate limit reached for requests. Please try again in {after}s.",
+                            "type": "requests",
+                            "param": None,
+                            "code": "rate_limit_exceeded",
+                        }
+                    }
+                    self._send(429, body, {"Retry-After": str(after)})
+                    return
+                self._send(
+                    status, {"error": {"message": entry.get("error", "error"), "type": "server_error"}}
+                )
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -143,6 +500,11 @@ class FakeOpenAIServer:
         if self._server is None:
             raise RuntimeError("FakeOpenAIServer is not running: use it as a context manager")
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    @property
+    def anthropic_base(self) -> str:
+        """`api_base` for litellm's anthropic/ models (litellm appends /v1/messages)."""
+        return self.base_url[: -len("/v1")]
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
