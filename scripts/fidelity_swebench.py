@@ -301,6 +301,8 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
             bad.append(f"| {iid} | {res.get('status')} | {str(res.get('error'))[:150]} |")
             continue
         ours = read_report(out / "replay-eval" / iid, iid)
+        if ours is None and str(res.get("patch") or "").strip():
+            continue  # replayed, its diff not graded yet (in progress)
         res["replay_resolved"] = bool(ours and ours.get("resolved"))
         res["official_resolved"] = bool(runs[iid]["resolved"])
         rep[insts[iid].repo].append(res)
