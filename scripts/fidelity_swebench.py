@@ -296,6 +296,15 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         f"{sum(c['resolved'] for c in ok)} | {ra}/{len(ok)} ({100 * ra / max(len(ok), 1):.1f}%) | {t} | "
         f"{ta}/{t} ({100 * ta / max(t, 1):.2f}%) |"
     )
+    by_stratum: dict[str, list[str]] = defaultdict(list)
+    for iid, _ in graded_ids:
+        by_stratum[f"{insts[iid].repo} {insts[iid].version}"].append(iid.split("__")[1])
+    lines += [
+        "",
+        "Instances graded (the sample): "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(by_stratum.items()))
+        + ".",
+    ]
     lines += ["", "Environment-limited (the test log shows why):", ""]
     lines += [
         f"- {iid}: {why}" for iid, why in sorted(ENVIRONMENT_LIMITED.items()) if iid in dict(graded_ids)
