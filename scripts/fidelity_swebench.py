@@ -259,10 +259,14 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     # grading
     per_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
     graded_ids: list[tuple[str, dict[str, Any]]] = []
+    no_patch: list[str] = []
     dis: list[str] = []
     for iid, row in sorted(runs.items()):
         ours = our_report(out, iid)
         if ours is None:
+            continue
+        if not (row["model_patch"] or "").strip() and row["report"].get("patch_exists"):
+            no_patch.append(iid)  # the file lost the patch the official report graded: nothing to compare
             continue
         cmp = compare_grading(row["report"], ours)
         per_repo[insts[iid].repo].append(cmp)
@@ -305,6 +309,12 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         + "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(by_stratum.items()))
         + ".",
     ]
+    if no_patch:
+        lines += [
+            "",
+            f"Not compared: {', '.join(no_patch)} (the data file's model_patch is empty while the official report "
+            "graded a non-empty patch: patch_exists and patch_successfully_applied are true).",
+        ]
     lines += ["", "Environment-limited (the test log shows why):", ""]
     lines += [
         f"- {iid}: {why}" for iid, why in sorted(ENVIRONMENT_LIMITED.items()) if iid in dict(graded_ids)
