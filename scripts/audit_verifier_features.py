@@ -28,16 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
 
-def free_auroc(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
-    """(direction-free AUROC, signed AUROC); 0.5 when x is constant or y has one class."""
-    from sklearn.metrics import roc_auc_score
-
-    if len(set(y.tolist())) < 2 or np.ptp(x) == 0:
-        return 0.5, 0.5
-    a = float(roc_auc_score(y, x))
-    return max(a, 1 - a), a
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--candidates", default=str(DATA / "candidates" / "lite_candidates_train.jsonl.gz"))
@@ -55,12 +45,7 @@ def main() -> None:
     from patchjury.selection.candidates import group_by_instance, load_candidates
     from patchjury.selection.static_check import saved_checker
     from patchjury.selection.training.pools import lite_pools, trajectory_pools
-    from patchjury.selection.training.proxies import (
-        LABEL_AUROC_MAX,
-        PROXY_FEATURES,
-        SYSTEM_AUROC_MIN,
-        is_proxy,
-    )
+    from patchjury.selection.training.proxies import LABEL_AUROC_MAX, PROXY_FEATURES, SYSTEM_AUROC_MIN, audit
     from patchjury.selection.training.run import load_all_tasks
     from patchjury.selection.training.train import build_pools
     from patchjury.selection.verifier.features import FEATURE_NAMES
@@ -81,26 +66,17 @@ def main() -> None:
         [str((c.model_extra or {}).get(args.field)) for p in pools for c in groups[p.instance_id]]
     )
     names = sorted(set(systems.tolist()))
-    rows = []
-    for j, f in enumerate(FEATURE_NAMES):
-        per = {s: free_auroc(systems == s, X[:, j]) for s in names}
-        top = max(per, key=lambda s: per[s][0])
-        lab, lab_signed = free_auroc(y, X[:, j])
-        rows.append((f, per[top][0], per[top][1], top, lab, lab_signed))
-    rows.sort(key=lambda r: -r[1])
+    rows = audit(X, y, systems, FEATURE_NAMES)
     lines = [
         "| feature | system AUROC (max one-vs-rest) | system most separated (signed AUROC) | label AUROC "
         "(signed) | proxy by rule | in PROXY_FEATURES |",
         "|---|---|---|---|---|---|",
     ]
-    flagged = []
-    for f, sa, ss, top, la, ls in rows:
-        proxy = is_proxy(sa, la)
-        if proxy:
-            flagged.append(f)
+    flagged = [r.feature for r in rows if r.proxy]
+    for r in rows:
         lines.append(
-            f"| `{f}` | {sa:.2f} | {top} ({ss:.2f}) | {la:.2f} ({ls:.2f}) | {'**yes**' if proxy else 'no'} | "
-            f"{'yes' if f in PROXY_FEATURES else 'no'} |"
+            f"| `{r.feature}` | {r.system_auroc:.2f} | {r.system} ({r.system_signed:.2f}) | {r.label_auroc:.2f} "
+            f"({r.label_signed:.2f}) | {'**yes**' if r.proxy else 'no'} | {'yes' if r.feature in PROXY_FEATURES else 'no'} |"
         )
     text = (
         f"{len(y)} candidates on {len(pools)} instances, {len(names)} values of `{args.field}`; AUROCs are "

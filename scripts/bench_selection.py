@@ -199,6 +199,9 @@ def evidence_main(args: argparse.Namespace) -> None:
             "",
             table(result.curves, methods),
             "",
+            f"Verifier features left out ({len(result.excluded)}: shipped exclusions and what the audit rule flags on "
+            f"these pools): {', '.join(result.excluded)}.",
+            "",
         ]
         refs = sorted(result.references, key=lambda n: -np.mean(list(result.references[n].values())))
         text += [

@@ -32,7 +32,7 @@ from patchjury.selection.training.bench import Case, best_at_k_curves
 from patchjury.selection.training.bestk import paired_bootstrap
 from patchjury.selection.training.evidence import InstanceEvidence
 from patchjury.selection.training.pools import lite_pools, same_agent_keys
-from patchjury.selection.training.proxies import PROXY_FEATURES
+from patchjury.selection.training.proxies import PROXY_FEATURES, audit
 from patchjury.selection.training.train import Pool, fold_models
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from patchjury.selection.verifier.model import VerifierModel
@@ -58,6 +58,8 @@ class SettingResult:
     references: dict[str, dict[str, float]]
     """name -> instance -> label of a single system/run (for the report only)."""
     cases: list[Case]
+    excluded: list[str]
+    """Features the verifier was not allowed to use."""
 
 
 def _label(c: Candidate) -> bool:
@@ -118,12 +120,19 @@ def build_cases(
     return cases, chosen
 
 
-def excluded(setting: str) -> list[str]:
-    """Features the setting's verifier must not use (system proxies; trajectory features where only some systems
-    have trajectories)."""
+def excluded(setting: str, cases: Sequence[Case], chosen: dict[str, list[Candidate]]) -> list[str]:
+    """Features the setting's verifier must not use: the shipped exclusions, plus every feature the audit rule
+    (selection/training/proxies.py) flags on this setting's pools as it featurizes them: producing system in the
+    mixed pools (there the scripts and trajectories of 4 of the 13 runs would identify them, so they are not read
+    at all), the run in the same-agent pools."""
+    field = "system" if setting == "mixed" else "run"
+    X = np.vstack([c.featurizer.features() for c in cases])
+    y = np.concatenate([c.labels for c in cases])
+    who = [str((cand.model_extra or {}).get(field)) for c in cases for cand in chosen[c.instance_id]]
+    flagged = {r.feature for r in audit(X, y, who, FEATURE_NAMES) if r.proxy}
     if setting == "mixed":
-        return sorted({*PROXY_FEATURES, *TRAJECTORY_ONLY, *TRAJECTORY_FEATURES})
-    return sorted(PROXY_FEATURES)
+        flagged |= {*TRAJECTORY_ONLY, *TRAJECTORY_FEATURES}
+    return sorted({*PROXY_FEATURES, *flagged})
 
 
 def run_setting(
@@ -139,7 +148,7 @@ def run_setting(
     """Best@K of every method, averaged over `splits` fold splits of the verifier."""
     kind = artifact.kind
     params: dict[str, Any] = dict(artifact.meta["cv_chosen"]["params"])
-    exclude = excluded(setting)
+    exclude = excluded(setting, cases, chosen)
     if setting == "same_agent" and not trajectory_features:
         exclude = sorted({*exclude, *TRAJECTORY_FEATURES})
     params["exclude"] = exclude
@@ -159,7 +168,7 @@ def run_setting(
         iid: {m: float(np.mean([rf[iid][m] for rf in runs_full])) for m in runs_full[0][iid]}
         for iid in runs_full[0]
     }
-    return SettingResult(setting, curves, full, references(chosen, setting), cases)
+    return SettingResult(setting, curves, full, references(chosen, setting), cases, exclude)
 
 
 def references(chosen: dict[str, list[Candidate]], setting: str) -> dict[str, dict[str, float]]:
