@@ -60,7 +60,8 @@ def _append(out: Path, record: dict[str, Any]) -> None:
 
 
 def _old_regression(paths: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
-    """(instance -> patch sha1 -> old entry, instance -> related files) from earlier exec-signals files."""
+    """(instance -> patch sha1 -> old entry, instance -> related files) from earlier exec-signals files, or from
+    earlier evidence files (their measured clusters, every member by its patch)."""
     from patchjury.selection.candidates import json_rows
 
     entries: dict[str, dict[str, Any]] = {}
@@ -70,6 +71,18 @@ def _old_regression(paths: list[str]) -> tuple[dict[str, dict[str, Any]], dict[s
             if rec.get("error") or rec.get("signals") == "repro":
                 continue
             iid = rec["instance_id"]
+            if rec.get("format") == FORMAT:
+                reg = rec.get("regression") or {}
+                if reg.get("files"):
+                    files.setdefault(iid, reg["files"])
+                for row in rec["candidates"]:
+                    n = (reg.get("failures") or {}).get(row.get("subject"))
+                    if n is not None:
+                        entries.setdefault(iid, {})[row["patch_sha1"]] = {
+                            "regression_failures": n,
+                            "evidence": True,
+                        }
+                continue
             if rec.get("regression", {}).get("files"):
                 files[iid] = rec["regression"]["files"]
             for row in rec.get("candidates", []):
@@ -215,10 +228,19 @@ def main() -> None:
                 for s in run.signals
             ]
             record["matrix"] = matrix.to_json()
+            failures = {s: len(f) for s, f in reg.failures.items()} if reg else {}
+            for cluster, rep in cluster_rep.items():  # counts an earlier evidence file measured: carried over
+                if rep in failures:
+                    continue
+                for m in (s.candidate_id for s in run.signals if s.cluster == cluster):
+                    got = known.get(patch_sha1(by_id[m].model_patch))
+                    if got and got.get("evidence"):
+                        failures[rep] = int(got["regression_failures"])
+                        break
             record["regression"] = {
                 "files": reg.files if reg else old_files.get(iid, []),
                 "baseline_passing": len(reg.passing) if reg else None,
-                "failures": {s: len(f) for s, f in reg.failures.items()} if reg else {},
+                "failures": failures,
                 "note": reg.note if reg else "",
                 "ran_for": sorted(need),
                 "reused_from": [Path(p).name for p in args.regression_from] if iid in old_files else [],

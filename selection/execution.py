@@ -239,8 +239,10 @@ def _prepare(
 
 def placement(test: ReproTest, slot: int, test_dir: str) -> tuple[str, str]:
     """(where the test file is written, the command that runs it). A candidate's test whose command names its file
-    runs from `test_dir/<slot>/`, with the repository root first on PYTHONPATH (as when run from the root);
-    issue-derived tests and commands that do not name their file are left as they are."""
+    runs from `test_dir/<slot>/`, with the repository root first on PYTHONPATH (as when run from the root) and
+    string hashing fixed (PYTHONHASHSEED=0: a printed set of strings keeps one order on every subject, so equal
+    behaviour gives equal output); issue-derived tests and commands that do not name their file are left as
+    they are."""
     if test.origin != "candidate":
         return test.path, test.command
     try:
@@ -251,7 +253,7 @@ def placement(test: ReproTest, slot: int, test_dir: str) -> tuple[str, str]:
         return test.path, test.command
     moved = f"{test_dir.rstrip('/')}/{slot}/{test.path.rsplit('/', 1)[-1]}"
     command = shlex.join(moved if w == test.path else w for w in words)
-    return moved, f'PYTHONPATH="$PWD${{PYTHONPATH:+:$PYTHONPATH}}" {command}'
+    return moved, f'PYTHONHASHSEED=0 PYTHONPATH="$PWD${{PYTHONPATH:+:$PYTHONPATH}}" {command}'
 
 
 def _fingerprint(env: Env) -> str:

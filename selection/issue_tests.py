@@ -68,7 +68,11 @@ def _tests_for(snip: Snippet, origin: str, n: int, task: Task, config: IssueTest
         path = f"{config.directory}/{origin}_{n}_{mode}.py"
         out.append(
             ReproTest(
-                f"{origin}/{n}-{mode}", path, runner_script(spec), f"{config.python} {path}", origin="issue"
+                f"{origin}/{n}-{mode}",
+                path,
+                runner_script(spec),
+                f"PYTHONHASHSEED=0 {config.python} {path}",
+                origin="issue",
             )
         )
     return out

@@ -126,3 +126,25 @@ def test_hostile_tests_in_containers(tmp_path: Path, base_image: str) -> None:
         return lambda: make_env(DockerEnvConfig(image=base_image, source_repo=repo, commit=sha))
 
     _check(_run(tmp_path, docker, "python3"))
+
+
+def test_string_sets_print_in_one_order_on_every_subject(tmp_path: Path) -> None:
+    """Python randomizes string hashing per process: a printed set of strings would differ between runs of the
+    same behaviour. Tests run with PYTHONHASHSEED=0, so equal behaviour gives one digest."""
+    repo, sha, patches = jury_repo.make_repo(tmp_path)
+    words = ", ".join(repr(f"word{i}") for i in range(12))
+    test = TestFile(path="sets.py", content=f"print({{{words}}})\n", command=f"{sys.executable} sets.py")
+    cands = [
+        Candidate(instance_id="i", candidate_id=n, model_patch=patches[n], tests=[test])
+        for n in ("good", "partial")
+    ]
+    with EnvPool(_local(repo, sha), 1) as pool:
+        m = run_pass_matrix(
+            collect_tests(cands),
+            {c.candidate_id: c.model_patch for c in cands},
+            pool,
+            ExecutionConfig(workers=1),
+            progress=False,
+        )
+    digests = {m.cell(s, "good/sets.py").digest for s in (ORIGINAL, "good", "partial")}  # type: ignore[union-attr]
+    assert len(digests) == 1

@@ -150,7 +150,9 @@ def test_extraction_on_real_sympy_issues(shared_data: Path) -> None:
     assert [t.test_id for t in tests] == ["issue/1-actual", "issue/1-expected"]
     assert all(t.path.startswith(".patchjury_issue_tests/") and t.authors == [] for t in tests)
     assert "from sympy import *" in tests[0].content and "'sympy.physics.units'" in tests[0].content
-    assert tests[0].command == "python .patchjury_issue_tests/issue_1_actual.py"
+    assert (
+        tests[0].command == "PYTHONHASHSEED=0 python .patchjury_issue_tests/issue_1_actual.py"
+    )  # one set order
     for t in tests:
         compile(t.content, t.path, "exec")
 
