@@ -157,6 +157,11 @@ def on_terminate(callback: Callable[[], None]) -> None:
     _on_terminate.append(callback)
 
 
+def remove_on_terminate(callback: Callable[[], None]) -> None:
+    if callback in _on_terminate:
+        _on_terminate.remove(callback)
+
+
 def terminate_now(code: int) -> None:
     """Kill running commands, remove containers and temporary checkouts, then end the process with `code`
     at once (other threads are not waited for: what they had checkpointed is what a rerun resumes)."""

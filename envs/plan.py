@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from patchjury.envs.config import DockerEnvConfig, EnvConfig, LocalEnvConfig
-from patchjury.envs.errors import EnvConfigError, ImageBuildError
+from patchjury.envs.errors import EngineUnavailableError, EnvConfigError, ImageBuildError
 from patchjury.envs.protocol import Env
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ class EnvSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["auto", "docker", "local"] = "auto"
-    """`docker` (isolated), `local` (NOT isolated: commands run as you, in a temporary checkout), or `auto`:
-    Docker when an engine is reachable, else local with a warning. SWE-bench instances always use Docker."""
+    """`docker` (isolated) or `local` (NOT isolated: commands run as you, in a temporary checkout, with an
+    environment scrubbed to an allowlist); `auto` = Docker, and an unreachable engine is an error naming the
+    fix (start Docker, or ask for `local`): never a silent fallback. SWE-bench instances always use Docker."""
     image: str | None = None
     """Base image for containers of a local repository (any image with bash, git and Python); None = the
     offline-bootstrapped Debian bookworm image (`patchjury images bootstrap`). SWE-bench instances use their own
@@ -97,9 +98,14 @@ class InstancePlan(EnvPlan):
     """The instance image: its tag, recipe, official or local build, and the seconds spent getting it."""
 
 
+LOCAL_HINT = (
+    "patchjury runs model-chosen commands only in Docker sandboxes unless told otherwise: to run them "
+    "unsandboxed, as you, pass --env local (config env.type=local)"
+)
+
+
 def docker_reachable() -> tuple[bool, str]:
     """(True, "") when the Docker engine answers, else (False, the reason)."""
-    from patchjury.envs.errors import EngineUnavailableError
     from patchjury.envs.sweep import docker_client
 
     try:
@@ -110,31 +116,41 @@ def docker_reachable() -> tuple[bool, str]:
 
 
 def plan_local_repo(
-    settings: EnvSettings, repo: Path, commit: str, labels: Mapping[str, str] | None = None
+    settings: EnvSettings,
+    repo: Path,
+    commit: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    local_fallback: str = "",
 ) -> EnvPlan:
-    """Docker (when reachable, or required) with the repo copied in at `commit`; else a local checkout."""
+    """Docker with the repo copied in at `commit` (`auto` and `docker`), or a local checkout (`local` only).
+
+    `auto` never drops the sandbox silently: an unreachable engine, or a base image that cannot be prepared, is
+    an error naming both fixes (start Docker; or ask for `--env local`). `local_fallback`, the reason local
+    checkouts are acceptable for this caller (the demo: its scripted commands are known), turns that error into
+    a warning and a local plan."""
     warnings: list[str] = []
     kind = settings.type
-    if kind == "auto":
+    if kind in ("auto", "docker"):
         ok, why = docker_reachable()
-        kind = "docker" if ok else "local"
         if not ok:
-            warnings.append(
-                f"Docker is not reachable ({why.split(';')[0]}): running in LOCAL checkouts, which are NOT "
-                "isolated (commands run as you). Start Docker for sandboxes."
-            )
+            if kind == "docker" or not local_fallback:
+                raise EngineUnavailableError(f"{why}; {LOCAL_HINT}")
+            kind = "local"
+            warnings.append(f"Docker is not reachable ({why.split(';')[0]}): {local_fallback}")
     image, repo_inside = "", False
-    if kind == "docker":
+    if kind in ("auto", "docker"):
         try:
             image, repo_inside = prepare_repo_image(settings, repo, commit)
         except ImageBuildError as exc:
-            if settings.type != "auto" or settings.setup:
-                raise  # an explicit Docker request, or the user's setup command failed: say so
+            if settings.type == "docker" or settings.setup or not local_fallback:
+                raise
             kind = "local"
             warnings.append(
-                f"Docker is reachable but no sandbox image could be prepared ({exc}): running in LOCAL "
-                "checkouts, which are NOT isolated. Fix the image (e.g. `patchjury images bootstrap`) for sandboxes."
+                f"no sandbox image could be prepared ({str(exc).splitlines()[0]}): {local_fallback}"
             )
+        else:
+            kind = "docker"
     if kind == "local":
         if settings.setup:
             warnings.append(

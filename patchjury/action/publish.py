@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ FOOTER = (
 @dataclass(frozen=True)
 class Published:
     decision: str
-    """`pr` or `comment`."""
+    """`pr`, `comment` or `refused` (the patch touches protected paths)."""
     url: str
     branch: str | None = None
 
@@ -57,7 +59,12 @@ def run_link(settings: ActionSettings) -> str:
 
 
 def open_pull_request(
-    settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
+    settings: ActionSettings,
+    client: GitHubClient,
+    trigger: Trigger,
+    outcome: RunOutcome,
+    run_dir: Path,
+    protected: list[str] | None = None,
 ) -> Published:
     """Commit the chosen patch on a new branch (checkout untouched), push it, open a draft PR."""
     branch = pick_branch(settings, trigger)
@@ -68,8 +75,16 @@ def open_pull_request(
     gitops.push_branch(
         settings.workspace, settings.remote, made.branch, settings.token, trigger.default_branch
     )
+    warning = ""
+    if protected:
+        warning = (
+            "> [!WARNING]\n> This patch changes files that run with the repository's secrets or control CI "
+            "(allowed by `allow-protected-paths`): "
+            + ", ".join(f"`{p}`" for p in protected)
+            + ". Review them before CI runs on this branch or anyone merges it.\n\n"
+        )
     body = (
-        f"Resolves #{trigger.issue.number} (requested by @{trigger.actor}; "
+        warning + f"Resolves #{trigger.issue.number} (requested by @{trigger.actor}; "
         f"[workflow run]({run_link(settings)})).\n\n" + outcome.report_text(run_dir) + FOOTER
     )
     pr = client.create_pull_request(
@@ -90,6 +105,7 @@ def comment_no_patch(
     why = {
         "no_candidate": "no trajectory produced a patch",
         "unverified": "the tests were not executed (execution is disabled in the config), so no patch is verified",
+        "interrupted": "the run was interrupted before every trajectory finished",
     }.get(outcome.status, "no candidate patch passes its own reproduction test")
     head = (
         f"patchjury ran {outcome.n_trajectories} trajectories for this issue "
@@ -101,11 +117,43 @@ def comment_no_patch(
     return Published("comment", url)
 
 
+def protected_hits(patch: str, patterns: list[str]) -> list[str]:
+    """Paths of `patch` (both sides of every file, so deletions and renames count) matching `patterns`."""
+    paths: set[str] = set()
+    for m in re.finditer(r"^diff --git a/(.+?) b/(.+?)$|^(?:---|\+\+\+) [ab]/(.+?)\s*$", patch, flags=re.M):
+        paths.update(p for p in m.groups() if p)
+    hits = []
+    for path in sorted(paths):
+        name = path.rsplit("/", 1)[-1]
+        if any(fnmatch.fnmatchcase(path if "/" in pat else name, pat) for pat in patterns):
+            hits.append(path)
+    return hits
+
+
+def refuse_protected(
+    settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, hits: list[str]
+) -> Published:
+    """The chosen patch touches protected paths: explain on the issue, push nothing."""
+    listed = "\n".join(f"- `{h}`" for h in hits)
+    body = (
+        f"patchjury found a patch for this issue ([workflow run]({run_link(settings)})) but it changes files "
+        f"that run with this repository's secrets or control CI, so it is **not proposing a pull request**:\n\n"
+        f"{listed}\n\nA patch shaped by an issue must not be able to change them. To allow it for this "
+        "repository, set `allow-protected-paths: true` (such PRs are then flagged), or adjust "
+        "`protected-paths`." + FOOTER
+    )
+    url = client.create_issue_comment(trigger.issue.number, body)
+    return Published("refused", url)
+
+
 def publish(
     settings: ActionSettings, client: GitHubClient, trigger: Trigger, outcome: RunOutcome, run_dir: Path
 ) -> Published:
     if outcome.status == "patch" and outcome.patch_file:
-        return open_pull_request(settings, client, trigger, outcome, run_dir)
+        hits = protected_hits(outcome.patch_text(run_dir), settings.protected_paths)
+        if hits and not settings.allow_protected_paths:
+            return refuse_protected(settings, client, trigger, outcome, hits)
+        return open_pull_request(settings, client, trigger, outcome, run_dir, hits)
     return comment_no_patch(settings, client, trigger, outcome, run_dir)
 
 

@@ -28,6 +28,19 @@ FORBIDDEN_ENV = re.compile(
 )
 
 
+#: Paths a patch may not touch by default: they run with the repository's secrets or control what does
+#: (CI workflows and configs, hooks that CI runs, build entry points, code owners, dev containers).
+#: A pattern with a `/` matches the whole path (`*` crosses directories); one without matches a file name
+#: at any depth.
+DEFAULT_PROTECTED_PATHS = (
+    ".github/*", ".gitlab-ci.yml", ".gitlab/*", ".circleci/*", ".travis.yml", "azure-pipelines.yml",
+    ".azure-pipelines/*", "Jenkinsfile", ".buildkite/*", "appveyor.yml", ".appveyor.yml", ".drone.yml",
+    "bitbucket-pipelines.yml", ".woodpecker.yml", ".woodpecker/*", "cloudbuild.yaml", "buildspec.yml",
+    ".pre-commit-config.yaml", "tox.ini", "noxfile.py", "Makefile", ".devcontainer/*", ".vscode/*",
+    "CODEOWNERS", ".gitmodules", ".gitattributes", ".patchjury.yaml", ".patchjury/*",
+)  # fmt: skip
+
+
 class ActionSettings(BaseModel):
     """The Action's inputs and the runner's context, read from environment variables by `from_env`."""
 
@@ -67,6 +80,10 @@ class ActionSettings(BaseModel):
     """`-c` items for patchjury solve (config files in the repo, KEY.PATH=VALUE overrides)."""
     setup: str = ""
     """Command installing the repository's dependencies inside the sandbox."""
+    protected_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED_PATHS))
+    """Globs of paths a proposed patch may not touch (see DEFAULT_PROTECTED_PATHS)."""
+    allow_protected_paths: bool = False
+    """Open the PR anyway when the patch touches protected paths (they are flagged in the PR body)."""
     remote: str = "origin"
     """Git remote the branch is pushed to."""
     solve_command: list[str] = Field(default_factory=lambda: [sys.executable, "-m", "patchjury.cli", "solve"])
@@ -111,6 +128,12 @@ class ActionSettings(BaseModel):
         ):  # fmt: skip
             if opt(name) is not None:
                 data[key] = opt(name)
+        if opt("PATCHJURY_PROTECTED_PATHS") is not None:
+            data["protected_paths"] = items("PATCHJURY_PROTECTED_PATHS")
+        allow = (opt("PATCHJURY_ALLOW_PROTECTED_PATHS") or "false").lower()
+        if allow not in ("true", "false"):
+            raise UsageError(f"allow-protected-paths must be true or false, got {allow!r}")
+        data["allow_protected_paths"] = allow == "true"
         if opt("PATCHJURY_WORKERS") is not None:  # the deprecated `workers` input, set on purpose: it wins
             data["traj_workers"] = opt("PATCHJURY_WORKERS")
         if opt("PATCHJURY_SOLVE_COMMAND"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated, Any
 
 import typer
 
@@ -25,10 +26,50 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the patchjury version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Resolve issues in real repositories (see `patchjury -h`)."""
+
+
 @app.command()
 def version() -> None:
     """Print the patchjury version."""
     typer.echo(__version__)
+
+
+def _flags_as_switches() -> None:
+    """Help shows an on/off flag as a switch (`--apply`), not as `--apply <bool>`: typer 0.29 prints every
+    option's type, flags included. Values and parsing are unchanged."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        return shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_switches()
 
 
 app.command("show")(show.show_cmd)

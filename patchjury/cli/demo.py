@@ -9,6 +9,11 @@ import typer
 
 from patchjury.cli import options as o
 
+DEMO_LOCAL = (
+    "the demo runs in LOCAL checkouts instead (NOT isolated: commands run as you; acceptable here because the "
+    "demo's scripted model runs known commands only). `patchjury solve` refuses this unless you pass --env local."
+)
+
 
 def demo_cmd(
     directory: Annotated[
@@ -42,18 +47,19 @@ def demo_cmd(
             "--latency", help="Seconds the scripted model 'thinks' per step.", rich_help_panel=o.MODEL
         ),
     ] = 0.2,
+    env: o.EnvType = None,
     config: o.Config = None,
     workers_old: o.OldWorkers = None,
 ) -> None:
     """Run patchjury end to end without an API key: a deterministic model stands in for the LLM.
 
-    Creates a small git repository with a bug, runs N trajectories in sandboxes (Docker if reachable),
-    lets the jury vote with every candidate's reproduction test and the trained verifier, commits the
+    Creates a small git repository with a bug, runs N trajectories in Docker sandboxes (when no engine answers,
+    in local checkouts, said on screen: the demo's scripted commands are known, unlike a real model's), lets the
+    jury vote with every candidate's reproduction test and the trained verifier, commits the
     winner on a branch patchjury/<slug> and shows the report.
     """
     import tempfile
 
-    from rich.console import Console
     from rich.markdown import Markdown
     from rich.panel import Panel
 
@@ -61,9 +67,10 @@ def demo_cmd(
     from patchjury.core.demo_repo import ISSUE, create_demo_repo, script
     from patchjury.core.settings import load_settings
     from patchjury.core.solve import SolveRequest, solve
+    from patchjury.report.console import make_console
 
     traj_workers = o.renamed("demo", "--traj-workers", traj_workers, "--workers", workers_old) or 2
-    console = Console()
+    console = make_console(stderr=False)
     console.print(
         Panel(
             "[bold]OFFLINE DEMO[/]: a [bold]deterministic scripted model[/] stands in for the LLM (no API key, "
@@ -88,10 +95,9 @@ def demo_cmd(
         },
         "agent": {"n_trajectories": n, "workers": traj_workers, "step_limit": 20},
     }
-    settings = load_settings(config or [], base=base)
-    outcome, run_dir = solve(
-        SolveRequest(repo, ISSUE, run_id="demo", apply=True, progress=True), settings, Console(stderr=True)
-    )
+    settings = load_settings(config or [], base=base, env_type=env)
+    request = SolveRequest(repo, ISSUE, run_id="demo", apply=True, progress=True, local_fallback=DEMO_LOCAL)
+    outcome, run_dir = solve(request, settings, make_console())
     console.rule("report")
     console.print(Markdown((run_dir / outcome.report_md).read_text()))
     console.rule()

@@ -151,6 +151,16 @@ Setup = Annotated[
         rich_help_panel=ENV,
     ),
 ]
+EnvType = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="auto|docker|local",
+        help="Where commands run: docker sandboxes (auto, the default, is docker and stops with the fix when no "
+        "engine answers) or local (NOT isolated: as you, in a temporary checkout) (config env.type).",
+        rich_help_panel=ENV,
+    ),
+]
 Memory = Annotated[
     str | None,
     typer.Option(

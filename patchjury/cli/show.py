@@ -17,9 +17,8 @@ def show_cmd(
     """Render a saved agent trajectory for humans (replay it with a `type: replay` model)."""
     import json
 
-    from rich.console import Console
-
     from patchjury.agent.render import render_record
+    from patchjury.report.console import make_console
     from patchjury.trajectory_record import load_trajectory
 
     record = load_trajectory(trajectory)
@@ -27,4 +26,4 @@ def show_cmd(
         keys = {"instance_id", "traj_id", "model", "status", "totals", "reproduced", "error"}
         typer.echo(json.dumps(record.model_dump(mode="json", include=keys), indent=1))
         return
-    render_record(record, Console(), full=full)
+    render_record(record, make_console(stderr=False), full=full)

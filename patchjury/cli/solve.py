@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -41,6 +42,7 @@ def solve_cmd(
     traj_workers: o.TrajWorkers = None,
     test_workers: o.TestWorkers = None,
     setup: o.Setup = None,
+    env: o.EnvType = None,
     memory: o.Memory = None,
     cpus: o.Cpus = None,
     run_id: Annotated[
@@ -49,6 +51,15 @@ def solve_cmd(
             "--run-id", help="Run directory name (rerun the same id to resume).", rich_help_panel=o.OUTPUT
         ),
     ] = None,
+    new_run: Annotated[
+        bool,
+        typer.Option(
+            "--new-run",
+            help="Start over even when an interrupted run of this issue could be resumed (by default a rerun "
+            "resumes it).",
+            rich_help_panel=o.OUTPUT,
+        ),
+    ] = False,
     apply: Annotated[
         bool,
         typer.Option(
@@ -69,12 +80,16 @@ def solve_cmd(
     """Resolve an issue in a local git repository: N trajectories in sandboxes, then the jury.
 
     Writes .patchjury/runs/<run-id>/ (chosen patch, candidates, trajectories, explanation, report.md,
-    report.html). Docker is used when an engine is reachable, else local checkouts (not isolated).
+    report.html). Commands run in Docker sandboxes; without an engine the run stops with the fix, unless
+    --env local asks for local checkouts (not isolated). Rerunning the same command resumes an interrupted
+    run. Ctrl-C: no new trajectories, running ones stop after their step, the jury judges what finished;
+    Ctrl-C again stops at once. Exit codes: 0 finished, 2 bad input or setup, 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM).
     """
-    from rich.console import Console
-
+    from patchjury.core.interrupts import EXIT_INTERRUPTED
     from patchjury.core.settings import load_settings
     from patchjury.core.solve import SolveRequest, solve
+    from patchjury.report.console import make_console
 
     traj_workers = o.renamed("solve", "--traj-workers", traj_workers, "--workers", workers_old)
     if (issue is None) == (issue_file is None):
@@ -94,12 +109,16 @@ def solve_cmd(
         setup=setup,
         memory=memory,
         cpus=cpus,
+        env_type=env,
     )
-    console = Console(stderr=True)
-    outcome, run_dir = solve(
-        SolveRequest(repo, issue or "", run_id, instance_id, apply, allow_dirty), settings, console
+    console = make_console()
+    request = SolveRequest(
+        repo, issue or "", run_id, instance_id, apply, allow_dirty, None, new_run, sys.argv
     )
+    outcome, run_dir = solve(request, settings, console)
     print_outcome(console, outcome, run_dir)
+    if outcome.status == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def print_outcome(console: Console, outcome: RunOutcome, run_dir: Path) -> None:
@@ -109,7 +128,11 @@ def print_outcome(console: Console, outcome: RunOutcome, run_dir: Path) -> None:
         "unverified": "[yellow]patch chosen, but tests were not executed[/]",
         "no_passing_candidate": "[yellow]no candidate passes its own reproduction test[/]",
         "no_candidate": "[red]no trajectory produced a patch[/]",
+        "interrupted": "[yellow]interrupted[/]",
     }[outcome.status]
+    if outcome.status == "interrupted":
+        _print_interrupted(console, outcome, run_dir, verdict)
+        return
     console.print(
         f"\n{verdict}: winner {outcome.winner or '-'} of {outcome.n_candidates} candidates from "
         f"{outcome.n_trajectories} trajectories; ${outcome.cost:.4f}, {outcome.tokens:,} tokens, "
@@ -128,3 +151,20 @@ def print_outcome(console: Console, outcome: RunOutcome, run_dir: Path) -> None:
         console.print(
             f"apply:   git apply {run_dir / outcome.patch_file}   (or rerun with --apply for a branch)"
         )
+
+
+def _print_interrupted(console: Console, outcome: RunOutcome, run_dir: Path, verdict: str) -> None:
+    finished = ", ".join(outcome.finished) or "none"
+    console.print(
+        f"\n{verdict}: {len(outcome.finished)} of {outcome.n_trajectories} trajectories finished ({finished}); "
+        f"${outcome.cost:.4f}, {outcome.duration:.0f} s"
+    )
+    if outcome.winner:
+        console.print(
+            f"jury over the finished ones: {outcome.winner} (for information: nothing applied); "
+            f"report: {run_dir / outcome.report_md}"
+        )
+    else:
+        console.print(outcome.summary.splitlines()[0], markup=False, highlight=False, soft_wrap=True)
+    if outcome.resume_command:
+        console.print(f"resume with: {outcome.resume_command}", markup=False, highlight=False, soft_wrap=True)

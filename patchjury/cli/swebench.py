@@ -51,12 +51,14 @@ def run_cmd(
 
     Writes OUT/preds.jsonl (swebench format), OUT/instances/<id>/ (trajectories, candidates, explanation,
     result.json), OUT/summary.json and OUT/summary.md (cost, tokens, container-minutes, time). A rerun resumes:
-    finished instances are skipped unless --redo-existing.
+    finished instances are skipped unless --redo-existing. One process per OUT at a time. Exit codes: 0 when at
+    least one instance produced a patch, 1 when none did (every instance failed or ended without a patch),
+    2 for bad arguments, input or setup (e.g. no Docker engine, OUT in use), 130 when interrupted.
     """
-    from rich.console import Console
-
+    from patchjury.core.interrupts import EXIT_INTERRUPTED
     from patchjury.core.settings import load_settings
     from patchjury.core.swebench_run import SWERunConfig, run_swebench
+    from patchjury.report.console import make_console
 
     settings = load_settings(
         config or [],
@@ -82,15 +84,34 @@ def run_cmd(
         redo_existing=redo_existing,
         eval=eval_,
     )
-    summary = run_swebench(cfg, settings, progress=not quiet)
+    console = make_console()
+    try:
+        summary = run_swebench(cfg, settings, progress=not quiet)
+    except KeyboardInterrupt:
+        console.print(
+            f"interrupted: finished instances are kept in {out}; running ones resume from their last step. "
+            "Rerun the same command to resume.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     t = summary.totals
-    console = Console(stderr=True)
     console.print(
         f"{t.done}/{t.instances} done, {t.errors} errors; ${t.cost:.4f}, {t.tokens:,} tokens, "
         f"{t.container_minutes:.1f} container-minutes"
         + (f"; resolved {t.resolved}/{t.graded}" if t.graded is not None else "")
     )
     console.print(f"predictions: {out / 'preds.jsonl'}\nsummary:     {out / 'summary.md'}")
+    produced = [r for r in summary.instances if r.status == "done" and r.model_patch.strip()]
+    if not produced:
+        errors = [r for r in summary.instances if r.status != "done"]
+        console.print(
+            f"error: no instance produced a patch ({len(errors)} failed, "
+            f"{len(summary.instances) - len(errors)} ended without a patch); reasons in {out / 'summary.md'}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("eval")
@@ -146,11 +167,10 @@ def eval_cmd(
     2 for bad arguments or input files, 1 when grading could not run (e.g. no Docker engine), 130 when
     interrupted.
     """
-    from rich.console import Console
-
     from patchjury.envs.errors import EnvError
     from patchjury.envs.swebench.evaluate import EvalConfig, evaluate
     from patchjury.envs.swebench.predictions import load_predictions
+    from patchjury.report.console import make_console
 
     redo_existing = o.renamed("swebench eval", "--redo-existing", redo_existing, "--redo", redo_old)
     if run_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
@@ -175,7 +195,7 @@ def eval_cmd(
         run_id=run_id,
         **limits,
     )
-    console = Console(stderr=True)
+    console = make_console()
     try:
         summary = evaluate(config, progress=not quiet)
     except ValueError:

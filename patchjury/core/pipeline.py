@@ -90,12 +90,19 @@ class TaskResult:
     """Where its Envs ran."""
     candidates: list[Candidate]
     run: Any
-    """selection.pipeline.InstanceRun (decision, signals, pass matrix, regression report)."""
+    """selection.pipeline.InstanceRun (decision, signals, pass matrix, regression report); None when the run was
+    interrupted before any trajectory finished with a patch (no jury)."""
     explanation_md: str
     chart: Path | None
     env_seconds: float
     duration: float
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """A stop request ended the trajectories early; the jury (if any) judged only those that had finished."""
+
+    @property
+    def finished(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.status != "interrupted"]
 
     @property
     def decision(self) -> Any:
@@ -121,9 +128,13 @@ def run_task(
     progress: bool | None = None,
     on_event: Callable[[Any], None] | None = None,
     static: StaticChecker | None = None,
+    stop: threading.Event | None = None,
+    on_jury: Callable[[], None] | None = None,
 ) -> TaskResult:
     """Trajectories (resumable: reruns skip finished ones), then the jury; writes candidates, decision, explanation.
-    `static`: the repository source for the jury's static checks (None: not run)."""
+    `static`: the repository source for the jury's static checks (None: not run). `stop` (set: queued
+    trajectories do not start, running ones stop at their next step; the jury then judges only the finished ones,
+    or is skipped when none has a patch). `on_jury` is called when the jury starts."""
     from patchjury.agent.runner import run_trajectories
     from patchjury.selection.explain import render_chart, render_markdown
     from patchjury.selection.pipeline import run_instance
@@ -140,11 +151,31 @@ def run_task(
         settings.model_list(),
         progress=progress,
         on_event=on_event,
+        stop=stop,
     )
     _write_jsonl(run_dir / "candidates.jsonl", [c.model_dump(mode="json") for c in candidates])
+    interrupted = stop is not None and stop.is_set()
+    judged = [c for c in candidates if c.status != "interrupted"]
+    if interrupted and not any(c.model_patch.strip() for c in judged):
+        why = "no trajectory had finished with a patch when the run was interrupted: no jury"
+        return TaskResult(
+            task,
+            run_dir,
+            plan,
+            candidates,
+            None,
+            "",
+            None,
+            clock.seconds,
+            time.monotonic() - start,
+            [why],
+            True,
+        )
+    if on_jury is not None:
+        on_jury()
     run = run_instance(
         task,
-        candidates,
+        judged,
         settings.selection,
         env_factory=lambda: clock.wrap(plan.new_env()),
         static=static,
@@ -172,4 +203,5 @@ def run_task(
         clock.seconds,
         time.monotonic() - start,
         notes,
+        interrupted,
     )

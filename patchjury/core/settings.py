@@ -73,6 +73,7 @@ def load_settings(
     setup: str | None = None,
     memory: str | None = None,
     cpus: float | None = None,
+    env_type: str | None = None,
     base: dict[str, Any] | None = None,
 ) -> Settings:
     """`-c` specs merged left to right over `base`, then the command-line flags, validated once.
@@ -101,7 +102,11 @@ def load_settings(
         }
     if max_cost is not None:
         data["max_cost"] = max_cost
-    env = {k: v for k, v in (("setup", setup), ("memory", memory), ("cpus", cpus)) if v is not None}
+    env = {
+        k: v
+        for k, v in (("setup", setup), ("memory", memory), ("cpus", cpus), ("type", env_type))
+        if v is not None
+    }
     if env:
         data["env"] = {**_section(data, "env"), **env}
     return build_config(Settings, [], base=data)

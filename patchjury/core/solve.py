@@ -14,11 +14,14 @@ import yaml
 from rich.console import Console
 
 from patchjury.core import gitops
+from patchjury.core import runs as runs_mod
 from patchjury.core.errors import UsageError
+from patchjury.core.interrupts import RunInterrupts, resume_command
 from patchjury.core.pipeline import TaskResult, run_task
 from patchjury.core.settings import Settings, check_model_keys
-from patchjury.envs.plan import plan_local_repo
+from patchjury.envs.plan import EnvPlan, plan_local_repo
 from patchjury.records import Task
+from patchjury.report.console import make_console
 from patchjury.report.outcome import RunOutcome
 from patchjury.report.run_report import (
     ReportData,
@@ -40,6 +43,12 @@ class SolveRequest:
     apply: bool = False
     allow_dirty: bool = False
     progress: bool | None = None
+    new_run: bool = False
+    """Start a new run even when an interrupted run of the same issue and commit could be resumed."""
+    argv: list[str] | None = None
+    """The command line (sys.argv) that started the run, to print the exact command that resumes it."""
+    local_fallback: str = ""
+    """Why local checkouts are acceptable when Docker is unavailable (the demo); empty: they are not."""
 
 
 def issue_title(text: str) -> str:
@@ -109,7 +118,7 @@ def write_outputs(result: TaskResult, data: ReportData) -> tuple[str, str]:
 
 def solve(req: SolveRequest, settings: Settings, console: Console | None = None) -> tuple[RunOutcome, Path]:
     """Run the whole pipeline on `req.repo` for one issue; returns the outcome and the run directory."""
-    console = console or Console(stderr=True)
+    console = console or make_console()
     start = time.monotonic()
     title = issue_title(req.issue_text)
     repo = gitops.repo_root(req.repo.expanduser().resolve())
@@ -123,28 +132,85 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
         )
     commit = gitops.head_commit(repo)
     instance_id = req.instance_id or gitops.slugify(title, 40)
-    run_id = req.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{instance_id[:30]}"
-    run_dir = gitops.ensure_runs_dir(repo) / "runs" / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    runs = gitops.ensure_runs_dir(repo) / "runs"
+    key = runs_mod.run_key(commit, req.issue_text)
+    run_id = req.run_id
+    if run_id is None and not req.new_run and (found := runs_mod.find_interrupted(runs, key)) is not None:
+        run_id = found.name
+        console.print(
+            f"resuming the interrupted run {run_id} of this issue (finished trajectories are kept, unfinished "
+            "ones go on from their last step); pass --new-run to start over"
+        )
+    run_id = run_id or runs_mod.new_run_id(instance_id)
+    resume = resume_command(req.argv or ["patchjury", "solve"], run_id)
+    # The plan first: an unreachable engine (or a refused local fallback) leaves no run folder behind.
+    plan = plan_local_repo(
+        settings.env,
+        repo,
+        commit,
+        {"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id},
+        local_fallback=req.local_fallback,
+    )
+    run_dir = runs / run_id
+    with runs_mod.RunLock(run_dir):
+        return _solve_locked(
+            req, settings, console, start, title, repo, commit, instance_id, key, plan, resume, run_dir
+        )
+
+
+def _solve_locked(
+    req: SolveRequest,
+    settings: Settings,
+    console: Console,
+    start: float,
+    title: str,
+    repo: Path,
+    commit: str,
+    instance_id: str,
+    key: str,
+    plan: EnvPlan,
+    resume: str,
+    run_dir: Path,
+) -> tuple[RunOutcome, Path]:
+    run_id = run_dir.name
+    if not (run_dir / runs_mod.RUN_FILE).exists():
+        runs_mod.write_run_file(
+            run_dir, key=key, run_id=run_id, commit=commit, instance_id=instance_id, started_at=time.time()
+        )
     (run_dir / "issue.md").write_text(req.issue_text)
     (run_dir / "settings.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
-    plan = plan_local_repo(
-        settings.env, repo, commit, {"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id}
-    )
     for w in plan.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     console.print(
         f"patchjury: {settings.agent.n_trajectories} trajectories on {repo.name}@{commit[:12]} "
         f"in {plan.description}; run directory {run_dir}"
     )
+    console.print(f"to resume if interrupted: {resume}", markup=False, highlight=False, soft_wrap=True)
     task = Task(instance_id=instance_id, problem_statement=req.issue_text, base_commit=commit)
     from patchjury.selection.static_check import StaticChecker, repo_source
 
     static = StaticChecker(repo_source(repo))
-    result = run_task(task, plan, settings, run_dir, progress=req.progress, static=static)
+    with RunInterrupts(console, resume) as intr:
+        result = run_task(
+            task,
+            plan,
+            settings,
+            run_dir,
+            progress=req.progress,
+            static=static,
+            stop=intr.stop,
+            on_jury=intr.judging,
+        )
+    if result.run is None:
+        outcome = _interrupted_outcome(result, run_id, instance_id, title, time.monotonic() - start)
+        outcome.resume_command = resume
+        outcome.save(run_dir)
+        return outcome, run_dir
     data = build_report(result, title)
     status, _ = write_outputs(result, data)
     subject, message = commit_message(data)
+    if result.interrupted:
+        status = "interrupted"  # the jury's pick among the finished trajectories is for information only
     outcome = RunOutcome(
         run_id=run_id,
         instance_id=instance_id,
@@ -161,10 +227,34 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
         tokens=data.tokens,
         duration=time.monotonic() - start,
         warnings=data.warnings,
+        resume_command=resume if result.interrupted else None,
+        finished=[c.candidate_id for c in result.finished],
     )
-    if req.apply and outcome.patch_file:
+    if req.apply and outcome.patch_file and not result.interrupted:
         branch = gitops.free_branch_name(repo, instance_id)
         made = gitops.commit_patch_on_branch(repo, outcome.patch_text(run_dir), branch, message, base=commit)
         outcome.branch, outcome.commit = made.branch, made.commit
     outcome.save(run_dir)
     return outcome, run_dir
+
+
+def _interrupted_outcome(
+    result: TaskResult, run_id: str, instance_id: str, title: str, duration: float
+) -> RunOutcome:
+    """The outcome of a run stopped before any trajectory finished with a patch (no jury ran)."""
+    note = result.notes[0]
+    lines = [f"{note[:1].upper()}{note[1:]}."]
+    lines += [f"- {c.candidate_id}: {c.status}" for c in result.candidates]
+    return RunOutcome(
+        run_id=run_id,
+        instance_id=instance_id,
+        status="interrupted",
+        title=title,
+        commit_message=title,
+        summary="\n".join(lines),
+        n_trajectories=len(result.candidates),
+        cost=result.cost,
+        duration=duration,
+        warnings=result.plan.warnings + result.notes,
+        finished=[c.candidate_id for c in result.finished],
+    )

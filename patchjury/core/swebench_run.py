@@ -175,14 +175,26 @@ def _grade(inst: SWEInstance, cfg: SWERunConfig, result: InstanceResult, model_n
 
 
 def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> RunSummary:
-    """Run every selected instance (skipping finished ones); returns the run summary (also written to disk)."""
-    from patchjury.report.progress import RunProgress
+    """Run every selected instance (skipping finished ones); returns the run summary (also written to disk).
+    One process per output folder: a second one gets RunInUseError naming the first."""
+    from patchjury.core.runs import RunLock
+    from patchjury.envs.sweep import docker_client
 
     check_model_keys(settings.model_list())
     require_docker(settings.env)
     selected = select_instances(load_instances(cfg.instances), cfg.instance_ids, cfg.slice, cfg.filter)
     if not selected:
         raise UsageError("the selection is empty: check --instance-ids / --slice / --filter")
+    docker_client()  # an unreachable engine: one error line now, not one recorded failure per instance
+    with RunLock(cfg.out, "swebench run output"):
+        return _run_locked(cfg, settings, selected, progress)
+
+
+def _run_locked(
+    cfg: SWERunConfig, settings: Settings, selected: list[SWEInstance], progress: bool
+) -> RunSummary:
+    from patchjury.report.progress import RunProgress
+
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / "instances").mkdir(exist_ok=True)
     model_name = settings.selection.model_name

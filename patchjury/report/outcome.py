@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 OUTCOME_FILE = "outcome.json"
 
-OutcomeStatus = Literal["patch", "unverified", "no_passing_candidate", "no_candidate"]
+OutcomeStatus = Literal["patch", "unverified", "no_passing_candidate", "no_candidate", "interrupted"]
 
 
 class RunOutcome(BaseModel):
@@ -28,7 +28,8 @@ class RunOutcome(BaseModel):
     """`patch`: the jury chose a candidate that passes its own reproduction test; `no_passing_candidate`:
     candidates exist but none passes its own test (a patch may still be chosen, for information);
     `unverified`: a patch was chosen but tests were not executed; `no_candidate`: no trajectory produced a
-    non-empty patch."""
+    non-empty patch; `interrupted`: stopped by Ctrl-C before every trajectory finished (the jury, if any,
+    judged only the finished ones; nothing was applied; `resume_command` resumes it)."""
     title: str
     """One-line summary of the fix (commit subject, PR title)."""
     commit_message: str
@@ -59,6 +60,10 @@ class RunOutcome(BaseModel):
     """Commit on that branch."""
     warnings: list[str] = Field(default_factory=list)
     """Things the user should know (local env without isolation, budget hit...)."""
+    finished: list[str] = Field(default_factory=list)
+    """candidate_ids of the trajectories that finished (all of them unless interrupted)."""
+    resume_command: str | None = None
+    """The command that resumes an interrupted run."""
 
     def save(self, run_dir: Path) -> Path:
         path = run_dir / OUTCOME_FILE

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from patchjury.report.console import make_console
 from patchjury.report.swebench import InstanceResult
 
 
@@ -23,6 +24,7 @@ class RunProgress:
             TimeElapsedColumn(),
             TextColumn("{task.description}"),
             disable=not enabled,
+            console=make_console(),
         )
         self._lock = threading.Lock()
         self._rows: dict[str, TaskID] = {}
@@ -83,5 +85,8 @@ class RunProgress:
                 self.resolved += result.eval == "resolved"
             self.progress.advance(self.overall)
             self._refresh()
-            detail = result.eval or result.own_test or result.error or ""
-            self.progress.console.print(f"{result.instance_id}: {result.status} ({detail[:100]})")
+            detail = (result.eval or result.own_test or result.error or "").strip()
+            first = detail.splitlines()[0] if detail else ""  # the whole line: never cut mid-word
+            self.progress.console.print(
+                f"{result.instance_id}: {result.status} ({first})", markup=False, highlight=False
+            )

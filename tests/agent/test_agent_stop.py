@@ -55,7 +55,9 @@ def test_stop_keeps_queued_trajectories_unstarted_and_running_ones_resumable(
     steps_at_stop = {}
     for i in (0, 1):
         record = load_trajectory(trajectory_path(run_dir, task.instance_id, i))
-        assert record.status == "interrupted" and 1 <= len(record.steps) < 6
+        assert (
+            record.status == "interrupted" and len(record.steps) < 6
+        )  # 0 when stopped before its first query
         assert all(s.observations for s in record.steps)  # stopped between steps, none half-done
         steps_at_stop[i] = len(record.steps)
     assert max(steps_at_stop.values()) >= 2

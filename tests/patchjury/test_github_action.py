@@ -96,6 +96,10 @@ def comment_event(body: str, association: str, user: str = "alice") -> dict[str,
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> tuple[Path, Path]:
+    return make_workspace(tmp_path)
+
+
+def make_workspace(tmp_path: Path) -> tuple[Path, Path]:
     """(checkout, bare remote): what actions/checkout leaves, including its persisted token header."""
     seed = make_git_repo(tmp_path / "seed", {"calc.py": "def add(a, b):\n    return a - b\n"})
     remote = tmp_path / "remote.git"
