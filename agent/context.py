@@ -59,7 +59,8 @@ class TrajContext:
     stop: threading.Event | None = None
     """Set by the caller to stop the trajectory before its next model query (see agent.errors.Interrupted)."""
 
-    def emit(self, kind: EventKind, status: str, detail: str = "") -> None:
+    def emit(self, kind: EventKind, status: str, detail: str = "", **step: Any) -> None:
+        """An event with the record's totals; `step` adds a step's thought, calls and observations."""
         if self.on_event is not None:
             totals = self.recorder.totals
             self.on_event(
@@ -72,5 +73,6 @@ class TrajContext:
                     status,
                     self.model.name,
                     detail,
+                    **step,
                 )
             )

@@ -26,7 +26,19 @@ class Event:
     """Tool names of a step, the error of a failed trajectory, ..."""
     candidates: list[Any] = field(default_factory=list)
     """`done` only: the list of patchjury.records.Candidate."""
+    thought: str = ""
+    """`step` only: the model's text of the step (abridged)."""
+    calls: list[str] = field(default_factory=list)
+    """`step` only: each tool call as `name {arguments}` (abridged)."""
+    observations: list[str] = field(default_factory=list)
+    """`step` only: what each call gave back (abridged)."""
     time: float = field(default_factory=time.time)
 
 
 EventCallback = Callable[[Event], None]
+
+
+def abridge(text: str, limit: int = 400) -> str:
+    """The first `limit` characters of `text`, saying how many were left out."""
+    text = text.strip()
+    return text if len(text) <= limit else f"{text[:limit]} [... {len(text) - limit:,} more characters]"

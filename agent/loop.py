@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from patchjury.agent.config import AgentConfig
 from patchjury.agent.context import TrajContext, TrajState
 from patchjury.agent.errors import ContextExhaustedError, Interrupted, ModelError
+from patchjury.agent.events import abridge
 from patchjury.agent.finalize import finalize
 from patchjury.agent.trajectory import Cursor, Pending
 from patchjury.agent.workspace import save_submission, snapshot
@@ -123,7 +124,14 @@ def act(state: TrajState, runtime: Runtime[TrajContext]) -> dict[str, Any]:
         )
     ctx.recorder.add_observations(msgs, records, time.perf_counter() - t0)
     update.update(cursor=ctx.recorder.cursor(), pending=None)
-    ctx.emit("step", update.get("status", "running"), " ".join(c["name"] for c in calls) or "(no call)")
+    ctx.emit(
+        "step",
+        update.get("status", "running"),
+        " ".join(c["name"] for c in calls) or "(no call)",
+        thought=abridge(str(pending["message"].get("content") or "") if pending else ""),
+        calls=[f"{c['name']} {abridge(c['arguments'], 200)}" for c in calls],
+        observations=[abridge(r.text) for r in records],
+    )
     return update
 
 

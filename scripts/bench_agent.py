@@ -6,13 +6,19 @@
    overhead/step = wall / steps. Target <= 20 ms.
 2. Parallel scaling: 32 trajectories x 20 steps, a scripted model with 0.5 s latency per call, 32 workers.
    ideal = 20 x 0.5 s = 10 s. Target: wall <= 1.1 x ideal.
+3. Prompt bytes sent per step over a 50-step trajectory whose commands print 8,000 characters each, without the
+   history policy (an unlimited window) and with it (a 32,768-token window): median/max/last kB per step, the
+   share of bytes identical to the previous request (what a prefix cache reuses), boundary moves.
 
     .venv/bin/python scripts/bench_agent.py [--repeat 5] [--steps 20 50] [--parallel 32] [--latency 0.5]
+    .venv/bin/python scripts/bench_agent.py --only-context [--context-steps 50] [--window 32768] [--output-chars 8000]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import os
 import statistics
 import sys
@@ -27,6 +33,7 @@ from patchjury.agent.runner import run_trajectories
 from patchjury.envs.errors import EnvFileError
 from patchjury.envs.protocol import ExecResult
 from patchjury.records import Task
+from patchjury.trajectory_record import load_trajectory
 
 
 class MemoryEnv:
@@ -78,6 +85,64 @@ def run(n: int, steps: int, latency: float, workers: int) -> tuple[float, float]
         return wall, cpu
 
 
+class VerboseEnv(MemoryEnv):
+    """MemoryEnv whose commands print `chars` characters of distinct text (like test runs or file listings)."""
+
+    def __init__(self, chars: int) -> None:
+        super().__init__()
+        self.chars = chars
+
+    def execute(self, command: str, timeout: float | None = None, cwd: str | None = None) -> ExecResult:
+        self.commands += 1
+        seed = hashlib.sha1(command.encode()).hexdigest()
+        lines, size = [], 0
+        while size < self.chars:
+            line = f"{seed[:8]} line {len(lines)}: {seed[len(lines) % 30 : len(lines) % 30 + 10]} value={len(lines) * 7919 % 10007}"
+            lines.append(line)
+            size += len(line) + 1
+        return ExecResult(exit_code=0, output="\n".join(lines), duration=0.0)
+
+
+def context_run(steps: int, window: int | None, chars: int) -> dict[str, float]:
+    """Prompt bytes the model is sent per step over one trajectory (window None: no history policy)."""
+    with tempfile.TemporaryDirectory(prefix="pj-bench-ctx-") as tmp:
+        task = Task(instance_id="bench", problem_statement="benchmark: long outputs")
+        cfg = AgentConfig(
+            n_trajectories=1, workers=1, step_limit=steps, tools=["run", "submit"], autosubmit=False
+        )
+        model = ModelConfig(type="deterministic", name="bench", script=script(steps), context_window=window)
+        t0 = time.perf_counter()
+        (cand,) = run_trajectories(task, lambda i: VerboseEnv(chars), Path(tmp), cfg, model, progress=False)
+        wall = time.perf_counter() - t0
+        record = load_trajectory(str(cand.trajectory))
+    sent = [s.context for s in record.steps if s.context is not None]
+    sizes = [c.bytes for c in sent]
+    return {
+        "median": statistics.median(sizes),
+        "max": max(sizes),
+        "last": sizes[-1],
+        "total": sum(sizes),
+        "stable": sum(c.stable_bytes for c in sent[1:]) / max(sum(sizes[1:]), 1),
+        "moves": sum(1 for a, b in itertools.pairwise(sent) if a.elided_before != b.elided_before),
+        "ms_per_step": wall / steps * 1000,
+        "max_tokens": max(c.tokens for c in sent),
+    }
+
+
+def context_report(steps: int, window: int, chars: int) -> None:
+    print(
+        f"== prompt bytes sent per step: {steps} steps, {chars:,}-character outputs, window {window:,} tokens"
+    )
+    for label, w in (("without the history policy", None), (f"with the policy (window {window:,})", window)):
+        r = context_run(steps, w, chars)
+        print(
+            f"  {label:34s} median {r['median'] / 1000:7.1f} kB/step, max {r['max'] / 1000:7.1f} kB, last "
+            f"{r['last'] / 1000:7.1f} kB, total {r['total'] / 1e6:6.2f} MB; max {r['max_tokens']:,} tokens; "
+            f"{r['stable']:.0%} of bytes identical to the previous request; boundary moves {r['moves']:.0f}; "
+            f"{r['ms_per_step']:.1f} ms/step"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
@@ -86,7 +151,15 @@ def main() -> None:
     ap.add_argument("--parallel-steps", type=int, default=20)
     ap.add_argument("--latency", type=float, default=0.5)
     ap.add_argument("--parallel-repeat", type=int, default=3)
+    ap.add_argument("--context-steps", type=int, default=50, help="steps of the prompt-size run (0: skip it)")
+    ap.add_argument("--window", type=int, default=32_768, help="context window of the prompt-size run")
+    ap.add_argument("--output-chars", type=int, default=8_000, help="characters each command prints")
+    ap.add_argument("--only-context", action="store_true", help="run only the prompt-size comparison")
     args = ap.parse_args()
+
+    if args.only_context:
+        context_report(args.context_steps, args.window, args.output_chars)
+        return
 
     run(1, 3, 0.0, 1)  # warm up imports (langgraph, tools)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -113,6 +186,8 @@ def main() -> None:
         f"  wall median {med:.2f}s (runs: {', '.join(f'{w:.2f}' for w in walls)}), "
         f"ratio to ideal {med / ideal:.3f} (target <= 1.1)"
     )
+    if args.context_steps:
+        context_report(args.context_steps, args.window, args.output_chars)
 
 
 if __name__ == "__main__":

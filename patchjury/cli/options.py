@@ -182,6 +182,15 @@ RedoExisting = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress view.", rich_help_panel=OUTPUT)]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Print every step: thought, tool calls, abridged observations.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 
 #: Old spellings, hidden; mapped by `renamed`.
 OldWorkers = Annotated[int | None, typer.Option("--workers", hidden=True)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -75,6 +75,10 @@ def solve_cmd(
         ),
     ] = False,
     config: o.Config = None,
+    verbose: o.Verbose = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the result.", rich_help_panel=o.OUTPUT)
+    ] = False,
     workers_old: o.OldWorkers = None,
 ) -> None:
     """Resolve an issue in a local git repository: N trajectories in sandboxes, then the jury.
@@ -94,6 +98,8 @@ def solve_cmd(
     traj_workers = o.renamed("solve", "--traj-workers", traj_workers, "--workers", workers_old)
     if (issue is None) == (issue_file is None):
         raise UsageError("give exactly one of --issue TEXT or --issue-file FILE")
+    if verbose and quiet:
+        raise UsageError("--verbose and --quiet contradict each other: pass one of them")
     if issue_file is not None:
         try:
             issue = issue_file.read_text()
@@ -112,8 +118,24 @@ def solve_cmd(
         env_type=env,
     )
     console = make_console()
+    verbosity: Literal["quiet", "normal", "verbose"] = (
+        "verbose" if verbose else "quiet" if quiet else "normal"
+    )
+    if quiet:
+        import logging
+
+        logging.getLogger("patchjury").setLevel(logging.ERROR)  # warnings are in the report
     request = SolveRequest(
-        repo, issue or "", run_id, instance_id, apply, allow_dirty, None, new_run, sys.argv
+        repo,
+        issue or "",
+        run_id,
+        instance_id,
+        apply,
+        allow_dirty,
+        None,
+        new_run,
+        sys.argv,
+        verbosity=verbosity,
     )
     outcome, run_dir = solve(request, settings, console)
     print_outcome(console, outcome, run_dir)

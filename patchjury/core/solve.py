@@ -6,9 +6,11 @@ The user's working tree, index and current branch are never modified: the agent 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from rich.console import Console
@@ -23,6 +25,7 @@ from patchjury.envs.plan import EnvPlan, plan_local_repo
 from patchjury.records import Task
 from patchjury.report.console import make_console
 from patchjury.report.outcome import RunOutcome
+from patchjury.report.progress import StepPrinter
 from patchjury.report.run_report import (
     ReportData,
     TrajectoryRow,
@@ -32,6 +35,7 @@ from patchjury.report.run_report import (
     render_markdown,
     summary_markdown,
 )
+from patchjury.report.trajectory_html import write_trajectory_html
 
 
 @dataclass
@@ -49,6 +53,8 @@ class SolveRequest:
     """The command line (sys.argv) that started the run, to print the exact command that resumes it."""
     local_fallback: str = ""
     """Why local checkouts are acceptable when Docker is unavailable (the demo); empty: they are not."""
+    verbosity: Literal["quiet", "normal", "verbose"] = "normal"
+    """`verbose` prints every step; `quiet` prints nothing but the result (the caller prints it)."""
 
 
 def issue_title(text: str) -> str:
@@ -64,10 +70,12 @@ def build_report(result: TaskResult, title: str) -> ReportData:
 
     decision = result.decision
     own = own_test_verdicts(result.candidates, decision, result.run.matrix)
-    rows = []
+    rows, records = [], {}
     for cand in result.candidates:
         record = load_trajectory(cand.trajectory) if isinstance(cand.trajectory, str) else None
         rows.append(TrajectoryRow.build(cand, record, own[cand.candidate_id]))
+        if record is not None:
+            records[cand.candidate_id] = record
     rel = {
         "chosen patch": "chosen.patch",
         "candidates": "candidates.jsonl",
@@ -92,6 +100,7 @@ def build_report(result: TaskResult, title: str) -> ReportData:
         container_minutes=result.env_seconds / 60 if result.plan.kind == "docker" else 0.0,
         warnings=result.plan.warnings + result.notes,
         artifacts=rel if decision.model_patch else {k: v for k, v in rel.items() if k != "chosen patch"},
+        records=records,
     )
 
 
@@ -103,7 +112,17 @@ def write_outputs(result: TaskResult, data: ReportData) -> tuple[str, str]:
         (run_dir / "chosen.patch").write_text(patch if patch.endswith("\n") else patch + "\n")
     md = render_markdown(data, patch)
     (run_dir / "report.md").write_text(md)
-    (run_dir / "report.html").write_text(render_html(md, result.chart, f"patchjury: {data.title}"))
+    links = {}  # one page per trajectory, beside its record, linked from the HTML report
+    for cand in result.candidates:
+        record = data.records.get(cand.candidate_id)
+        if record is not None and isinstance(cand.trajectory, str):
+            page = Path(cand.trajectory).with_suffix(".html")
+            write_trajectory_html(record, page, back=os.path.relpath(run_dir / "report.html", page.parent))
+            links[cand.candidate_id] = os.path.relpath(page, run_dir)
+    html_md = render_markdown(data, patch, links)
+    (run_dir / "report.html").write_text(
+        render_html(html_md, result.chart, f"patchjury: {data.title}", patch)
+    )
     win = data.winner_row
     if win is None or not patch.strip():
         status = "no_candidate"
@@ -179,24 +198,28 @@ def _solve_locked(
         )
     (run_dir / "issue.md").write_text(req.issue_text)
     (run_dir / "settings.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
-    for w in plan.warnings:
+    quiet = req.verbosity == "quiet"
+    for w in [] if quiet else plan.warnings:
         console.print(f"[yellow]warning:[/] {w}")
-    console.print(
-        f"patchjury: {settings.agent.n_trajectories} trajectories on {repo.name}@{commit[:12]} "
-        f"in {plan.description}; run directory {run_dir}"
-    )
-    console.print(f"to resume if interrupted: {resume}", markup=False, highlight=False, soft_wrap=True)
+    if not quiet:
+        console.print(
+            f"patchjury: {settings.agent.n_trajectories} trajectories on {repo.name}@{commit[:12]} "
+            f"in {plan.description}; run directory {run_dir}"
+        )
+        console.print(f"to resume if interrupted: {resume}", markup=False, highlight=False, soft_wrap=True)
     task = Task(instance_id=instance_id, problem_statement=req.issue_text, base_commit=commit)
     from patchjury.selection.static_check import StaticChecker, repo_source
 
     static = StaticChecker(repo_source(repo))
+    verbose = req.verbosity == "verbose"
     with RunInterrupts(console, resume) as intr:
         result = run_task(
             task,
             plan,
             settings,
             run_dir,
-            progress=req.progress,
+            progress=False if verbose or quiet else req.progress,
+            on_event=StepPrinter(console).on_event if verbose else None,
             static=static,
             stop=intr.stop,
             on_jury=intr.judging,
@@ -225,6 +248,7 @@ def _solve_locked(
         n_candidates=sum(1 for c in result.candidates if c.model_patch.strip()),
         cost=data.cost,
         tokens=data.tokens,
+        cached_tokens=sum(r.cached_tokens for r in data.rows),
         duration=time.monotonic() - start,
         warnings=data.warnings,
         resume_command=resume if result.interrupted else None,

@@ -32,7 +32,7 @@ from patchjury.envs.swebench.instances import SWEInstance, load_instances, selec
 from patchjury.envs.swebench.source import InstanceSource
 from patchjury.report.run_report import own_test_verdicts, patch_stats
 from patchjury.report.swebench import InstanceResult, RunSummary, summary_markdown, totals, write_json
-from patchjury.trajectory_record import RecordFileError, load_trajectory
+from patchjury.trajectory_record import RecordFileError, Usage, load_trajectory
 
 
 class SWERunConfig(InstanceSource):
@@ -103,10 +103,10 @@ def run_instance_dir(
         decision = run.decision
         own = own_test_verdicts(run.candidates, decision, run.run.matrix)
         files, added, removed = patch_stats(decision.model_patch or "")
-        tokens = 0
+        usage = Usage()  # tokens over the trajectories' records (cached ones apart)
         for cand in run.candidates:
             try:
-                tokens += load_trajectory(str(cand.trajectory)).totals.tokens
+                usage.add(load_trajectory(str(cand.trajectory)).totals)
             except RecordFileError:
                 continue
         result = result.model_copy(
@@ -122,7 +122,9 @@ def run_instance_dir(
                 "files": files,
                 "lines_changed": added + removed,
                 "cost": round(run.cost, 6),
-                "tokens": tokens,
+                "tokens": usage.tokens,
+                "prompt_tokens": usage.prompt_tokens,
+                "cached_tokens": usage.cached_tokens,
                 "container_minutes": round(run.env_seconds / 60, 3),
             }
         )

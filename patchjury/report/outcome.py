@@ -52,6 +52,8 @@ class RunOutcome(BaseModel):
     """Dollars spent on model calls."""
     tokens: int = 0
     """Prompt + completion tokens."""
+    cached_tokens: int = 0
+    """Prompt tokens read from the providers' caches (priced at their cache-read rate)."""
     duration: float = 0.0
     """Wall seconds of the whole run."""
     branch: str | None = None

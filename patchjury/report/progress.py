@@ -90,3 +90,42 @@ class RunProgress:
             self.progress.console.print(
                 f"{result.instance_id}: {result.status} ({first})", markup=False, highlight=False
             )
+
+
+class StepPrinter:
+    """`patchjury solve --verbose`: every step of every trajectory as it happens (its thought, tool calls and
+    abridged observations), the way SWE-agent prints a run."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Any) -> None:
+        """agent.events.Event callback (any thread); model text is printed as text, never as markup."""
+        from rich.text import Text
+
+        name = f"t{event.index:03d}"
+        with self._lock:
+            if event.kind in ("start", "resume"):
+                self.console.print(Text(f"{name} {event.kind}s ({event.model})", style="bold"))
+            elif event.kind == "step":
+                self.console.print(Text(f"{name} step {event.step}  ${event.cost:.4f}", style="bold cyan"))
+                if event.thought:
+                    self.console.print(Text(f"  {event.thought}", style="italic"))
+                for k, call in enumerate(event.calls):
+                    self.console.print(Text(f"  -> {call}", style="yellow"))
+                    if k < len(event.observations):
+                        self.console.print(
+                            Text("  <- " + event.observations[k].replace("\n", "\n     "), style="dim")
+                        )
+                if not event.calls and event.observations:
+                    self.console.print(Text(f"  <- {event.observations[0]}", style="red"))
+            elif event.kind in ("end", "skip"):
+                detail = f": {event.detail.splitlines()[0][:200]}" if event.detail else ""
+                style = "green" if event.status == "submitted" else "yellow"
+                self.console.print(
+                    Text(
+                        f"{name} {event.status} after {event.step} steps, ${event.cost:.4f}{detail}",
+                        style=style,
+                    )
+                )

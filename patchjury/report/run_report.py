@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchjury.records import Candidate, Decision, Task
+from patchjury.report.trajectory_html import DIFF_CSS, diff_html
 from patchjury.selection.execution import PassMatrix
 from patchjury.trajectory_record import Totals, TrajectoryRecord
 
@@ -84,6 +86,13 @@ class TrajectoryRow:
     added: int
     removed: int
     own: OwnTest
+    cached_tokens: int = 0
+    """Prompt tokens read from the provider's cache."""
+    prompt_tokens: int = 0
+
+    @property
+    def cached_share(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     @classmethod
     def build(cls, cand: Candidate, record: TrajectoryRecord | None, own: OwnTest) -> TrajectoryRow:
@@ -101,6 +110,8 @@ class TrajectoryRow:
             added,
             removed,
             own,
+            totals.cached_tokens,
+            totals.prompt_tokens,
         )
 
 
@@ -139,6 +150,14 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
     """name -> path relative to the run directory."""
+    records: dict[str, TrajectoryRecord] = field(default_factory=dict)
+    """candidate_id -> its trajectory record (for the trajectory pages of the HTML report)."""
+
+    @property
+    def cached_share(self) -> float:
+        """Share of all prompt tokens read from the providers' caches."""
+        prompt = sum(r.prompt_tokens for r in self.rows)
+        return sum(r.cached_tokens for r in self.rows) / prompt if prompt else 0.0
 
     @property
     def winner_row(self) -> TrajectoryRow | None:
@@ -161,25 +180,30 @@ def headline(data: ReportData) -> str:
     )
 
 
-def render_markdown(data: ReportData, patch: str) -> str:
+def render_markdown(data: ReportData, patch: str, links: dict[str, str] | None = None) -> str:
+    """The report; `links` (candidate_id -> trajectory page) turns trajectory names into links (HTML report)."""
     d = data
+    links = links or {}
     lines = [f"## patchjury: {d.title}", "", headline(d), ""]
     lines += [
         f"- Trajectories: {len(d.rows)} ({sum(1 for r in d.rows if r.added + r.removed)} with a patch), "
         f"model(s): {', '.join(d.models) or 'n/a'}",
         f"- Jury: `{d.decision.method}`; environment: {d.env_description}",
-        f"- Cost: ${d.cost:.4f}, {d.tokens:,} tokens, {d.duration:.0f} s wall"
+        f"- Cost: ${d.cost:.4f}, {d.tokens:,} tokens ({d.cached_share:.0%} of prompt tokens cached), "
+        f"{d.duration:.0f} s wall"
         + (f", {d.container_minutes:.1f} container-minutes" if d.container_minutes else ""),
     ]
     lines += [f"- Warning: {_cell(w)}" for w in d.warnings]
     lines += ["", "### Trajectories", ""]
-    lines += ["| trajectory | model | status | steps | cost | tokens | files | +/- | own test |"]
+    lines += ["| trajectory | model | status | steps | cost | tokens (cached) | files | +/- | own test |"]
     lines += ["|---|---|---|---|---|---|---|---|---|"]
     for r in d.rows:
-        name = f"**{r.candidate_id}**" if r.candidate_id == d.decision.winner else r.candidate_id
+        name = f"[{r.candidate_id}]({links[r.candidate_id]})" if r.candidate_id in links else r.candidate_id
+        name = f"**{name}**" if r.candidate_id == d.decision.winner else name
         own = r.own.status + (f" ({_cell(r.own.detail)})" if r.own.status != "pass" and r.own.detail else "")
         lines.append(
-            f"| {name} | {_cell(r.model)} | {r.status} | {r.steps} | ${r.cost:.4f} | {r.tokens:,} | "
+            f"| {name} | {_cell(r.model)} | {r.status} | {r.steps} | ${r.cost:.4f} | {r.tokens:,} "
+            f"({r.cached_share:.0%}) | "
             f"{_cell(', '.join(r.files)) or '-'} | +{r.added}/-{r.removed} | {own} |"
         )
     lines += ["", "### The jury", ""]
@@ -203,18 +227,29 @@ code{background:#f6f8fa;padding:0 .2em}img{max-width:100%;border:1px solid #ddd}
 """
 
 
-def render_html(markdown_text: str, chart_png: Path | None, title: str) -> str:
-    """Self-contained HTML (chart embedded as a data URI)."""
+def render_html(markdown_text: str, chart_png: Path | None, title: str, patch: str = "") -> str:
+    """Self-contained HTML: the title and verdict first, then the jury's chart (embedded as a data URI), the
+    rest of the report, and `patch` as a coloured diff."""
     from markdown_it import MarkdownIt
 
     body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+    if patch.strip():
+        body = re.sub(
+            r'<pre><code class="language-diff">.*?</code></pre>',
+            lambda _m: diff_html(patch),
+            body,
+            count=1,
+            flags=re.S,
+        )
     chart = ""
     if chart_png is not None and chart_png.exists():
         data = base64.b64encode(chart_png.read_bytes()).decode()
         chart = f'<h3>Scores and votes</h3><img alt="jury chart" src="data:image/png;base64,{data}">'
+    head, sep, rest = body.partition("</p>")  # the title and the verdict, then the chart
+    body = head + sep + chart + rest if sep else chart + body
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>{chart}{body}</body></html>\n"
+        f"<style>{_CSS}{DIFF_CSS}</style></head><body>{body}</body></html>\n"
     )
 
 
@@ -249,6 +284,6 @@ def summary_markdown(data: ReportData) -> str:
         f"- own reproduction tests: {own}",
         f"- jury ({data.decision.method}): "
         + (data.decision.reasons[0] if data.decision.reasons else "no reasons"),
-        f"- cost ${data.cost:.4f}, {data.tokens:,} tokens",
+        f"- cost ${data.cost:.4f}, {data.tokens:,} tokens ({data.cached_share:.0%} of prompt tokens cached)",
     ]
     return "\n".join(lines)

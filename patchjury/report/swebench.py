@@ -58,6 +58,9 @@ class InstanceResult(BaseModel):
     """Dollars spent on model calls."""
     tokens: int = 0
     """Prompt + completion tokens."""
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens read from the providers' caches (priced at their cache-read rate)."""
     container_minutes: float = 0.0
     """Summed lifetime of the instance's containers."""
     seconds: float = 0.0
@@ -95,6 +98,8 @@ class RunTotals(BaseModel):
     """Instances whose chosen patch passes its own reproduction test."""
     cost: float = 0.0
     tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
     container_minutes: float = 0.0
     seconds: float = 0.0
     image_seconds: float = 0.0
@@ -102,6 +107,16 @@ class RunTotals(BaseModel):
     """With grading: instances resolved."""
     graded: int | None = None
     """With grading: instances graded."""
+
+    @property
+    def cached_share(self) -> float:
+        """Share of prompt tokens read from cache."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    @property
+    def cost_per_resolved(self) -> float | None:
+        """Dollars per resolved instance (None before grading or with none resolved)."""
+        return self.cost / self.resolved if self.resolved else None
 
 
 class RunSummary(BaseModel):
@@ -141,12 +156,18 @@ def totals(results: list[InstanceResult]) -> RunTotals:
         own_test_pass=sum(1 for r in results if r.own_test == "pass"),
         cost=round(sum(r.cost for r in results), 4),
         tokens=sum(r.tokens for r in results),
+        prompt_tokens=sum(r.prompt_tokens for r in results),
+        cached_tokens=sum(r.cached_tokens for r in results),
         container_minutes=round(sum(r.container_minutes for r in results), 4),
         seconds=round(sum(r.seconds for r in results), 4),
         image_seconds=round(sum(r.image_seconds for r in results), 4),
         resolved=sum(1 for r in graded if r.eval == "resolved") if graded else None,
         graded=len(graded) if graded else None,
     )
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"
 
 
 def _cell(text: Any) -> str:
@@ -166,10 +187,15 @@ def summary_markdown(summary: RunSummary) -> str:
         + (f"; **resolved {t.resolved}/{t.graded}** graded" if graded else "")
         + ".",
         "",
-        f"Total: ${t.cost:.4f}, {t.tokens:,} tokens, {t.container_minutes:.1f} container-minutes, "
-        f"{t.seconds:.0f} s of instance time ({summary.wall_seconds:.0f} s wall).",
+        f"Total: ${t.cost:.4f}, {t.tokens:,} tokens ({t.cached_share:.0%} of prompt tokens cached), "
+        f"{t.container_minutes:.1f} container-minutes, {t.seconds:.0f} s of instance time "
+        f"({summary.wall_seconds:.0f} s wall)"
+        + (f"; ${t.cost_per_resolved:.4f} per resolved instance" if t.cost_per_resolved is not None else "")
+        + (f"; ${t.cost / t.instances:.4f} per instance" if t.instances else "")
+        + ".",
         "",
-        "| instance | status | winner | own test | eval | cost ($) | tokens | container-min | image s | total s |",
+        "| instance | status | winner | own test | eval | cost ($) | tokens (cached) | container-min | image s "
+        "| total s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summary.instances:
@@ -178,10 +204,12 @@ def summary_markdown(summary: RunSummary) -> str:
             status = f"error ({_cell(r.stage or '')}: {_cell((r.error or '')[:80])})"
         lines.append(
             f"| {r.instance_id} | {status} | {r.winner or '-'} | {r.own_test or '-'} | {r.eval or '-'} "
-            f"| {r.cost:.4f} | {r.tokens:,} | {r.container_minutes:.2f} | {r.image_seconds:.0f} | {r.seconds:.0f} |"
+            f"| {r.cost:.4f} | {r.tokens:,} ({_share(r.cached_tokens, r.prompt_tokens)}) "
+            f"| {r.container_minutes:.2f} | {r.image_seconds:.0f} | {r.seconds:.0f} |"
         )
     lines.append(
         f"| **total** | {t.done} done | | {t.own_test_pass} pass | {t.resolved if graded else '-'} "
-        f"| {t.cost:.4f} | {t.tokens:,} | {t.container_minutes:.2f} | {t.image_seconds:.0f} | {t.seconds:.0f} |"
+        f"| {t.cost:.4f} | {t.tokens:,} ({_share(t.cached_tokens, t.prompt_tokens)}) | {t.container_minutes:.2f} "
+        f"| {t.image_seconds:.0f} | {t.seconds:.0f} |"
     )
     return "\n".join(lines) + "\n"

@@ -58,6 +58,7 @@ def run(repo: Path, task: Task, tmp: Path, server: FakeOpenAIServer, **model: An
     return cand, load_trajectory(str(cand.trajectory))
 
 
+@pytest.mark.slow
 def test_forty_steps_of_large_outputs_fit_a_14k_window(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     with FakeOpenAIServer(responder=long_run(36), context_window=14_000) as server:
         cand, record = run(buggy_repo, task, tmp_path, server, context_window=14_000)
@@ -83,6 +84,7 @@ def test_forty_steps_of_large_outputs_fit_a_14k_window(buggy_repo: Path, task: T
     assert moves <= 15 and sum(c.stable_bytes for c in contexts) > 0.5 * sum(c.bytes for c in contexts[1:])
 
 
+@pytest.mark.slow
 def test_a_provider_refusal_is_met_by_condensing_harder(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     """The configured window is wrong (64k; the server takes 14k): the server refuses with its real 400 body, the
     agent condenses harder and retries, and the trajectory still submits."""
@@ -113,6 +115,7 @@ def test_context_exhausted_when_even_the_shortest_history_does_not_fit(
     assert n_requests == 4  # the first try and HistoryConfig.retries = 3 harder condensations
 
 
+@pytest.mark.slow
 def test_the_model_summarises_what_is_elided(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     steps = long_run(10)
 

@@ -54,6 +54,7 @@ def price(name: str, step: StepRecord) -> float:
     )
 
 
+@pytest.mark.slow
 def test_openai_automatic_caching_is_read_from_usage_and_priced(
     buggy_repo: Path, task: Task, tmp_path: Path
 ) -> None:
@@ -72,6 +73,7 @@ def test_openai_automatic_caching_is_read_from_usage_and_priced(
     assert totals.cost < sum(s.prompt_tokens * 2.5e-6 + s.completion_tokens * 1e-5 for s in steps)
 
 
+@pytest.mark.slow
 def test_anthropic_cache_breakpoints_are_written_then_read(
     buggy_repo: Path, task: Task, tmp_path: Path
 ) -> None:

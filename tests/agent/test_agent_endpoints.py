@@ -75,6 +75,7 @@ def _documented_commands() -> list[str]:
     return [line for line in DOCS.read_text().splitlines() if line.startswith("patchjury solve")]
 
 
+@pytest.mark.slow
 def test_the_documented_local_server_commands_work(
     buggy_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,6 +73,7 @@ def test_tool_hooks_run_once_and_read_only_tools_take_no_snapshot(
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_agent_tools_section_of_the_settings_file(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
     (buggy_repo / "big.py").write_text(BUGGY * 400)
     subprocess.run(["git", "add", "big.py"], cwd=buggy_repo, check=True)
