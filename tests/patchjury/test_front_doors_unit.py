@@ -227,5 +227,11 @@ def test_swebench_instance_results_load_old_files_and_sum_up(tmp_path: Path) -> 
     )
     assert totals([error]).graded is None and totals([error]).resolved is None
     md = summary_markdown(RunSummary(instances=[done, error], totals=t, wall_seconds=31))
-    assert "| a__b-1 | done | t000 | pass | resolved | 0.5000 | 100 | 1.50 | 3 | 30 |" in md
+    # old results have no prompt/cached split: their cached share shows as unknown
+    assert "| a__b-1 | done | t000 | pass | resolved | 0.5000 | 100 (-) | 1.50 | 3 | 30 |" in md
+    assert "$0.5000 per resolved instance" in md
+    cached = done.model_copy(update={"prompt_tokens": 80, "cached_tokens": 60})
+    md_cached = summary_markdown(RunSummary(instances=[cached], totals=totals([cached])))
+    assert "| a__b-1 | done | t000 | pass | resolved | 0.5000 | 100 (75%) |" in md_cached
+    assert "100 tokens (75% of prompt tokens cached)" in md_cached
     assert "error (image: RecipeMissing: no recipe \\| x)" in md and "**resolved 1/1**" in md

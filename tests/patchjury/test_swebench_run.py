@@ -191,7 +191,10 @@ def test_swebench_run_two_instances_resume_and_eval(
     assert summary["totals"]["done"] == 2 and summary["totals"]["resolved"] == 2
     assert summary["eval"]["resolved_ids"] == ids
     table = (out / "summary.md").read_text()
-    assert "| instance | status | winner | own test | eval | cost ($) | tokens | container-min |" in table
+    assert (
+        "| instance | status | winner | own test | eval | cost ($) | tokens (cached) | container-min |"
+        in table
+    )
     assert f"| {ids[0]} | done |" in table and "**resolved 2/2**" in table
 
     # Rerun: both instances are finished, so nothing runs again and the outputs stay.
