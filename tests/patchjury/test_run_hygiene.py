@@ -149,32 +149,38 @@ def _alive(pid: int) -> bool:
 
 
 def test_ctrl_c_stops_at_the_step_boundary_judges_what_finished_and_resumes(tmp_path: Path) -> None:
-    repo, marker = _repo(tmp_path), tmp_path / "slow-started"
-    script = _script(tmp_path / "script.yaml", f"touch {marker}; sleep 2")
-    child = Child(_cmd(repo, script), _env(tmp_path))
-    child.wait_for(lambda: marker.exists(), "trajectory 1 in its slow command")
+    # Four trajectories on two slots: t000 finishes at once, t001 and t002 then hold both slots in a command that
+    # waits for a release file, so t003 is queued for certain when Ctrl-C arrives (no race with a freed slot).
+    repo, marker, release = _repo(tmp_path), tmp_path / "slow-started", tmp_path / "release"
+    wait = f"touch {marker}-{{{{ index }}}}; while [ ! -e {release} ]; do sleep 0.05; done"
+    script = _script(tmp_path / "script.yaml", wait)
+    child = Child(_cmd(repo, script, "-n", "4"), _env(tmp_path))
+    child.wait_for(
+        lambda: Path(f"{marker}-1").exists() and Path(f"{marker}-2").exists(), "t001 and t002 waiting"
+    )
     (run_dir,) = _runs(repo)
     child.wait_for(lambda: (_record(run_dir, 0) or {}).get("status") == "submitted", "trajectory 0 finished")
     child.proc.send_signal(signal.SIGINT)
+    child.wait_for(lambda: "stopping: no new trajectories start" in child.stderr, "the Ctrl-C message")
+    release.touch()  # the running commands end; their trajectories stop at this step boundary
     rc = child.finish()
     err = child.stderr
     assert rc == 130, err[-3000:]
-    assert "stopping: no new trajectories start" in err
-    assert re.search(r"interrupted: 1 of 3 trajectories finished \(t000\)", err), err[-2000:]
+    assert re.search(r"interrupted: 1 of 4 trajectories finished \(t000\)", err), err[-2000:]
     assert "jury over the finished ones: t000" in err
     outcome = json.loads((run_dir / "outcome.json").read_text())
     assert (
         outcome["status"] == "interrupted" and outcome["finished"] == ["t000"] and outcome["branch"] is None
     )
-    t1 = _record(run_dir, 1)
-    assert t1 is not None and t1["status"] == "interrupted" and len(t1["steps"]) == 3  # its step finished
-    assert _record(run_dir, 2) is None  # queued: never started
+    for i in (1, 2):
+        t = _record(run_dir, i)
+        assert t is not None and t["status"] == "interrupted" and len(t["steps"]) == 3  # its step finished
+    assert _record(run_dir, 3) is None  # queued: never started
     decision = json.loads((run_dir / "decision.json").read_text())
     assert decision["winner"] == "t000"
 
     resume = _resume_line(err)
     assert resume[resume.index("--run-id") + 1] == run_dir.name
-    marker.unlink()
     again = subprocess.run(
         [sys.executable, "-m", "patchjury.cli", *resume[1:]],
         env=_env(tmp_path), capture_output=True, text=True, timeout=300,
@@ -183,7 +189,7 @@ def test_ctrl_c_stops_at_the_step_boundary_judges_what_finished_and_resumes(tmp_
     assert json.loads((run_dir / "outcome.json").read_text())["status"] == "patch"
     t1 = _record(run_dir, 1)
     assert t1 is not None and t1["status"] == "submitted" and t1["resumes"][-1]["from_step"] == 3
-    assert [len((_record(run_dir, i) or {})["steps"]) for i in range(3)] == [4, 4, 4]
+    assert [len((_record(run_dir, i) or {})["steps"]) for i in range(4)] == [4, 4, 4, 4]
 
 
 def test_second_ctrl_c_stops_now(tmp_path: Path) -> None:
