@@ -93,8 +93,8 @@ class DockerEnvConfig(_CommonEnvConfig):
     no_new_privileges: bool = True
     """`--security-opt no-new-privileges`: setuid binaries and file capabilities grant nothing."""
     read_only_root: bool = False
-    """Read-only root filesystem: only the work tree (a volume holding the image's copy of it), /tmp and the
-    user's HOME (tmpfs) are writable. Installing packages at run time (pip into a venv of the image) then fails;
+    """Read-only root filesystem: only the work tree, /tmp and the user's HOME are writable (volumes holding the
+    image's copy of them, removed with the container). Installing packages at run time (pip into a venv of the image) then fails;
     see docs/envs.md for which environments run this way."""
     run_id: str | None = None
     """Run id label (default: this process's run id, see patchjury.envs.sweep.process_run_id); used by sweeps."""

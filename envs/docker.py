@@ -93,15 +93,13 @@ class DockerEnv(GitCheckoutEnv):
         self.user: str = config.user if config.user is not None else labels.get(LABEL_SANDBOX_USER, "")
         self._uid = int(_uid_of(labels, self.user)) if self.user not in ("", "root", "0") else 0
         mounts = [Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in config.mounts]
-        tmpfs: dict[str, str] = {}
         if config.read_only_root:
-            # The work tree becomes a volume (docker copies the image's files at that path into it, owners
-            # kept); /tmp and HOME are scratch space in memory (counted in the memory limit).
-            mounts.append(Mount(self.workdir, None, type="volume"))
-            tmpfs["/tmp"] = "rw,exec,nosuid,nodev,mode=1777"
+            # The work tree, /tmp and HOME become anonymous volumes: docker copies the image's files at those
+            # paths into them (owners and modes kept) and removes them with the container. Volumes, not tmpfs:
+            # the engine's archive API (file transfer without the runner) cannot see into tmpfs mounts.
             home = "/root" if self.user in ("", "root", "0") else f"/home/{self.user}"
-            uid = "" if home == "/root" else f",uid={self._uid},gid={self._uid}"
-            tmpfs[home] = f"rw,exec,nosuid,nodev,mode=0700{uid}"
+            for target in dict.fromkeys([self.workdir, "/tmp", home]):
+                mounts.append(Mount(target, None, type="volume"))
         try:
             container = self.client.containers.run(
                 config.image,
@@ -116,7 +114,6 @@ class DockerEnv(GitCheckoutEnv):
                 network_mode=None if config.network else "none",
                 environment={**GIT_SAFE_ENV, **config.env},
                 mounts=mounts,
-                tmpfs=tmpfs,
                 read_only=config.read_only_root,
                 cap_drop=["ALL"],
                 cap_add=list(config.cap_add) or None,

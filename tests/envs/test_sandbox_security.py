@@ -49,8 +49,17 @@ def test_agent_sandbox_is_unprivileged(base_image: str, sample_repo: Path) -> No
         assert env.diff() == ""
 
 
-def test_read_only_root_leaves_work_tree_tmp_and_home_writable(base_image: str, sample_repo: Path) -> None:
-    with DockerEnv(DockerEnvConfig(image=base_image, source_repo=sample_repo, read_only_root=True)) as env:
+@pytest.mark.parametrize("use_runner", [True, False], ids=["runner", "archive-api"])
+def test_read_only_root_leaves_work_tree_tmp_and_home_writable(
+    base_image: str, sample_repo: Path, use_runner: bool
+) -> None:
+    cfg = DockerEnvConfig(
+        image=base_image, source_repo=sample_repo, read_only_root=True, use_runner=use_runner
+    )
+    with DockerEnv(cfg) as env:
+        # files move through the runner, or through the engine's archive API (which cannot see tmpfs mounts)
+        env.write_file("/tmp/scratch/note.txt", "in tmp\n")
+        assert env.read_file("/tmp/scratch/note.txt") == "in tmp\n"
         denied = env.execute("touch /usr/local/pj-test")
         assert denied.exit_code != 0 and "Read-only file system" in denied.output
         assert env.execute("touch /tmp/a ~/b .pytest-scratch && echo ok").output.strip() == "ok"
