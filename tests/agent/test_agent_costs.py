@@ -102,3 +102,60 @@ def test_anthropic_cache_breakpoints_are_written_then_read(
         [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}], None, marks=True
     )  # type: ignore[attr-defined]
     assert "cache_control" not in json.dumps(wire)
+
+
+@pytest.mark.slow
+def test_anthropic_thinking_blocks_go_back_signed_and_stay_in_the_record(
+    buggy_repo: Path, task: Task, tmp_path: Path
+) -> None:
+    """Extended thinking with tool use, as Anthropic enforces it: the assistant turn with the last tool_use must
+    start with its thinking block, sent back unchanged (signature checked); the record keeps every block."""
+    thinking = [{**entry, "thinking": f"plan for step {k}"} for k, entry in enumerate(script())]
+    with FakeOpenAIServer(thinking) as server:
+        model = ModelConfig(
+            name="anthropic/claude-sonnet-4-5",
+            api_base=server.anthropic_base,
+            reasoning_effort="low",
+            extra={"api_key": "k"},
+        )
+        record = solve(buggy_repo, task, tmp_path, model)
+        bodies, rejected = server.requests, server.rejected
+    assert not rejected and len(bodies) == len(thinking)
+    assert all(
+        b["thinking"]["type"] == "enabled" and b["max_tokens"] > b["thinking"]["budget_tokens"]
+        for b in bodies
+    )
+    for k, body in enumerate(bodies[1:], start=1):
+        turns = [m for m in body["messages"] if m["role"] == "assistant"]
+        assert [t["content"][0]["type"] for t in turns] == ["thinking"] * k
+        assert turns[-1]["content"][0]["thinking"] == f"plan for step {k - 1}"
+    kept = [m["thinking_blocks"][0]["thinking"] for m in record.messages if m.get("thinking_blocks")]
+    assert kept == [f"plan for step {k}" for k in range(len(thinking))]
+
+
+def test_the_fake_refuses_tool_use_without_its_thinking_block() -> None:
+    """The server's rule is real: the same turn sent back without its thinking block (or with it altered) is
+    refused with Anthropic's error, so the test above can fail."""
+    litellm = import_litellm()
+    entry = {"tool_calls": [{"name": "view", "arguments": {"path": "a.py"}}], "thinking": "look first"}
+    tools = [{"type": "function", "function": {"name": "view", "parameters": {"type": "object"}}}]
+    with FakeOpenAIServer([entry]) as server:
+        kw: dict[str, Any] = {
+            "model": "anthropic/claude-sonnet-4-5",
+            "api_base": server.anthropic_base,
+            "api_key": "k",
+            "reasoning_effort": "low",
+            "tools": tools,
+        }
+        first = litellm.completion(messages=[{"role": "user", "content": "fix it"}], **kw)
+        msg = first.choices[0].message
+        call = msg.tool_calls[0]
+        turn = {"role": "assistant", "content": "", "tool_calls": [call.model_dump()]}
+        result = {"role": "tool", "tool_call_id": call.id, "content": "a.py: 1 line"}
+        for blocks in ([], [{**msg.thinking_blocks[0], "thinking": "altered"}]):
+            bad = {**turn, "thinking_blocks": blocks} if blocks else turn
+            with pytest.raises(litellm.exceptions.BadRequestError, match="thinking"):
+                litellm.completion(messages=[{"role": "user", "content": "fix it"}, bad, result], **kw)
+        good = {**turn, "thinking_blocks": [dict(b) for b in msg.thinking_blocks]}
+        litellm.completion(messages=[{"role": "user", "content": "fix it"}, good, result], **kw)
+    assert len(server.rejected) == 2

@@ -295,6 +295,45 @@ def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, int, bool]]:
     return out
 
 
+def validate_thinking(body: dict[str, Any], signatures: dict[str, str]) -> None:
+    """Extended thinking as Anthropic enforces it: a budget of at least 1,024 tokens below max_tokens; the
+    assistant turn that holds the last tool_use must start with its thinking block, sent back unchanged
+    (its signature is checked against the text it was issued for)."""
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") != "enabled":
+        return
+    budget = int(thinking.get("budget_tokens") or 0)
+    if budget < 1024:
+        raise RequestError(
+            400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+        )
+    if int(body.get("max_tokens") or 0) <= budget:
+        raise RequestError(400, "`max_tokens` must be greater than `thinking.budget_tokens`.")
+    messages = body.get("messages", [])
+    for i, m in enumerate(messages):
+        blocks = m.get("content") if isinstance(m.get("content"), list) else []
+        for j, b in enumerate(blocks):
+            if b.get("type") == "thinking" and signatures.get(b.get("signature", "")) != b.get("thinking"):
+                raise RequestError(400, f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
+    if last is None:
+        return
+    blocks = messages[last].get("content")
+    blocks = blocks if isinstance(blocks, list) else [{"type": "text", "text": blocks}]
+    if any(b.get("type") == "tool_use" for b in blocks) and blocks[0].get("type") not in (
+        "thinking",
+        "redacted_thinking",
+    ):
+        raise RequestError(
+            400,
+            f"messages.{last}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{blocks[0].get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
+            "with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We "
+            "recommend you include thinking blocks from previous turns. To avoid this requirement, disable "
+            "`thinking`.",
+        )
+
+
 def validate_anthropic(body: dict[str, Any]) -> None:
     """Every tool_use must be answered by a tool_result in the next (user) message."""
     pending: list[str] = []
@@ -316,8 +355,12 @@ def validate_anthropic(body: dict[str, Any]) -> None:
         )
 
 
-def anthropic_response(entry: dict[str, Any], model: str, n: int, usage: dict[str, int]) -> dict[str, Any]:
+def anthropic_response(
+    entry: dict[str, Any], model: str, n: int, usage: dict[str, int], thinking: bool = False
+) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
+    if thinking and entry.get("thinking"):
+        content.append({"type": "thinking", "thinking": entry["thinking"], "signature": f"sig_fake_{n}"})
     if entry.get("content"):
         content.append({"type": "text", "text": entry["content"]})
     for k, c in enumerate(entry.get("tool_calls") or []):
@@ -366,6 +409,8 @@ class FakeOpenAIServer:
         """Prompt tokens of every counted request (refused ones too)."""
         self.cache = PromptCache()
         self.breakpoints = BreakpointCache()
+        self.signatures: dict[str, str] = {}
+        """Thinking blocks issued (signature -> text): sent back, they must match."""
         self.lock = threading.Lock()
         self._answered = 0
         self._server: ThreadingHTTPServer | None = None
@@ -412,6 +457,7 @@ class FakeOpenAIServer:
 
     def messages(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         validate_anthropic(body)
+        validate_thinking(body, self.signatures)
         blocks = _anthropic_blocks(body)
         total = sum(n for _, n, _ in blocks)
         self._check_window(total)
@@ -467,7 +513,12 @@ class FakeOpenAIServer:
                 model = body.get("model", "fake")
                 n = len(fake.requests)
                 if anthropic:
-                    self._send(200, anthropic_response(entry, model, n, extra["usage"]))
+                    thinking = (body.get("thinking") or {}).get("type") == "enabled"
+                    answer = anthropic_response(entry, model, n, extra["usage"], thinking)
+                    fake.signatures.update(
+                        (b["signature"], b["thinking"]) for b in answer["content"] if b["type"] == "thinking"
+                    )
+                    self._send(200, answer)
                 else:
                     self._send(200, chat_response(entry, model, n, extra.get("usage")))
 
