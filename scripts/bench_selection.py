@@ -146,19 +146,22 @@ def evidence_main(args: argparse.Namespace) -> None:
         MAJORITY,
         METHODS,
         OURS,
+        OURS_NO_EXEC,
         OURS_NO_VOTE,
         R2E,
         VERIFIER,
-        container_minutes,
         table,
     )
     from patchjury.selection.training.bench_run import (
         bootstrap_lines,
         build_cases,
+        cv_lines,
         per_repository,
+        rate_lines,
         run_setting,
+        verifier_cv,
     )
-    from patchjury.selection.training.evidence import load_evidence
+    from patchjury.selection.training.evidence import evidence_stats, load_evidence
     from patchjury.selection.training.run import load_all_tasks
     from patchjury.selection.verifier.model import VerifierModel
 
@@ -166,15 +169,28 @@ def evidence_main(args: argparse.Namespace) -> None:
     evidence = load_evidence(args.evidence)
     tasks = load_all_tasks(args.instances)
     artifact = VerifierModel.load(args.artifact)
+    st = evidence_stats(evidence)
+    origins = sorted(st.tests)
     text = [
-        f"Evidence: {len(evidence)} instances, {container_minutes(evidence):.0f} container-minutes "
-        f"({', '.join(Path(p).name for p in args.evidence)}).",
+        f"Evidence ({', '.join(Path(p).name for p in args.evidence)}): {st.instances} instances, {st.candidates} "
+        f"candidates in {st.subjects} clusters run, {st.cells} test runs, {st.container_s / 60:.0f} "
+        f"container-minutes (workers x wall time of tests and regression; image builds not counted).",
+        "",
+        "| tests by origin | run | exit 2 on the original (exit-code convention) | informative (some candidate "
+        "behaves differently from the original) |",
+        "|---|---|---|---|",
+        *(f"| {o} | {st.tests[o]} | {st.exit_code[o]} | {st.informative[o]} |" for o in origins),
+        "",
+        f"Instances with at least one informative test: {st.instances_informative} of {st.instances}.",
     ]
     plots = {}
     for setting in args.settings:
         cases, chosen = build_cases(
             setting, DATA, tasks, evidence, args.exec_signals, args.static_checks or None
         )
+        all_cases = cases
+        if args.evidence_only:
+            cases = [c for c in cases if c.instance_id in evidence]
         if args.subset:
             wanted = {x.strip() for x in Path(args.subset).read_text().splitlines() if x.strip()}
             cases = [c for c in cases if c.instance_id in wanted]
@@ -192,10 +208,11 @@ def evidence_main(args: argparse.Namespace) -> None:
             )
         methods = list(METHODS)
         mixed = sum(c.mixed for c in cases)
+        n_cands = sum(len(c.keys) for c in cases)
         text += [
             "",
-            f"### {setting}: {len(cases)} instances ({mixed} with both resolved and unresolved candidates; "
-            f"{len(missing)} of those without evidence: {', '.join(missing) or 'none'})",
+            f"### {setting}: {len(cases)} instances, {n_cands} candidates ({mixed} instances with both resolved and "
+            f"unresolved candidates; {len(missing)} of those without evidence: {', '.join(missing) or 'none'})",
             "",
             table(result.curves, methods),
             "",
@@ -203,24 +220,50 @@ def evidence_main(args: argparse.Namespace) -> None:
             f"these pools): {', '.join(result.excluded)}.",
             "",
         ]
-        refs = sorted(result.references, key=lambda n: -np.mean(list(result.references[n].values())))
+        reported = {c.instance_id for c in cases}
+        refs_here = {n: {i: v for i, v in r.items() if i in reported} for n, r in result.references.items()}
+        refs_here = {n: r for n, r in refs_here.items() if r}
+        result.references = refs_here
+        refs = sorted(refs_here, key=lambda n: -np.mean(list(refs_here[n].values())))
         text += [
-            "References (from provenance, for the report only): "
+            "References on these instances (from provenance, for the report only): "
             + "; ".join(
-                f"{n} {100 * np.mean(list(v.values())):.1f}% of {len(v)}"
-                for n, v in ((n, result.references[n]) for n in refs[:4])
+                f"{n} {100 * np.mean(list(refs_here[n].values())):.1f}% of {len(refs_here[n])}"
+                for n in refs[:4]
             ),
+            "",
+            "Full pools, resolve rate with bootstrap interval over instances (10,000 resamples, 95%):",
+            *rate_lines(result, methods[1:], args.seed),
             "",
             "Paired bootstrap over instances (full pools, 10,000 resamples, 95% interval), in points:",
             *bootstrap_lines(
                 result,
-                [(OURS, R2E), (OURS, OURS_NO_VOTE), (OURS, MAJORITY), (OURS, VERIFIER), (OURS, EXECUTION)],
+                [
+                    (OURS, R2E),
+                    (OURS, OURS_NO_VOTE),
+                    (OURS, OURS_NO_EXEC),
+                    (OURS_NO_VOTE, OURS_NO_EXEC),
+                    (OURS, MAJORITY),
+                    (OURS, VERIFIER),
+                    (OURS, EXECUTION),
+                ],
                 refs[:1],
                 args.seed,
             ),
             "",
-            per_repository(result, [MAJORITY, VERIFIER, EXECUTION, R2E, OURS]),
+            per_repository(result, [MAJORITY, VERIFIER, EXECUTION, R2E, OURS, OURS_NO_VOTE, OURS_NO_EXEC]),
         ]
+        if setting == "same_agent" and args.verifier_cv:
+            rows = verifier_cv(setting, all_cases, chosen, artifact, args.repeats, args.seed)
+            n_mixed = sum(c.mixed for c in all_cases)
+            text += [
+                "",
+                f"Verifier, grouped 5-fold CV by instance on all {len(all_cases)} same-agent pools "
+                f"({sum(len(c.keys) for c in all_cases)} candidates, {n_mixed} pools with both labels; "
+                f"{args.repeats} shuffles):",
+                "",
+                *cv_lines(rows, args.seed),
+            ]
         plots[setting] = (result.curves, refs[:1], result.references)
     text.append(f"\n({time.time() - t0:.0f} s)")
     out = "\n".join(text) + "\n"
@@ -228,27 +271,31 @@ def evidence_main(args: argparse.Namespace) -> None:
     if args.md:
         Path(args.md).write_text(out)
     if args.png:
-        import matplotlib
+        plot(plots, args.png)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, len(plots), figsize=(6 * len(plots) + 3, 4.2), dpi=100, squeeze=False)
-        for ax, (setting, (curves, best, refs_all)) in zip(axes[0], plots.items(), strict=True):
-            ks = list(range(1, len(next(iter(curves.values()))) + 1))
-            for m, vals in curves.items():
-                ax.plot(ks, [100 * v for v in vals], marker="o", ms=3, label=m)
-            for name in best:
-                rate = 100 * np.mean(list(refs_all[name].values()))
-                ax.axhline(rate, ls="--", c="grey", lw=1, label=f"best single ({rate:.1f}%)")
-            ax.set_title(f"Best@K, {setting}")
-            ax.set_xlabel("K (candidates per instance)")
-            ax.set_ylabel("resolved (%)")
-            ax.grid(alpha=0.3)
-        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        fig.savefig(args.png)
-        print(f"wrote {args.png}", file=sys.stderr)
+def plot(plots: dict, png: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(plots), figsize=(6 * len(plots) + 3, 4.2), dpi=100, squeeze=False)
+    for ax, (setting, (curves, best, refs_all)) in zip(axes[0], plots.items(), strict=True):
+        ks = list(range(1, len(next(iter(curves.values()))) + 1))
+        for m, vals in curves.items():
+            ax.plot(ks, [100 * v for v in vals], marker="o", ms=3, label=m)
+        for name in best:
+            rate = 100 * np.mean(list(refs_all[name].values()))
+            ax.axhline(rate, ls="--", c="grey", lw=1, label=f"best single on these instances ({rate:.1f}%)")
+        ax.set_title(f"Best@K, {setting}")
+        ax.set_xlabel("K (candidates per instance)")
+        ax.set_ylabel("resolved (%)")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(png)
+    print(f"wrote {png}", file=sys.stderr)
 
 
 def main() -> None:
@@ -292,6 +339,17 @@ def main() -> None:
         help="saved evidence of scripts/collect_evidence.py: replay every rule on the mixed and same-agent pools",
     )
     ap.add_argument("--settings", nargs="+", default=["mixed", "same_agent"], choices=["mixed", "same_agent"])
+    ap.add_argument(
+        "--evidence-only",
+        action="store_true",
+        help="with --evidence: report only the instances the evidence covers",
+    )
+    ap.add_argument(
+        "--verifier-cv",
+        action="store_true",
+        help="with --evidence: also cross-validate the verifier on all same-agent pools with and without trajectory "
+        "features",
+    )
     args = ap.parse_args()
     if args.evidence:
         evidence_main(args)

@@ -107,6 +107,13 @@ def main() -> None:
     ap.add_argument("--test-timeout", type=float, default=60.0)
     ap.add_argument("--regression-timeout", type=float, default=60.0)
     ap.add_argument("--regression-files", type=int, default=4)
+    ap.add_argument(
+        "--regression-clusters",
+        type=int,
+        default=0,
+        help="regress at most this many clusters per instance, largest first (0: all); caps the time per instance",
+    )
+    ap.add_argument("--regression-retries", type=int, default=1, help="timeout retries (each doubles the limit)")
     ap.add_argument("--regression-from", nargs="*", default=[])
     ap.add_argument("--min-free-gb", type=float, default=30.0)
     args = ap.parse_args()
@@ -200,12 +207,17 @@ def main() -> None:
                 measured = any(patch_sha1(by_id[m].model_patch) in known for m in members)
                 if rep in matrix.applying() and not (iid in old_files and measured):
                     need[rep] = without(by_id[rep].model_patch, matrix.stripped.get(rep, ()))
+            if args.regression_clusters and len(need) > args.regression_clusters:
+                size = {rep: sum(s.cluster == c for s in run.signals) for c, rep in cluster_rep.items()}
+                keep = sorted(need, key=lambda rep: (-size[rep], rep))[: args.regression_clusters]
+                need = {rep: need[rep] for rep in keep}
             reg_cfg = recipe_regression(
                 SelectionConfig(
                     regression={
                         "timeout": args.regression_timeout,
                         "file_timeout": args.regression_timeout,
                         "max_files": args.regression_files,
+                        "timeout_retries": args.regression_retries,
                     }
                 ),
                 inst,

@@ -6,8 +6,10 @@ scores from a model that never saw the instance (grouped folds). Ties among cand
 average over random candidate ids (the rules' last resort), and every number averages several fold splits.
 
 Methods (`METHODS`): oracle, random, majority vote, verifier only, execution only (exit-code tests, then the
-behaviour vote, then fewest regression failures; ties averaged), R2E-Gym's hybrid rule, ours (`staged`), and
-ours without the behaviour vote (the rule as it was before real agents' tests were read by their output).
+behaviour vote, then fewest regression failures; ties averaged), R2E-Gym's hybrid rule, ours (`staged`), ours
+without the behaviour vote (exit-code evidence only: the rule as it was before real agents' tests were read by their
+output; regression counts kept), and ours without any execution evidence (clusters, verifier and static checks:
+what `patchjury select` does without an environment).
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from patchjury.selection.verifier.features import PoolFeaturizer
 from patchjury.selection.verifier.model import VerifierModel
 
 ORACLE, RANDOM, MAJORITY, VERIFIER = "oracle", "random", "majority vote", "verifier only"
-EXECUTION, R2E, OURS, OURS_NO_VOTE = (
+EXECUTION, R2E, OURS, OURS_NO_VOTE, OURS_NO_EXEC = (
     "execution only",
     "R2E-Gym hybrid",
     "ours (staged)",
-    "ours without the behaviour vote",
+    "ours, exit-code evidence only (no output vote)",
+    "ours without execution (clusters + verifier)",
 )
-METHODS = [ORACLE, RANDOM, MAJORITY, VERIFIER, EXECUTION, R2E, OURS, OURS_NO_VOTE]
+METHODS = [ORACLE, RANDOM, MAJORITY, VERIFIER, EXECUTION, R2E, OURS, OURS_NO_VOTE, OURS_NO_EXEC]
 
 
 @dataclass
@@ -60,6 +63,27 @@ class Case:
 
 def _no_vote(signals: list[Signals]) -> list[Signals]:
     return [replace(s, behaviour=None, crashes=None, oracle_pass=None) for s in signals]
+
+
+def _no_exec(signals: list[Signals]) -> list[Signals]:
+    """Every piece of execution evidence removed (tests, behaviour, regression, patches found not to apply);
+    clusters, verifier and static checks stay."""
+    return [
+        replace(
+            s,
+            dropped=None if "does not apply" in (s.dropped or "") else s.dropped,
+            repro_pass=None,
+            repro_total=None,
+            distinguishing_pass=None,
+            exec_score=None,
+            regression_failures=None,
+            regression_total=None,
+            behaviour=None,
+            crashes=None,
+            oracle_pass=None,
+        )
+        for s in signals
+    ]
 
 
 def execution_only_value(signals: Sequence[Signals], labels: Sequence[bool]) -> float:
@@ -90,6 +114,7 @@ class Replay:
         self.ids = [f"c{v}" for v in rng.permutation(len(case.keys))]
         self.cluster_keys = case.featurizer.cluster_keys()
         self._scores: dict[bytes, np.ndarray] = {}
+        self._signals: dict[bytes, list[Signals]] = {}
         self.rules: dict[str, Rule] = {
             R2E: make_rule(SelectionConfig(selector="r2e_hybrid")),
             OURS: make_rule(SelectionConfig(selector="staged")),
@@ -102,6 +127,13 @@ class Replay:
         return self._scores[key]
 
     def signals(self, s: np.ndarray) -> list[Signals]:
+        """The subset's signals (cached: the rule methods share them; rules never modify them)."""
+        key = s.tobytes()
+        if key not in self._signals:
+            self._signals[key] = self._build(s)
+        return self._signals[key]
+
+    def _build(self, s: np.ndarray) -> list[Signals]:
         c = self.case
         keys = [c.keys[i] for i in s]
         ids = [self.ids[i] for i in s]
@@ -134,8 +166,10 @@ class Replay:
         signals = self.signals(s)
         if method == EXECUTION:
             return execution_only_value(signals, list(y))
-        rule = self.rules[OURS if method == OURS_NO_VOTE else method]
-        win = rule.decide(_no_vote(signals) if method == OURS_NO_VOTE else signals).winner
+        if method in (OURS_NO_VOTE, OURS_NO_EXEC):
+            signals = _no_vote(signals) if method == OURS_NO_VOTE else _no_exec(signals)
+            method = OURS
+        win = self.rules[method].decide(signals).winner
         return float(y[[self.ids[i] for i in s].index(win)]) if win is not None else 0.0
 
 
@@ -144,8 +178,8 @@ def best_at_k_curves(
     models: Mapping[str, VerifierModel],
     columns: list[int],
     seed: int,
-    draws: int = 200,
-    max_exact: int = 300,
+    draws: int = 150,
+    max_exact: int = 150,
     methods: Sequence[str] = METHODS,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, dict[str, float]]]:

@@ -227,3 +227,105 @@ def per_repository(result: SettingResult, methods: Sequence[str]) -> str:
         vals = " | ".join(f"{100 * np.mean([result.full[i][m] for i in iids]):.1f}" for m in methods)
         rows.append(f"| {repo} | {len(iids)} | {sum(i in mixed for i in iids)} | {vals} |")
     return "\n".join(rows)
+
+
+@dataclass
+class CVRow:
+    name: str
+    excluded: list[str]
+    auroc: float
+    auroc_mixed: float
+    """AUROC within the pools holding both labels (pooled candidates of those pools)."""
+    selection: dict[str, float]
+    """instance -> top-scored candidate's label (ties: mean), pools holding both labels only."""
+
+
+def verifier_cv(
+    setting: str,
+    cases: Sequence[Case],
+    chosen: dict[str, list[Candidate]],
+    artifact: VerifierModel,
+    repeats: int = 3,
+    seed: int = 0,
+) -> list[CVRow]:
+    """Grouped 5-fold CV by instance (out-of-fold scores averaged over `repeats` shuffles) of the artifact's model
+    family on the setting's pools: without trajectory features, with the older trajectory facts (steps,
+    submitted, reproduced), and with the trajectory digest too. Every variant also leaves out what the audit rule
+    flags on these pools (`excluded`)."""
+    from patchjury.selection.training.bestk import pick_value
+    from patchjury.selection.training.train import cross_validate
+
+    base = excluded(setting, cases, chosen)
+    variants = [
+        ("without trajectory features", sorted({*base, *TRAJECTORY_ONLY, *TRAJECTORY_FEATURES})),
+        ("trajectory facts (steps, submitted, reproduced)", sorted({*base, *TRAJECTORY_FEATURES})),
+        ("facts + trajectory digest (issue 12)", base),
+    ]
+    pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
+    mixed = [p for p in pools if 0 < int(p.labels.sum()) < len(p.labels)]
+    params: dict[str, Any] = dict(artifact.meta["cv_chosen"]["params"])
+    if setting == "same_agent":
+        params["pools"] = "all"
+    rows = []
+    for name, exclude in variants:
+        rep = cross_validate(
+            pools,
+            artifact.kind,
+            {**params, "exclude": exclude},
+            5,
+            repeats,
+            int(artifact.meta.get("augment", 0)),
+            seed,
+        )
+        y = np.concatenate([p.labels for p in mixed])
+        s = np.concatenate([rep.oof[p.instance_id] for p in mixed])
+        from sklearn.metrics import roc_auc_score
+
+        rows.append(
+            CVRow(
+                name,
+                exclude,
+                rep.auroc,
+                float(roc_auc_score(y, s)) if mixed else float("nan"),
+                {
+                    p.instance_id: pick_value(rep.oof[p.instance_id], p.labels, p.featurizer.valid)
+                    for p in mixed
+                },
+            )
+        )
+    return rows
+
+
+def cv_lines(rows: Sequence[CVRow], seed: int = 0) -> list[str]:
+    """Markdown table of the CV rows, and the paired bootstrap of selection accuracy against the first row."""
+    rng = np.random.default_rng(seed)
+    iids = sorted(rows[0].selection)
+    out = [
+        "| verifier features | AUROC (all candidates) | AUROC (pools with both labels) | selection accuracy "
+        f"(top pick resolved, {len(iids)} pools with both labels) |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        acc = np.mean([r.selection[i] for i in iids]) if iids else float("nan")
+        out.append(f"| {r.name} | {r.auroc:.3f} | {r.auroc_mixed:.3f} | {100 * acc:.1f}% |")
+    out.append("")
+    for r in rows[1:]:
+        d, lo, hi = paired_bootstrap(
+            [r.selection[i] for i in iids], [rows[0].selection[i] for i in iids], 10_000, rng
+        )
+        out.append(
+            f"- {r.name} minus {rows[0].name}: selection accuracy {100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        )
+    return out
+
+
+def rate_lines(result: SettingResult, methods: Sequence[str], seed: int = 0) -> list[str]:
+    """Full-pool resolve rate of each method with its bootstrap interval over instances (10,000, 95%)."""
+    rng = np.random.default_rng(seed)
+    iids = sorted(result.full)
+    out = []
+    for m in methods:
+        v = [result.full[i][m] for i in iids]
+        mean, lo, hi = paired_bootstrap(v, [0.0] * len(v), 10_000, rng)
+        out.append(f"- {m}: {100 * mean:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]")
+    return out

@@ -185,3 +185,46 @@ def _cluster_regression(ev: InstanceEvidence, cl: int, regression: Mapping[str, 
         if c == cl and regression.get(key) is not None:
             return regression[key]
     return None
+
+
+@dataclass
+class EvidenceStats:
+    """What saved evidence holds (full pools): how many tests of each origin, and how many became informative."""
+
+    instances: int = 0
+    candidates: int = 0
+    subjects: int = 0
+    """Cluster representatives run (one per cluster of identical normalized patches)."""
+    tests: dict[str, int] = field(default_factory=dict)
+    """origin -> tests run."""
+    exit_code: dict[str, int] = field(default_factory=dict)
+    """origin -> tests following the exit-code convention (exit 2 on the original code)."""
+    informative: dict[str, int] = field(default_factory=dict)
+    """origin -> tests where some candidate behaves differently from the original."""
+    instances_informative: int = 0
+    """Instances with at least one informative test."""
+    cells: int = 0
+    container_s: float = 0.0
+
+
+def evidence_stats(evidence: Mapping[str, InstanceEvidence]) -> EvidenceStats:
+    st = EvidenceStats()
+    for ev in evidence.values():
+        st.instances += 1
+        st.candidates += len(ev.cluster)
+        st.subjects += len(ev.subject)
+        st.cells += len(ev.runs)
+        st.container_s += ev.container_s
+        members: dict[str, list[str]] = {}
+        for key, cl in ev.cluster.items():
+            if cl >= 0 and key not in ev.dropped:
+                members.setdefault(ev.subject[cl], []).append(key)
+        reading = read_behaviour([(t, a) for t, a, _ in ev.tests], ev.runs, members) if members else None
+        useful = {r.test_id for r in reading.informative} if reading else set()
+        st.instances_informative += bool(useful)
+        for tid, _, origin in ev.tests:
+            st.tests[origin] = st.tests.get(origin, 0) + 1
+            orig = ev.runs.get(("original", tid))
+            st.exit_code[origin] = st.exit_code.get(origin, 0) + bool(orig and orig.exit_code == 2)
+            st.informative[origin] = st.informative.get(origin, 0) + (tid in useful)
+    return st

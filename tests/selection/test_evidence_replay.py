@@ -15,8 +15,17 @@ from patchjury.selection.config import SelectionConfig
 from patchjury.selection.errors import CandidateFormatError
 from patchjury.selection.outputs import observe
 from patchjury.selection.selectors import make_rule
-from patchjury.selection.training.bench import EXECUTION, MAJORITY, OURS, OURS_NO_VOTE, R2E, Case, Replay
-from patchjury.selection.training.evidence import load_evidence, subset_signals
+from patchjury.selection.training.bench import (
+    EXECUTION,
+    MAJORITY,
+    OURS,
+    OURS_NO_EXEC,
+    OURS_NO_VOTE,
+    R2E,
+    Case,
+    Replay,
+)
+from patchjury.selection.training.evidence import evidence_stats, load_evidence, subset_signals
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
 from patchjury.selection.verifier.model import VerifierModel
 
@@ -123,11 +132,31 @@ def test_bench_replay_values(tmp_path: Path) -> None:
     )
     replay = Replay(case, flat, list(range(len(FEATURE_NAMES))), np.random.default_rng(0))
     everyone = np.arange(5)
-    for method in (MAJORITY, EXECUTION, R2E, OURS, OURS_NO_VOTE):
+    for method in (MAJORITY, EXECUTION, R2E, OURS, OURS_NO_VOTE, OURS_NO_EXEC):
         assert replay.value(method, everyone) == 1.0, method
     # c2 and c3 each carry only their own test: the vote cannot tell them apart, regression can
     assert replay.value(EXECUTION, np.array([2, 3])) == 1.0
     assert replay.value(MAJORITY, np.array([2, 3])) == 0.5  # two clusters of one: a coin toss
+    # c1 against c3: the staged rule reads c3's regression failures; without execution evidence (flat verifier,
+    # two clusters of one) the pick depends on the random candidate ids only
+    pair = np.array([1, 3])
+    replays = [
+        Replay(case, flat, list(range(len(FEATURE_NAMES))), np.random.default_rng(i)) for i in range(12)
+    ]
+    assert [r.value(OURS, pair) for r in replays] == [1.0] * 12
+    assert 0.0 < np.mean([r.value(OURS_NO_EXEC, pair) for r in replays]) < 1.0
+
+
+def test_evidence_stats_count_tests_by_origin(tmp_path: Path) -> None:
+    path = tmp_path / "ev.jsonl"
+    path.write_text(json.dumps(_record()) + "\n")
+    st = evidence_stats(load_evidence([path]))
+    assert (st.instances, st.candidates, st.subjects, st.cells, st.instances_informative) == (1, 5, 3, 8, 1)
+    assert (
+        st.tests == {"candidate": 2}
+        and st.exit_code == {"candidate": 0}
+        and st.informative == {"candidate": 2}
+    )
 
 
 def test_bad_evidence_lines_name_the_file(tmp_path: Path) -> None:
