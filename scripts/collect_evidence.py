@@ -113,7 +113,9 @@ def main() -> None:
         default=0,
         help="regress at most this many clusters per instance, largest first (0: all); caps the time per instance",
     )
-    ap.add_argument("--regression-retries", type=int, default=1, help="timeout retries (each doubles the limit)")
+    ap.add_argument(
+        "--regression-retries", type=int, default=1, help="timeout retries (each doubles the limit)"
+    )
     ap.add_argument("--regression-from", nargs="*", default=[])
     ap.add_argument("--min-free-gb", type=float, default=30.0)
     args = ap.parse_args()

@@ -86,6 +86,17 @@ def _no_exec(signals: list[Signals]) -> list[Signals]:
     ]
 
 
+def complete_regression(signals: list[Signals], rule: Rule | None = None) -> list[Signals]:
+    """The signals as the rule would have them in `patchjury select`, where every regression contender is measured:
+    when saved evidence lacks a count for some contender (`rule.regression_contenders`; every live candidate
+    without a rule), no count is used at all, so an unmeasured cluster never loses to a measured one."""
+    wanted = rule.regression_contenders(signals) if rule is not None else None
+    need = [s for s in signals if s.alive and (wanted is None or s.candidate_id in wanted)]
+    if all(s.regression_failures is not None for s in need):
+        return signals
+    return [replace(s, regression_failures=None, regression_total=None) for s in signals]
+
+
 def execution_only_value(signals: Sequence[Signals], labels: Sequence[bool]) -> float:
     """Execution alone: most exit-code tests passed, then the highest behaviour vote, then the fewest regression
     failures; ties count as the mean label."""
@@ -165,11 +176,12 @@ class Replay:
             return pick_value(self.scores(s), y, self.case.featurizer.valid[s])
         signals = self.signals(s)
         if method == EXECUTION:
-            return execution_only_value(signals, list(y))
+            return execution_only_value(complete_regression(signals), list(y))
         if method in (OURS_NO_VOTE, OURS_NO_EXEC):
             signals = _no_vote(signals) if method == OURS_NO_VOTE else _no_exec(signals)
             method = OURS
-        win = self.rules[method].decide(signals).winner
+        rule = self.rules[method]
+        win = rule.decide(complete_regression(signals, rule)).winner
         return float(y[[self.ids[i] for i in s].index(win)]) if win is not None else 0.0
 
 

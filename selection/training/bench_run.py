@@ -114,7 +114,9 @@ def build_cases(
                 PoolFeaturizer(tasks[iid], seen, reports),
                 evidence.get(iid),
                 [error_count(r) for r in reports] if reports else None,
-                {c.candidate_id: old.get((iid, patch_sha1(c.model_patch))) for c in cands},
+                # counts measured on any candidate of the instance (the whole mixed pool): a cluster's count
+                # is read through any member with the same patch
+                {c.candidate_id: old.get((iid, patch_sha1(c.model_patch))) for c in mixed[iid]},
             )
         )
     return cases, chosen

@@ -24,6 +24,7 @@ from patchjury.selection.training.bench import (
     R2E,
     Case,
     Replay,
+    complete_regression,
 )
 from patchjury.selection.training.evidence import evidence_stats, load_evidence, subset_signals
 from patchjury.selection.verifier.features import FEATURE_NAMES, PoolFeaturizer
@@ -164,3 +165,17 @@ def test_bad_evidence_lines_name_the_file(tmp_path: Path) -> None:
     path.write_text('{"instance_id": "i", "format": "other"}\n')
     with pytest.raises(CandidateFormatError, match=r"ev\.jsonl:1: not a patchjury-evidence/1 record"):
         load_evidence([path])
+
+
+def test_replay_uses_regression_only_when_every_contender_was_measured(tmp_path: Path) -> None:
+    path = tmp_path / "ev.jsonl"
+    path.write_text(json.dumps(_record()) + "\n")
+    ev = load_evidence([path])["i"]
+    rule = make_rule(SelectionConfig(selector="staged"))
+    measured = subset_signals(ev, ["c0", "c3"])
+    assert complete_regression(measured, rule) == measured
+    ev.regression.pop(
+        "c0"
+    )  # c0's cluster not measured: c3's 2 failures must not make c0 lose or win by default
+    partial = complete_regression(subset_signals(ev, ["c0", "c3"]), rule)
+    assert all(s.regression_failures is None for s in partial)
