@@ -164,10 +164,19 @@ def plan_local_repo(
             output_limit=settings.output_limit,
         )
         return EnvPlan(local, f"local checkout of {commit[:12]} (not isolated)", warnings)
-    docker = DockerEnvConfig(
+    docker = repo_env_config(settings, image, None if repo_inside else repo, commit, labels)
+    return EnvPlan(docker, f"Docker image {image} (repo at {commit[:12]})", warnings)
+
+
+def repo_env_config(
+    settings: EnvSettings, image: str, repo: Path | None, commit: str, labels: Mapping[str, str] | None = None
+) -> DockerEnvConfig:
+    """A container on `image` for a local repository: `repo` is copied in at `commit` when given (None: the
+    image holds the repository already); network and limits from the settings."""
+    return DockerEnvConfig(
         image=image,
-        source_repo=None if repo_inside else repo,
-        commit=None if repo_inside else commit,
+        source_repo=repo,
+        commit=commit if repo is not None else None,
         memory=settings.memory,
         cpus=settings.cpus,
         network=settings.network,
@@ -175,7 +184,6 @@ def plan_local_repo(
         output_limit=settings.output_limit,
         labels=dict(labels or {}),
     )
-    return EnvPlan(docker, f"Docker image {image} (repo at {commit[:12]})", warnings)
 
 
 def prepare_repo_image(settings: EnvSettings, repo: Path, commit: str) -> tuple[str, bool]:

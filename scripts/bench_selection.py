@@ -350,7 +350,20 @@ def main() -> None:
         help="with --evidence: also cross-validate the verifier on all same-agent pools with and without trajectory "
         "features",
     )
+    ap.add_argument(
+        "--adaptive", action="store_true", help="adaptive sampling curves (selection/training/adaptive.py)"
+    )
+    ap.add_argument(
+        "--adaptive-seeds", type=int, default=20, help="random draw orders per pool and fold split"
+    )
     args = ap.parse_args()
+    if args.adaptive:
+        from patchjury.selection.training.adaptive import run_bench
+
+        text = run_bench(args, DATA, ROOT)
+        if args.md:
+            Path(args.md).write_text(text)
+        return
     if args.evidence:
         evidence_main(args)
         return

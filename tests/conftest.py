@@ -24,7 +24,36 @@ def _docker_ok() -> tuple[bool, str]:
     return run.returncode == 0, (run.stderr or run.stdout).strip()
 
 
+def _ray_ok() -> tuple[bool, str]:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        return False, 'Ray is not installed (pip install -e ".[dev,ray]")'
+    return True, ""
+
+
+def _require(items: list[pytest.Item], marker: str, ok: bool, why: str) -> None:
+    """Marked tests skip when their requirement is missing, or fail when CI=true."""
+    marked = [item for item in items if item.get_closest_marker(marker)]
+    if ok or not marked:
+        return
+    for item in marked:
+        if os.environ.get("CI", "").lower() == "true":
+            item.add_marker(pytest.mark.usefixtures(f"_{marker}_required"))
+        else:
+            item.add_marker(pytest.mark.skip(reason=f"{why}; set CI=true to make this a failure"))
+
+
+@pytest.fixture
+def _ray_required() -> None:
+    ok, why = _ray_ok()
+    if not ok:
+        pytest.fail(f"CI=true but {why}", pytrace=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(item.get_closest_marker("ray") for item in items):
+        _require(items, "ray", *_ray_ok())
     if not any(item.get_closest_marker("docker") for item in items):
         return
     ok, why = _docker_ok()

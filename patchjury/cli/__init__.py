@@ -104,10 +104,26 @@ def run_cli(cli: typer.Typer) -> None:
         sys.exit(2)
 
 
+OPTIONAL_VALUES = {"--ray": "auto"}
+"""Options whose value may be left out (`--ray` alone means the cluster on this machine)."""
+
+
+def optional_values(argv: list[str]) -> list[str]:
+    """`--ray` followed by nothing or by another option gets its default value (click has no optional values)."""
+    out = []
+    for k, arg in enumerate(argv):
+        out.append(arg)
+        nxt = argv[k + 1] if k + 1 < len(argv) else None
+        if arg in OPTIONAL_VALUES and (nxt is None or nxt.startswith("-")):
+            out.append(OPTIONAL_VALUES[arg])
+    return out
+
+
 def main() -> None:
     """Console entry point (`patchjury`): containers are removed on SIGTERM too (installed here, in the main
     thread, before any worker starts one); one clear error line for expected failures, no traceback."""
     from patchjury.envs.cleanup import install_handlers
 
     install_handlers()
+    sys.argv[1:] = optional_values(sys.argv[1:])
     run_cli(app)

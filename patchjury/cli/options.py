@@ -12,6 +12,7 @@
     --use-official-image, --repo-cache, --no-clone, --recipes: where instance images and repositories come from
     --memory, --cpus   limits per container                   (solve, swebench run, swebench eval, select;
                                                                config env.memory / env.cpus)
+    --ray [ADDRESS], --image-registry HOST/PREFIX: run on a Ray cluster (swebench run, solve; config ray.*)
 
 Old spellings (`select --workers/--instance-id/--official-images/--resume`, `solve/demo --workers`,
 `swebench eval --redo`) stay as hidden aliases for one release: `renamed` maps them and warns on stderr.
@@ -32,6 +33,7 @@ PARALLEL = "Parallelism"
 ENV = "Environment"
 OUTPUT = "Output"
 CONFIG = "Configuration"
+CLUSTER = "Cluster (Ray)"
 
 Instances = Annotated[
     str,
@@ -221,3 +223,35 @@ def renamed(command: str, new: str, new_value: T, old: str, old_value: T | None)
     if not unset and new_value != old_value:
         raise UsageError(f"{old} and {new} disagree ({old_value!r} vs {new_value!r}); pass {new} only")
     return old_value
+
+
+Ray = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run trajectories and the jury's containers on a Ray cluster: HOST:PORT of its head, "
+        "ray://HOST:10001, or nothing (auto) for the one on this machine. Nodes with Docker offer the "
+        "patchjury_slots resource (docs/scale.md).",
+        rich_help_panel=CLUSTER,
+    ),
+]
+ImageRegistry = Annotated[
+    str | None,
+    typer.Option(
+        "--image-registry",
+        metavar="HOST/PREFIX",
+        help="With --ray: nodes pull environment images from this registry before building, and push what they "
+        "build.",
+        rich_help_panel=CLUSTER,
+    ),
+]
+Adaptive = Annotated[
+    bool,
+    typer.Option(
+        "--adaptive",
+        help="Sample trajectories in waves (2, then 2 more...) and stop once the jury is sure of its pick, up to -n "
+        "(config adaptive.threshold, adaptive.rule).",
+        rich_help_panel=MODEL,
+    ),
+]

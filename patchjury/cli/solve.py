@@ -79,6 +79,9 @@ def solve_cmd(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the result.", rich_help_panel=o.OUTPUT)
     ] = False,
+    adaptive: o.Adaptive = False,
+    ray: o.Ray = None,
+    image_registry: o.ImageRegistry = None,
     workers_old: o.OldWorkers = None,
 ) -> None:
     """Resolve an issue in a local git repository: N trajectories in sandboxes, then the jury.
@@ -116,6 +119,9 @@ def solve_cmd(
         memory=memory,
         cpus=cpus,
         env_type=env,
+        ray=ray,
+        image_registry=image_registry,
+        adaptive=adaptive,
     )
     console = make_console()
     verbosity: Literal["quiet", "normal", "verbose"] = (

@@ -46,6 +46,9 @@ def run_cmd(
     ] = False,
     quiet: o.Quiet = False,
     config: o.Config = None,
+    adaptive: o.Adaptive = False,
+    ray: o.Ray = None,
+    image_registry: o.ImageRegistry = None,
 ) -> None:
     """Solve SWE-bench instances: per instance an environment image, N trajectories, then the jury.
 
@@ -69,6 +72,9 @@ def run_cmd(
         max_cost=max_cost,
         memory=memory,
         cpus=cpus,
+        ray=ray,
+        image_registry=image_registry,
+        adaptive=adaptive,
     )
     cfg = SWERunConfig(
         instances=instances,
@@ -86,7 +92,12 @@ def run_cmd(
     )
     console = make_console()
     try:
-        summary = run_swebench(cfg, settings, progress=not quiet)
+        if settings.ray is not None:
+            from patchjury.core.cluster.swebench import run_swebench_ray
+
+            summary = run_swebench_ray(cfg, settings, progress=not quiet)
+        else:
+            summary = run_swebench(cfg, settings, progress=not quiet)
     except KeyboardInterrupt:
         console.print(
             f"interrupted: finished instances are kept in {out}; running ones resume from their last step. "

@@ -6,6 +6,8 @@
     env:       {type: auto, setup: "pip install -e ."}              # envs.plan.EnvSettings
     selection: {selector: staged}                                   # selection.config.SelectionConfig
     max_cost:  5.0                                                  # dollars for the whole run
+    ray:       {address: auto, image_registry: null}                # core.cluster.config.RayConfig (--ray)
+    adaptive:  {enabled: false, threshold: 0.8}                     # agent.adaptive.AdaptiveConfig (--adaptive)
 
 Built with patchjury.core.config.build_config from `-c file.yaml -c agent.step_limit=50` (left to right), then
 command-line flags override single fields.
@@ -18,7 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patchjury.agent.adaptive import AdaptiveConfig
 from patchjury.agent.config import AgentConfig, ModelConfig
+from patchjury.core.cluster.config import RayConfig
 from patchjury.core.config import ConfigError, build_config, merge_specs
 from patchjury.core.errors import UsageError
 from patchjury.envs.plan import EnvSettings
@@ -42,6 +46,10 @@ class Settings(BaseModel):
     """The jury."""
     max_cost: float | None = Field(default=None, ge=0)
     """Dollar budget for one run (one issue): split evenly into each trajectory's cost limit."""
+    ray: RayConfig | None = None
+    """Run trajectories and the jury's containers on this Ray cluster (`--ray [ADDRESS]`); None: this machine."""
+    adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
+    """Sample trajectories in waves and stop once the jury is sure (`--adaptive`); off: always all N."""
 
     def model_list(self) -> list[ModelConfig]:
         if self.models:
@@ -74,6 +82,9 @@ def load_settings(
     memory: str | None = None,
     cpus: float | None = None,
     env_type: str | None = None,
+    ray: str | None = None,
+    image_registry: str | None = None,
+    adaptive: bool | None = None,
     base: dict[str, Any] | None = None,
 ) -> Settings:
     """`-c` specs merged left to right over `base`, then the command-line flags, validated once.
@@ -109,6 +120,13 @@ def load_settings(
     }
     if env:
         data["env"] = {**_section(data, "env"), **env}
+    if ray is not None or image_registry is not None:
+        if ray is None and not data.get("ray"):
+            raise UsageError("--image-registry is for runs on a Ray cluster: add --ray [ADDRESS]")
+        cluster = {k: v for k, v in (("address", ray), ("image_registry", image_registry)) if v is not None}
+        data["ray"] = {**_section(data, "ray"), **cluster}
+    if adaptive:
+        data["adaptive"] = {**_section(data, "adaptive"), "enabled": True}
     return build_config(Settings, [], base=data)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,7 @@ from patchjury.core import gitops
 from patchjury.core import runs as runs_mod
 from patchjury.core.errors import UsageError
 from patchjury.core.interrupts import RunInterrupts, resume_command
-from patchjury.core.pipeline import TaskResult, run_task
+from patchjury.core.pipeline import Backend, TaskResult, run_task
 from patchjury.core.settings import Settings, check_model_keys
 from patchjury.envs.plan import EnvPlan, plan_local_repo
 from patchjury.records import Task
@@ -98,7 +99,8 @@ def build_report(result: TaskResult, title: str) -> ReportData:
         tokens=sum(r.tokens for r in rows),
         duration=result.duration,
         container_minutes=result.env_seconds / 60 if result.plan.kind == "docker" else 0.0,
-        warnings=result.plan.warnings + result.notes,
+        warnings=result.plan.warnings + [n for n in result.notes if not n.startswith("Adaptive sampling: ")],
+        adaptive=next((n.split(": ", 1)[1] for n in result.notes if n.startswith("Adaptive sampling: ")), ""),
         artifacts=rel if decision.model_patch else {k: v for k, v in rel.items() if k != "chosen patch"},
         records=records,
     )
@@ -162,19 +164,34 @@ def solve(req: SolveRequest, settings: Settings, console: Console | None = None)
         )
     run_id = run_id or runs_mod.new_run_id(instance_id)
     resume = resume_command(req.argv or ["patchjury", "solve"], run_id)
-    # The plan first: an unreachable engine (or a refused local fallback) leaves no run folder behind.
-    plan = plan_local_repo(
-        settings.env,
-        repo,
-        commit,
-        {"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id},
-        local_fallback=req.local_fallback,
-    )
-    run_dir = runs / run_id
-    with runs_mod.RunLock(run_dir):
-        return _solve_locked(
-            req, settings, console, start, title, repo, commit, instance_id, key, plan, resume, run_dir
-        )
+    labels = {"dev.patchjury.front": "solve", "dev.patchjury.solve-run": run_id}
+    with ExitStack() as stack:
+        # The plan first: an unreachable engine or cluster (or a refused local fallback) leaves no run folder.
+        backend: Backend | None = None
+        plan: EnvPlan
+        if settings.ray is not None:
+            from patchjury.core.cluster.solve import repo_on_cluster
+
+            plan, backend = stack.enter_context(repo_on_cluster(settings, repo, commit, labels))
+        else:
+            plan = plan_local_repo(settings.env, repo, commit, labels, local_fallback=req.local_fallback)
+        run_dir = runs / run_id
+        with runs_mod.RunLock(run_dir):
+            return _solve_locked(
+                req,
+                settings,
+                console,
+                start,
+                title,
+                repo,
+                commit,
+                instance_id,
+                key,
+                plan,
+                resume,
+                run_dir,
+                backend,
+            )
 
 
 def _solve_locked(
@@ -190,6 +207,7 @@ def _solve_locked(
     plan: EnvPlan,
     resume: str,
     run_dir: Path,
+    backend: Backend | None = None,
 ) -> tuple[RunOutcome, Path]:
     run_id = run_dir.name
     if not (run_dir / runs_mod.RUN_FILE).exists():
@@ -223,6 +241,7 @@ def _solve_locked(
             static=static,
             stop=intr.stop,
             on_jury=intr.judging,
+            backend=backend,
         )
     if result.run is None:
         outcome = _interrupted_outcome(result, run_id, instance_id, title, time.monotonic() - start)
@@ -279,6 +298,7 @@ def _interrupted_outcome(
         n_trajectories=len(result.candidates),
         cost=result.cost,
         duration=duration,
-        warnings=result.plan.warnings + result.notes,
+        warnings=result.plan.warnings + [n for n in result.notes if not n.startswith("Adaptive sampling: ")],
+        adaptive=next((n.split(": ", 1)[1] for n in result.notes if n.startswith("Adaptive sampling: ")), ""),
         finished=[c.candidate_id for c in result.finished],
     )

@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from patchjury.core.errors import UsageError
-from patchjury.core.pipeline import run_task
+from patchjury.core.pipeline import Backend, run_task
 from patchjury.core.settings import Settings, check_model_keys
 from patchjury.envs.errors import EnvError
-from patchjury.envs.plan import require_docker
+from patchjury.envs.plan import EnvPlan, require_docker
 from patchjury.envs.swebench.instances import SWEInstance, load_instances, select_instances
 from patchjury.envs.swebench.source import InstanceSource
 from patchjury.report.run_report import own_test_verdicts, patch_stats
@@ -63,8 +63,16 @@ def instance_settings(settings: Settings, inst: SWEInstance) -> Settings:
     return settings.model_copy(update={"models": models})
 
 
+BackendFor = Callable[[SWEInstance], tuple[EnvPlan, Backend]]
+"""An instance -> where its trajectories and jury run (e.g. a Ray cluster; default: this machine)."""
+
+
 def run_instance_dir(
-    inst: SWEInstance, cfg: SWERunConfig, settings: Settings, on_event: Callable[[Any], None] | None = None
+    inst: SWEInstance,
+    cfg: SWERunConfig,
+    settings: Settings,
+    on_event: Callable[[Any], None] | None = None,
+    backend_for: BackendFor | None = None,
 ) -> InstanceResult:
     """Image -> trajectories -> jury for one instance; writes and returns its result (never raises for
     expected failures: they are recorded with the stage and reason)."""
@@ -76,11 +84,16 @@ def run_instance_dir(
     start = time.monotonic()
     result = InstanceResult(instance_id=inst.instance_id, status="error", started_at=time.time())
     stage = "image"
+    backend: Backend | None = None
     try:
-        plan = plan_swebench_instance(
-            inst, settings.env, cfg, {"dev.patchjury.front": "swebench-run"}, log_dir=inst_dir
-        )
-        result.image, result.image_seconds = plan.image.tag, round(plan.image.seconds, 2)
+        if backend_for is not None:
+            plan, backend = backend_for(inst)  # the image is made where the containers run
+        else:
+            local = plan_swebench_instance(
+                inst, settings.env, cfg, {"dev.patchjury.front": "swebench-run"}, log_dir=inst_dir
+            )
+            result.image, result.image_seconds = local.image.tag, round(local.image.seconds, 2)
+            plan = local
         stage = "solve"
         task = inst.to_task(include_hints=settings.agent.show_hints)
         # Images built from recipes read the repository from the cache (or its clone), which static checks reuse.
@@ -93,6 +106,7 @@ def run_instance_dir(
             progress=False,
             on_event=on_event,
             static=static,
+            backend=backend,
         )
     except (EnvError, UsageError) as exc:
         result.stage, result.error = stage, f"{type(exc).__name__}: {exc}"
@@ -128,6 +142,10 @@ def run_instance_dir(
                 "container_minutes": round(run.env_seconds / 60, 3),
             }
         )
+        if run.adaptive is not None:
+            result.adaptive = run.adaptive
+    if backend is not None:
+        result = result.model_copy(update=backend.info)
     result.seconds = round(time.monotonic() - start, 2)
     result.finished_at = time.time()
     result.save(inst_dir)
@@ -176,24 +194,38 @@ def _grade(inst: SWEInstance, cfg: SWERunConfig, result: InstanceResult, model_n
     return grade_one(inst, pred, ecfg).status
 
 
-def run_swebench(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> RunSummary:
+def run_swebench(
+    cfg: SWERunConfig,
+    settings: Settings,
+    progress: bool = True,
+    *,
+    backend_for: BackendFor | None = None,
+    on_interrupt: Callable[[], None] | None = None,
+) -> RunSummary:
     """Run every selected instance (skipping finished ones); returns the run summary (also written to disk).
-    One process per output folder: a second one gets RunInUseError naming the first."""
+    One process per output folder: a second one gets RunInUseError naming the first. `backend_for` puts
+    instances elsewhere (a Ray cluster); `on_interrupt` runs on Ctrl-C before re-raising."""
     from patchjury.core.runs import RunLock
     from patchjury.envs.sweep import docker_client
 
     check_model_keys(settings.model_list())
-    require_docker(settings.env)
+    require_docker(settings.env)  # a cluster's nodes run Docker containers too
     selected = select_instances(load_instances(cfg.instances), cfg.instance_ids, cfg.slice, cfg.filter)
     if not selected:
         raise UsageError("the selection is empty: check --instance-ids / --slice / --filter")
-    docker_client()  # an unreachable engine: one error line now, not one recorded failure per instance
+    if backend_for is None:  # on a cluster the nodes need the engine, not this machine (checked on connect)
+        docker_client()  # an unreachable engine: one error line now, not one recorded failure per instance
     with RunLock(cfg.out, "swebench run output"):
-        return _run_locked(cfg, settings, selected, progress)
+        return _run_locked(cfg, settings, selected, progress, backend_for, on_interrupt)
 
 
 def _run_locked(
-    cfg: SWERunConfig, settings: Settings, selected: list[SWEInstance], progress: bool
+    cfg: SWERunConfig,
+    settings: Settings,
+    selected: list[SWEInstance],
+    progress: bool,
+    backend_for: BackendFor | None = None,
+    on_interrupt: Callable[[], None] | None = None,
 ) -> RunSummary:
     from patchjury.report.progress import RunProgress
 
@@ -214,7 +246,7 @@ def _run_locked(
 
         def work(inst: SWEInstance) -> InstanceResult:
             view.started(inst.instance_id)
-            res = run_instance_dir(inst, cfg, settings, on_event=view.on_event)
+            res = run_instance_dir(inst, cfg, settings, on_event=view.on_event, backend_for=backend_for)
             with lock:
                 write_predictions(cfg, selected, model_name)
             if cfg.eval and res.done:
@@ -231,6 +263,8 @@ def _run_locked(
             # Ctrl-C or a bug: queued instances never start; running ones finish their current step and
             # remove their containers; a rerun resumes them from their checkpoints.
             pool.shutdown(wait=False, cancel_futures=True)
+            if on_interrupt is not None:
+                on_interrupt()
             raise
         pool.shutdown(wait=True)
     write_predictions(cfg, selected, model_name)

@@ -158,6 +158,8 @@ class ReportData:
         """Share of all prompt tokens read from the providers' caches."""
         prompt = sum(r.prompt_tokens for r in self.rows)
         return sum(r.cached_tokens for r in self.rows) / prompt if prompt else 0.0
+    adaptive: str = ""
+    """With adaptive sampling: how many trajectories were sampled of the budget, and why it stopped."""
 
     @property
     def winner_row(self) -> TrajectoryRow | None:
@@ -193,6 +195,7 @@ def render_markdown(data: ReportData, patch: str, links: dict[str, str] | None =
         f"{d.duration:.0f} s wall"
         + (f", {d.container_minutes:.1f} container-minutes" if d.container_minutes else ""),
     ]
+    lines += [f"- Adaptive sampling: {_cell(d.adaptive)}"] if d.adaptive else []
     lines += [f"- Warning: {_cell(w)}" for w in d.warnings]
     lines += ["", "### Trajectories", ""]
     lines += ["| trajectory | model | status | steps | cost | tokens (cached) | files | +/- | own test |"]

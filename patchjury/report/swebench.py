@@ -67,6 +67,10 @@ class InstanceResult(BaseModel):
     """Wall seconds of the instance."""
     eval: str | None = None
     """Grading status with `--eval` (resolved, unresolved, patch_failed, empty_patch, error)."""
+    nodes: list[str] | None = None
+    """With `--ray`: the cluster nodes (id prefixes) that ran its trajectories."""
+    adaptive: dict[str, Any] | None = None
+    """With `--adaptive`: budget, trajectories used and saved, the waves and why sampling stopped."""
 
     @property
     def done(self) -> bool:
