@@ -20,6 +20,7 @@ from patchjury.core.settings import Settings
 from patchjury.core.swebench_run import BackendFor, SWERunConfig, run_swebench
 from patchjury.envs.plan import LABEL_INSTANCE, require_docker
 from patchjury.envs.swebench.instances import SWEInstance
+from patchjury.report.swebench import RunSummary
 
 GOLD: dict[str, Any] = {
     "patch": "",
@@ -67,26 +68,19 @@ def swebench_backend(cluster: Cluster, cfg: SWERunConfig, settings: Settings) ->
     return backend_for
 
 
-def run_swebench_ray(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> dict[str, Any]:
+def run_swebench_ray(cfg: SWERunConfig, settings: Settings, progress: bool = True) -> RunSummary:
     """core.swebench_run.run_swebench with every instance on the cluster `settings.ray` names (checked, with one
     error line, before any work starts)."""
     if settings.ray is None:
         raise UsageError("run_swebench_ray needs settings.ray (--ray ADDRESS)")
     cluster = connect(settings.ray, key_env(settings.model_list()))
     try:
-        summary = run_swebench(
+        return run_swebench(
             cfg,
             settings,
             progress,
             backend_for=swebench_backend(cluster, cfg, settings),
             on_interrupt=cluster.cancel,
         )
-        summary["cluster"] = {
-            "address": settings.ray.address,
-            "nodes": len(cluster.nodes),
-            "slots": cluster.slots,
-            "bundle_bytes": cluster.bundles.total_bytes,
-        }
-        return summary
     finally:
         cluster.close()
