@@ -186,6 +186,32 @@ def test_ctrl_c_cancels_the_cluster_work_and_a_rerun_resumes(
     assert {key: p.stat().st_mtime_ns for key, p in mtimes.items()} == stamps  # finished ones not redone
 
 
+def test_solve_on_the_cluster_with_adaptive_sampling(
+    cluster: LocalRay, workload: Workload, tmp_path: Path, base_image: str
+) -> None:
+    """`solve --ray --adaptive` on a local repository: the repository travels as a bundle, trajectories run on the
+    nodes in waves, the jury is sure after the first two (they agree) and the branch is made here."""
+    repo = workload.instances.parent / "work"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "patchjury.cli", "solve", "--repo", str(repo), "--issue",
+            "add1(1) returns 0, expected 2: mod1.add1 subtracts", "--ray", cluster.address, "--adaptive",
+            "-n", "6", "--traj-workers", "2", "--run-id", "on-ray", "--apply",
+            "--model", f"deterministic:{workload.scripts}/pjscale__mods-1.yaml",
+        ],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+    run_dir = repo / ".patchjury" / "runs" / "on-ray"
+    outcome = json.loads((run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "patch" and outcome["n_trajectories"] == 2 and outcome["branch"]
+    adaptive = json.loads((run_dir / "adaptive.json").read_text())
+    assert (adaptive["used"], adaptive["saved"]) == (2, 4)
+    report = (run_dir / "report.md").read_text()
+    assert "Ray cluster" in report and "- Adaptive sampling: sampled 2 of 6" in report
+    assert "x + 1" in (run_dir / "chosen.patch").read_text()
+
+
 def test_run_survives_losing_a_node(
     cluster: LocalRay, workload: Workload, tmp_path: Path, base_image: str
 ) -> None:

@@ -106,11 +106,12 @@ class RayBackend:
                 cluster=self.cluster,
                 on_event=on_event,
                 on_info=on_info,
+                indices=indices,
             )
         finally:
             if display is not None:
                 display.stop()
-            self.info["nodes"] = sorted(nodes)
+            self.info["nodes"] = sorted(nodes | set(self.info.get("nodes", [])))  # over every wave
 
     def jury(
         self,
