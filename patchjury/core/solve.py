@@ -298,7 +298,6 @@ def _interrupted_outcome(
         n_trajectories=len(result.candidates),
         cost=result.cost,
         duration=duration,
-        warnings=result.plan.warnings + [n for n in result.notes if not n.startswith("Adaptive sampling: ")],
-        adaptive=next((n.split(": ", 1)[1] for n in result.notes if n.startswith("Adaptive sampling: ")), ""),
+        warnings=result.plan.warnings + result.notes,
         finished=[c.candidate_id for c in result.finished],
     )

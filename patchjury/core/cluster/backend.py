@@ -10,6 +10,7 @@ them), the nodes that ran trajectories, and the bytes of checkpoints and bundles
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ class RayBackend:
         on_event: Callable[[Any], None] | None,
         clock: EnvClock,
         indices: Sequence[int] | None = None,
+        stop: threading.Event | None = None,
     ) -> list[Candidate]:
         from patchjury.core.cluster.trajectories import run_trajectories_ray
 
@@ -107,6 +109,7 @@ class RayBackend:
                 on_event=on_event,
                 on_info=on_info,
                 indices=indices,
+                stop=stop,
             )
         finally:
             if display is not None:

@@ -189,21 +189,31 @@ class _Instance:
     graph: Any
     on_event: EventCallback | None
     on_info: Callable[[dict[str, Any]], None] | None
+    stop: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    running: set[Any] = field(default_factory=set)
+    """The instance's tasks in flight (cancelled when `stop` is set)."""
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
             self.on_event(event)
 
 
-def _drive(inst: _Instance, index: int) -> None:
-    """Run trajectory `index` to its end on the cluster, resubmitting it when its node dies."""
+def _drive(inst: _Instance, index: int) -> bool:
+    """Run trajectory `index` to its end on the cluster, resubmitting it when its node dies; False when the stop
+    request kept it from starting or cancelled it (it resumes from its last checkpoint on a rerun)."""
     import ray
     from ray.exceptions import RayTaskError, TaskCancelledError
 
     iid, cluster = inst.task.instance_id, inst.cluster
     lost = 0
     while True:
+        if inst.stopping:
+            return False
         cluster.check()
         with inst.lock:
             seed = Exporter(inst.run_dir, iid, index, inst.graph).export(force=True)
@@ -216,6 +226,8 @@ def _drive(inst: _Instance, index: int) -> None:
         done: dict[str, Any] | None = None
         node = ""
         cluster.track(gen)
+        with inst.lock:
+            inst.running.add(gen)
         try:
             for ref in gen:
                 item = ray.get(ref)
@@ -234,6 +246,8 @@ def _drive(inst: _Instance, index: int) -> None:
                 if kind in ("node", "image", "done") and inst.on_info is not None:
                     inst.on_info(item)
         except TaskCancelledError:
+            if inst.stopping:
+                return False
             cluster.check()
             raise ClusterError(f"trajectory {iid} t{index:03d} was cancelled") from None
         except RayTaskError as exc:  # a bug inside the task (its own failures are recorded in the trajectory)
@@ -252,11 +266,13 @@ def _drive(inst: _Instance, index: int) -> None:
             continue
         finally:
             cluster.untrack(gen)
+            with inst.lock:
+                inst.running.discard(gen)
         if done and done.get("error"):
             raise ClusterError(f"trajectory {iid} t{index:03d} failed on node {node}:\n{done['error']}")
         with inst.lock:
             if inst.importer.finished(index):
-                return
+                return True
         lost += 1  # the stream ended before the final checkpoint arrived
         if lost > cluster.config.node_retries:
             raise ClusterError(f"trajectory {iid} t{index:03d} ended {lost} times without finishing")
@@ -274,10 +290,13 @@ def run_trajectories_ray(
     on_candidate: Callable[[Candidate], None] | None = None,
     on_info: Callable[[dict[str, Any]], None] | None = None,
     indices: Sequence[int] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Candidate]:
     """agent.runner.run_trajectories on the cluster. `on_info` receives the nodes' `node`, `image` and `done`
     (env_seconds) items. Raises ClusterError when the cluster cannot finish a trajectory (rerun resumes it) and
     EnvError when a node cannot prepare the environment."""
+    import ray
+
     from patchjury.agent.checkpoint import close_saver, open_saver
     from patchjury.agent.finalize import candidate_from_record
     from patchjury.agent.loop import build_trajectory_graph
@@ -294,24 +313,39 @@ def run_trajectories_ray(
     importer = Importer(run_dir, task.instance_id, graph)
     inst = _Instance(
         task, spec, run_dir, cfg, model_list, _shipped_files(cfg, model_list), cluster, importer, graph,
-        on_event, on_info,
+        on_event, on_info, stop,
     )  # fmt: skip
     todo = list(indices) if indices is not None else list(range(cfg.n_trajectories))
     errors: list[BaseException] = []
     slots = threading.Semaphore(cfg.workers)
+
+    stopped: set[int] = set()
 
     def one(index: int) -> None:
         with slots:
             if errors:
                 return
             try:
-                _drive(inst, index)
+                if not _drive(inst, index):
+                    stopped.add(index)
+                    inst.emit(Event("end", task.instance_id, index, 0, 0.0, "interrupted", "", "stopped"))
+                    return
             except BaseException as exc:  # noqa: BLE001 - the first one is raised below, after the others stop
                 errors.append(exc)
                 return
         cand = candidate_from_record(task.instance_id, trajectory_path(run_dir, task.instance_id, index))
         if on_candidate is not None:
             on_candidate(cand)
+
+    def result(index: int) -> Candidate:
+        path = trajectory_path(run_dir, task.instance_id, index)
+        if index not in stopped:
+            return candidate_from_record(task.instance_id, path)
+        if path.exists():  # stopped mid-way: what reached this machine stays, to resume on a rerun
+            return candidate_from_record(task.instance_id, path).model_copy(update={"status": "interrupted"})
+        return Candidate(
+            instance_id=task.instance_id, model_patch="", candidate_id=f"t{index:03d}", status="interrupted"
+        )
 
     try:
         threads = []
@@ -329,12 +363,15 @@ def run_trajectories_ray(
         for thread in threads:
             while thread.is_alive():
                 thread.join(timeout=0.5)  # a short wait keeps Ctrl-C responsive in the main thread
+                if inst.stopping:
+                    with inst.lock:
+                        running = list(inst.running)
+                    for gen in running:  # each task removes its containers; the driver keeps the checkpoints
+                        ray.cancel(gen)
     finally:
         close_saver(saver)
     if errors:
         raise errors[0]
-    candidates = [
-        candidate_from_record(task.instance_id, trajectory_path(run_dir, task.instance_id, i)) for i in todo
-    ]
+    candidates = [result(i) for i in todo]
     inst.emit(Event("done", task.instance_id, candidates=candidates, status="done"))
     return candidates
