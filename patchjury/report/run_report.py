@@ -152,14 +152,14 @@ class ReportData:
     """name -> path relative to the run directory."""
     records: dict[str, TrajectoryRecord] = field(default_factory=dict)
     """candidate_id -> its trajectory record (for the trajectory pages of the HTML report)."""
+    adaptive: str = ""
+    """With adaptive sampling: how many trajectories were sampled of the budget, and why it stopped."""
 
     @property
     def cached_share(self) -> float:
         """Share of all prompt tokens read from the providers' caches."""
         prompt = sum(r.prompt_tokens for r in self.rows)
         return sum(r.cached_tokens for r in self.rows) / prompt if prompt else 0.0
-    adaptive: str = ""
-    """With adaptive sampling: how many trajectories were sampled of the budget, and why it stopped."""
 
     @property
     def winner_row(self) -> TrajectoryRow | None:
