@@ -227,7 +227,7 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         c = cov[(i.repo, i.version)]
         c["verified"] += 1
         c["commit"] += i.instance_id in present
-        c["why"] = recipe_status(i.repo, i.version)
+        c["why"] = c["why"] or recipe_status(i.repo, i.version)  # or the first recorded error (below)
         if i.instance_id in runs:
             c["run"] += 1
             if our_report(out, i.instance_id) is not None:
