@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patchjury.core.fidelity import REPLAY, compare_grading, replay_instance  # noqa: E402
+from patchjury.core.fidelity import REPLAY, compare_grading, normalize_diff, replay_instance  # noqa: E402
 from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
 from patchjury.envs.swebench.grading import get_test_directives  # noqa: E402
 from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
@@ -352,6 +352,8 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
             continue  # replayed, its diff not graded yet (in progress)
         res["replay_resolved"] = bool(ours and ours.get("resolved"))
         res["official_resolved"] = bool(runs[iid]["resolved"])
+        # with today's normalization (replay.json keeps the verdict of the day it was written)
+        res["diff_identical"] = normalize_diff(res.get("patch")) == normalize_diff(runs[iid]["model_patch"])
         rep[insts[iid].repo].append(res)
     lines += [
         "## Replay fidelity (`--model replay-bash`: the run's commands through our loop and `run` tool)",

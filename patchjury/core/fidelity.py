@@ -26,18 +26,26 @@ REPLAY = "replay.json"
 CANDIDATE = "candidate.json"
 _INDEX = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( \d+)?$")
 _HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@.*$")
+_BINARY = re.compile(r"^Binary files .* differ$")
 
 
 def normalize_diff(patch: str | None) -> str:
     """A diff with what does not change the result removed: `index` lines, hunk line numbers and section
-    text, trailing whitespace at line ends and at the end; file sections sorted by path."""
+    text, trailing whitespace at line ends and at the end; file sections sorted by path. A binary file's body
+    (`git diff --binary`'s literal patch, or plain `git diff`'s "Binary files ... differ") becomes one marker:
+    mini-swe-agent submits the second form, our submit the first."""
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
+    binary = False
     for line in (patch or "").splitlines():
         if line.startswith("diff --git "):
-            current = sections.setdefault(line, [])
+            current, binary = sections.setdefault(line, []), False
             continue
-        if current is None or _INDEX.match(line):
+        if current is None or binary or _INDEX.match(line):
+            continue
+        if line == "GIT binary patch" or _BINARY.match(line):
+            current.append("<binary>")
+            binary = True
             continue
         current.append("@@" if _HUNK.match(line) else line.rstrip())
     return "\n".join(f"{head}\n" + "\n".join(body).strip() for head, body in sorted(sections.items())).strip()

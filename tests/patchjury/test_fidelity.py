@@ -130,6 +130,21 @@ def test_normalize_diff_ignores_index_lines_hunk_numbers_and_order() -> None:
     assert normalize_diff("") == normalize_diff(None) == ""
 
 
+def test_normalize_diff_equates_the_two_forms_of_a_binary_file() -> None:
+    head = "diff --git a/out.png b/out.png\nnew file mode 100644\n"
+    plain = FIX + head + "index 0000000000..63ecf6a312\nBinary files /dev/null and b/out.png differ\n"
+    literal = (
+        FIX
+        + head
+        + "index 0000000000000000000000000000000000000000..9753b706d865b457c70e24d314f7c7a16da28dbf\n"
+        + "GIT binary patch\nliteral 5\nMcmZQzWMXCj0000100001\n\nliteral 0\nHcmV?d00001\n\n"
+    )
+    assert normalize_diff(plain) == normalize_diff(literal)
+    assert "<binary>" in normalize_diff(plain)
+    assert normalize_diff(plain) != normalize_diff(FIX)  # the binary file still counts
+    assert normalize_diff(plain.replace("out.png", "other.png")) != normalize_diff(literal)
+
+
 def test_compare_grading_counts_every_required_test() -> None:
     official = {
         "resolved": False,
