@@ -56,10 +56,10 @@ ENVIRONMENT_LIMITED = {
     "psf__requests-1921": "tests call httpbin.org; no internet here (gaierror / Network is unreachable in the log)",
     "matplotlib__matplotlib-20676": "2 PASS_TO_PASS image comparisons of text (test_widgets radio buttons, RMS "
     "0.69 / 0.75 in the log): baselines drawn with FreeType 2.6.1, which the official build downloads; Debian's "
-    "2.12.1 here (no internet); the gold patch fails the same 2",
+    "2.10 / 2.12 here (no internet); the gold patch fails the same 2",
     "matplotlib__matplotlib-24149": "FAIL_TO_PASS passes; 87 PASS_TO_PASS tests of test_axes.py fail here: 86 "
     "image comparisons with text (ImageComparisonFailure in the log) and test_normal_axes (a text bounding box "
-    "off by 0.06 px): the FreeType 2.6.1 vs 2.12.1 difference above",
+    "off by 0.06 px): the FreeType difference above",
     "sphinx-doc__sphinx-8269": "3 PASS_TO_PASS linkcheck tests check www.google.com and www.w3.org links; no "
     "internet here (NameResolutionError in the log)",
 }
