@@ -22,6 +22,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -36,6 +37,8 @@ _live_lock = threading.Lock()
 _atexit_registered = False
 _host_key: str | None = None
 _swept: set[tuple[str, str]] = set()
+_owned_dirs: set[Path] = set()
+"""Temporary directories this process made and has not removed yet (terminate_now removes what is left)."""
 
 
 def state_dir() -> Path:
@@ -166,6 +169,7 @@ def terminate_now(code: int) -> None:
     """Kill running commands, remove containers and temporary checkouts, then end the process with `code`
     at once (other threads are not waited for: what they had checkpointed is what a rerun resumes)."""
     cleanup_all()
+    _remove_owned_dirs()
     for callback in list(_on_terminate):
         try:
             callback()
@@ -223,8 +227,32 @@ def owned_tempdir(prefix: str, parent: str | Path | None = None) -> Path:
         _swept.add((str(root), prefix))
         sweep_tempdirs(prefix, root)
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=root)).resolve()
+    with _live_lock:
+        _owned_dirs.add(path)
     (path / OWNER_FILE).write_text(owner_id() + "\n")
     return path
+
+
+def remove_tempdir(path: Path) -> None:
+    """Remove a directory made by `owned_tempdir` (whatever is inside) and stop tracking it."""
+    shutil.rmtree(path, ignore_errors=True)
+    with _live_lock:
+        _owned_dirs.discard(path)
+
+
+def _remove_owned_dirs(patience_s: float = 2.0) -> None:
+    """At termination, after the registered cleanups: remove this process's temporary directories again until
+    they stay gone. A worker thread caught mid-setup (between mkdtemp and register, or writing into a checkout
+    while it was removed) can leave or recreate one; it cannot outlast a few passes, and os._exit follows."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        with _live_lock:
+            left = [p for p in _owned_dirs if p.exists()]
+        for path in left:
+            shutil.rmtree(path, ignore_errors=True)
+        if not left or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
 
 
 def sweep_tempdirs(prefix: str, parent: str | Path) -> list[Path]:

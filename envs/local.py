@@ -201,6 +201,6 @@ class LocalEnv(GitCheckoutEnv):
                 cwd=self.source_repo,
                 capture_output=True,
             )
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        cleanup.remove_tempdir(self._tmp)
         if self._worktree:
             subprocess.run(["git", "worktree", "prune"], cwd=self.source_repo, capture_output=True)
