@@ -93,12 +93,14 @@ def _audit(wl: Workload, out: Path, n: int) -> tuple[int, int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--quick", action="store_true", help="4 instances x 4 trajectories, 4 slots per node, 2 s latency"
+        "--quick", action="store_true", help="6 instances x 4 trajectories, 4 slots per node, 2.5 s latency"
     )
     ap.add_argument("--instances", type=int, default=8)
     ap.add_argument("--trajectories", type=int, default=4)
     ap.add_argument("--slots", type=int, default=4, help="patchjury_slots per node")
     ap.add_argument("--latency", type=float, default=3.0, help="seconds per scripted model query")
+    ap.add_argument("--extra-steps", type=int, default=0, help="scripted steps added to each trajectory")
+    ap.add_argument("--inflight", type=int, default=3, help="instances in flight at once (--workers)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the runs under this directory")
     args = ap.parse_args()
     if args.quick:
