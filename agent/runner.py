@@ -104,7 +104,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
     config = _thread(ctx, index)
     snap = ctx.graph.get_state(config)
     values = snap.values or {}
-    if values and not snap.next and path.exists():
+    if values and path.exists() and (not snap.next or _finish_recorded(snap, path)):
         record = load_trajectory(path)
         totals = record.totals
         _emit(ctx, Event("skip", task.instance_id, index, totals.steps, totals.cost, record.status))
@@ -181,6 +181,15 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
                 log.warning("could not tidy the tools' state of trajectory %d: %s", index, exc)
             env.close()
     return candidate_from_record(task.instance_id, path)
+
+
+def _finish_recorded(snap: Any, path: Path) -> bool:
+    """Killed after the `finish` node wrote the record and before its checkpoint: the record holds the outcome
+    the node was finishing (same status), so it is finished; rerunning the node would only redo the same."""
+    status = (snap.values or {}).get("status", "running")
+    if tuple(snap.next) != ("finish",) or status in ("running", "interrupted"):
+        return False
+    return load_trajectory(path).status == status
 
 
 def _not_started(ctx: RunContext, index: int, path: Path) -> Candidate:

@@ -119,3 +119,35 @@ def test_secrets_are_redacted_from_records_blobs_and_logs(
     env_output = record.steps[1].observations[0].text
     assert "OPENAI_API_KEY" not in env_output and "GITHUB_TOKEN" not in env_output  # scrubbed: never seen
     assert "[REDACTED:GITHUB_TOKEN]" in json.dumps(record.messages)
+
+
+def test_a_kill_after_the_finish_record_and_before_its_checkpoint_does_not_redo_the_trajectory(
+    buggy_repo: Path, task: Task, tmp_path: Path
+) -> None:
+    """SIGKILL can land after the `finish` node wrote the record (status submitted) and before the checkpoint
+    that follows it: a rerun must skip that trajectory, not resume it (CI saw `resumes` on a finished one)."""
+    import sqlite3
+
+    run_dir, made = tmp_path / "run", []
+
+    def factory(index: int) -> LocalEnv:
+        made.append(index)
+        return LocalEnv(LocalEnvConfig(repo=buggy_repo))
+
+    model = ModelConfig(type="deterministic", name="det", script=fixing_script())
+    (first,) = run_trajectories(task, factory, run_dir, agent_config(n_trajectories=1), model, progress=False)
+    assert first.status == "submitted"
+    # The state such a kill leaves: the last checkpoint (after `finish`) and the finish task's writes are gone.
+    with sqlite3.connect(run_dir / "checkpoints.sqlite") as con:
+        (last, parent), *_ = con.execute(
+            "SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints ORDER BY checkpoint_id DESC"
+        ).fetchall()
+        con.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (last,))
+        con.execute("DELETE FROM writes WHERE checkpoint_id IN (?, ?)", (last, parent))
+    events: list[Event] = []
+    (again,) = run_trajectories(
+        task, factory, run_dir, agent_config(n_trajectories=1), model, progress=False, on_event=events.append
+    )
+    assert again.status == "submitted" and again.model_patch == first.model_patch
+    assert made == [0] and [e.kind for e in events] == ["skip", "done"]  # no Env, no resume
+    assert load_trajectory(trajectory_path(run_dir, task.instance_id, 0)).resumes == []

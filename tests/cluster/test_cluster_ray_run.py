@@ -143,12 +143,21 @@ def test_bad_cluster_input_is_one_error_line_before_any_work(
     assert not (out / "instances").exists()  # nothing started
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child before exec: SIGINT at its default, as a command started in a terminal has it. A shell that
+    starts the suite in the background (`bash .ci/run &`, nohup) makes SIGINT ignored; Python keeps an inherited
+    SIG_IGN, so the Ctrl-C below never reached the run and it went on to exit 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_cluster_work_and_a_rerun_resumes(
     cluster: LocalRay, workload: Workload, tmp_path: Path, base_image: str
 ) -> None:
     out = tmp_path / "out"
     cmd = _cmd(workload, out, "--ray", cluster.address)
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_in_a_terminal
+    )
     try:
         _wait_mid_run(child, out)
         child.send_signal(signal.SIGINT)
@@ -157,7 +166,7 @@ def test_ctrl_c_cancels_the_cluster_work_and_a_rerun_resumes(
         if child.poll() is None:
             child.kill()
             child.communicate()
-    assert child.returncode != 0, "an interrupted run must not exit 0"
+    assert child.returncode == 130, f"an interrupted run exits 130, not {child.returncode}:\n{stderr[-3000:]}"
     time.sleep(2)
     labels = [f"label=dev.patchjury.swebench.instance={iid}" for iid in workload.ids]
     left = [

@@ -20,7 +20,7 @@ RUNS = "trajectories/verified_mini_gemini3pro_train.jsonl.gz"
 CALC = "def add(a, b):\n    return a - b\n"
 FIX = (
     "diff --git a/calc.py b/calc.py\nindex 0123456..89abcde 100644\n--- a/calc.py\n+++ b/calc.py\n"
-    "@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
+    "@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return b + a + 0\n"
 )
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached"
 CHECK = 'python3 reproduce.py && test "$(python3 reproduce.py)" = 5'
@@ -31,7 +31,10 @@ RECORDED = [
     ("grep -n multiply calc.py", 1, ""),
     ("cat <<'EOF' > reproduce.py\nfrom calc import add\nprint(add(2, 3))\nEOF", 0, ""),
     (CHECK, 1, "-1"),
-    ("sed -i 's/a - b/a + b/' calc.py", 0, ""),
+    # the fix changes calc.py's size: replayed without a model's latency, the edit can land in the same second as
+    # the run before it, and a same-size edit would then be hidden by the __pycache__ entry that run wrote (CPython
+    # checks mtime in whole seconds and size)
+    ("sed -i 's/a - b/b + a + 0/' calc.py", 0, ""),
     (CHECK, 0, "5"),
     ("cd /tmp && pwd", 0, "/tmp"),
     ("pwd", 0, "/testbed"),
@@ -126,7 +129,7 @@ def test_normalize_diff_ignores_index_lines_hunk_numbers_and_order() -> None:
     two = FIX + FIX.replace("calc.py", "b.py")
     swapped = FIX.replace("calc.py", "b.py") + FIX
     assert normalize_diff(two) == normalize_diff(swapped)
-    assert normalize_diff(FIX.replace("a + b", "b + a")) != normalize_diff(FIX)
+    assert normalize_diff(FIX.replace("b + a + 0", "a + b + 0")) != normalize_diff(FIX)
     assert normalize_diff("") == normalize_diff(None) == ""
 
 
