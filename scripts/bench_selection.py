@@ -225,6 +225,7 @@ def evidence_main(args: argparse.Namespace) -> None:
         refs_here = {n: r for n, r in refs_here.items() if r}
         result.references = refs_here
         refs = sorted(refs_here, key=lambda n: -np.mean(list(refs_here[n].values())))
+        single = [n for n in refs if "oracle" not in n]  # the best single system (mixed) or run (same agent)
         text += [
             "References on these instances (from provenance, for the report only): "
             + "; ".join(
@@ -247,8 +248,19 @@ def evidence_main(args: argparse.Namespace) -> None:
                     (OURS, VERIFIER),
                     (OURS, EXECUTION),
                 ],
-                refs[:1],
+                single[:1],
                 args.seed,
+            ),
+            "",
+            "Paired bootstrap at every K (Best@K difference, points, 95% interval over instances):",
+            *(
+                f"- {a} minus {b}: "
+                + "; ".join(
+                    f"K={k + 1} {100 * (result.curves[a][k] - result.curves[b][k]):+.1f} "
+                    f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                    for k, (lo, hi) in enumerate(result.interval(a, args.seed, b))
+                )
+                for a, b in ((OURS, OURS_NO_EXEC), (OURS, OURS_NO_VOTE), (OURS, R2E))
             ),
             "",
             per_repository(result, [MAJORITY, VERIFIER, EXECUTION, R2E, OURS, OURS_NO_VOTE, OURS_NO_EXEC]),
@@ -264,7 +276,8 @@ def evidence_main(args: argparse.Namespace) -> None:
                 "",
                 *cv_lines(rows, args.seed),
             ]
-        plots[setting] = (result.curves, refs[:1], result.references)
+        bands = {m: result.interval(m, args.seed) for m in (OURS, OURS_NO_EXEC)}
+        plots[setting] = (result.curves, single[:1], result.references, bands)
     text.append(f"\n({time.time() - t0:.0f} s)")
     out = "\n".join(text) + "\n"
     print(out)
@@ -281,14 +294,20 @@ def plot(plots: dict, png: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(plots), figsize=(6 * len(plots) + 3, 4.2), dpi=100, squeeze=False)
-    for ax, (setting, (curves, best, refs_all)) in zip(axes[0], plots.items(), strict=True):
+    for ax, (setting, (curves, best, refs_all, bands)) in zip(axes[0], plots.items(), strict=True):
         ks = list(range(1, len(next(iter(curves.values()))) + 1))
         for m, vals in curves.items():
-            ax.plot(ks, [100 * v for v in vals], marker="o", ms=3, label=m)
+            (line,) = ax.plot(ks, [100 * v for v in vals], marker="o", ms=3, label=m)
+            if m in bands:
+                lo, hi = zip(*bands[m], strict=True)
+                ax.fill_between(
+                    ks, [100 * v for v in lo], [100 * v for v in hi], color=line.get_color(), alpha=0.12
+                )
         for name in best:
             rate = 100 * np.mean(list(refs_all[name].values()))
             ax.axhline(rate, ls="--", c="grey", lw=1, label=f"best single on these instances ({rate:.1f}%)")
-        ax.set_title(f"Best@K, {setting}")
+        ax.set_title(f"Best@K, {setting} (bands: 95% bootstrap over instances)")
+        ax.set_xticks(ks)
         ax.set_xlabel("K (candidates per instance)")
         ax.set_ylabel("resolved (%)")
         ax.grid(alpha=0.3)
@@ -555,6 +574,7 @@ def main() -> None:
             ax.axhline(
                 100 * ref[1], ls="--", c="grey", lw=1, label=f"best single system ({100 * ref[1]:.1f}%)"
             )
+        ax.set_xticks(ks)
         ax.set_xlabel("K (candidates per instance)")
         ax.set_ylabel("resolved (%)")
         ax.set_title(f"Best@K on {Path(args.candidates).name} ({len(wanted)} instances)")

@@ -194,6 +194,7 @@ def best_at_k_curves(
     max_exact: int = 150,
     methods: Sequence[str] = METHODS,
     progress: Callable[[str], None] | None = None,
+    per_instance: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, dict[str, float]]]:
     """method -> Best@K for K = 1..max pool size (mean over cases), and instance -> method -> full-pool value."""
     rng = np.random.default_rng(seed)
@@ -221,6 +222,8 @@ def best_at_k_curves(
                 per_k[m][k - 1].append(best_at_k(n, k, value, draws, rng, max_exact))
             full[case.instance_id][m] = per_k[m][n_max - 1][-1]  # K >= pool size: the full pool
     curves = {m: [float(np.mean(v)) for v in per_k[m]] for m in methods}
+    if per_instance is not None:  # method -> (cases x K) values, for intervals at every K
+        per_instance.update({m: np.array(per_k[m]).T for m in methods})
     return curves, full
 
 

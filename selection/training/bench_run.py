@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,20 @@ class SettingResult:
     cases: list[Case]
     excluded: list[str]
     """Features the verifier was not allowed to use."""
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    """method -> (cases x K) Best@K value per instance (mean over splits), in `cases` order."""
+
+    def interval(self, method: str, seed: int = 0, other: str | None = None) -> list[tuple[float, float]]:
+        """Per K, the 95% bootstrap interval over instances (10,000 resamples) of the method's Best@K, or of its
+        difference to `other` (paired)."""
+        rng = np.random.default_rng(seed)
+        a = self.values[method]
+        b = self.values[other] if other else np.zeros_like(a)
+        out = []
+        for k in range(a.shape[1]):
+            _, lo, hi = paired_bootstrap(a[:, k].tolist(), b[:, k].tolist(), 10_000, rng)
+            out.append((lo, hi))
+        return out
 
 
 def _label(c: Candidate) -> bool:
@@ -159,18 +173,23 @@ def run_setting(
     augment = int(artifact.meta.get("augment", 0))
     pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
     columns = list(range(len(FEATURE_NAMES)))
-    runs_curves, runs_full = [], []
+    runs_curves, runs_full, runs_values = [], [], []
     for r in range(splits):
         models = fold_models(pools, kind, params, 5, augment, seed + r)
-        curves, full = best_at_k_curves(cases, models, columns, seed + r, progress=progress)
+        values: dict[str, np.ndarray] = {}
+        curves, full = best_at_k_curves(
+            cases, models, columns, seed + r, progress=progress, per_instance=values
+        )
         runs_curves.append(curves)
         runs_full.append(full)
+        runs_values.append(values)
     curves = {m: list(np.mean([rc[m] for rc in runs_curves], axis=0)) for m in runs_curves[0]}
     full = {
         iid: {m: float(np.mean([rf[iid][m] for rf in runs_full])) for m in runs_full[0][iid]}
         for iid in runs_full[0]
     }
-    return SettingResult(setting, curves, full, references(chosen, setting), cases, exclude)
+    values = {m: np.mean([rv[m] for rv in runs_values], axis=0) for m in runs_values[0]}
+    return SettingResult(setting, curves, full, references(chosen, setting), cases, exclude, values)
 
 
 def references(chosen: dict[str, list[Candidate]], setting: str) -> dict[str, dict[str, float]]:
