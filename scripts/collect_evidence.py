@@ -19,7 +19,7 @@ taken). Instances the earlier run did not cover get related files chosen afresh,
 One gzip JSON line per instance is appended as it finishes (resumable: instances already in `--out` are skipped).
 A rich progress bar shows the instances; the log line per instance gives tests, cells, kept and informative tests,
 and the container time. When the disk holding Docker's data has less than `--min-free-gb` free, the image of an
-instance just collected is removed.
+instance just collected is removed if this run built it (a cached image may be someone else's).
 """
 
 from __future__ import annotations
@@ -274,9 +274,10 @@ def main() -> None:
                 f"regression {reg_s:.0f} s",
                 flush=True,
             )
-            if _free_gb() < args.min_free_gb:
+            if _free_gb() < args.min_free_gb and image.seconds > 5.0 and not image.official:
+                # only an image this run built (a cached one may be someone else's, and stays)
                 subprocess.run(["docker", "image", "rm", image.tag], capture_output=True)
-                print(f"  low disk: removed {image.tag}", flush=True)
+                print(f"  low disk: removed {image.tag} (built by this run)", flush=True)
             bar.advance(job)
 
 
