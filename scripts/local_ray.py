@@ -26,6 +26,11 @@ from pathlib import Path
 from typing import Any
 
 RAY = str(Path(sys.executable).with_name("ray"))
+#: Ray's token authentication, pinned for this cluster and every driver started while it is up. Left unset, a
+#: `ray start --head` turns token auth on whenever ~/.ray/auth_token exists (any earlier local `ray.init()`
+#: writes one), while a joining `ray start --address` stays without it and is refused (InvalidAuthToken): the
+#: second node never starts. The cluster only listens on this machine's own address.
+AUTH_MODE = {"RAY_AUTH_MODE": "disabled"}
 
 
 def _free_port() -> int:
@@ -72,6 +77,7 @@ class LocalRay:
         self.address = f"127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.node_ids: list[str] = []
+        self._saved_env: dict[str, str | None] = {}
 
     def _start(self, i: int) -> None:
         res = {**self.specs[i], f"pjnode_{i}": 1}
@@ -79,6 +85,7 @@ class LocalRay:
         cache.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
+            **AUTH_MODE,
             "RAY_USAGE_STATS_ENABLED": "0",
             "PATCHJURY_NODE_CACHE": str(cache),
             **self.env,
@@ -136,6 +143,8 @@ class LocalRay:
                     pass
 
     def __enter__(self) -> LocalRay:
+        self._saved_env = {k: os.environ.get(k) for k in AUTH_MODE}
+        os.environ.update(AUTH_MODE)  # drivers (this process, the commands it starts) match the nodes
         self.root.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.start_timeout
         try:
@@ -200,6 +209,11 @@ class LocalRay:
                 except OSError:
                     pass
         shutil.rmtree(self.temp, ignore_errors=True)
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 _LIST_NODES = """
