@@ -53,8 +53,8 @@ def resolve_commit(repo: Path | str, rev: str = "HEAD") -> str:
 def _tmp_root() -> Path:
     global _TMP
     if _TMP is None or not _TMP.is_dir():
-        _TMP = cleanup.owned_tempdir("pj-checkouts-")
-        cleanup.register(f"checkout tarballs {_TMP}", lambda: shutil.rmtree(str(_TMP), True))
+        path = _TMP = cleanup.owned_tempdir("pj-checkouts-")
+        cleanup.register(f"checkout tarballs {path}", lambda: cleanup.remove_tempdir(path))
     return _TMP
 
 

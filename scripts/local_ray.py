@@ -84,8 +84,7 @@ class LocalRay:
         cache = self.root / f"node{i}-cache"
         cache.mkdir(parents=True, exist_ok=True)
         env = {
-            **os.environ,
-            **AUTH_MODE,
+            **os.environ,  # holds AUTH_MODE from __enter__ on
             "RAY_USAGE_STATS_ENABLED": "0",
             "PATCHJURY_NODE_CACHE": str(cache),
             **self.env,

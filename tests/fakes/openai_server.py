@@ -94,6 +94,19 @@ def prompt_tokens(body: dict[str, Any]) -> list[int]:
     return enc.encode("".join(parts), disallowed_special=())
 
 
+def _require_answers(open_calls: list[str], answered: set[str]) -> None:
+    """Every tool call of the last assistant message has its tool message before anything else comes."""
+    missing = [c for c in open_calls if c not in answered]
+    if missing:
+        raise RequestError(
+            400,
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(missing)}",
+            param="messages",
+        )
+
+
 def validate_chat(body: dict[str, Any]) -> None:
     """Refuse what OpenAI refuses (a subset: the rules agents break)."""
     messages = body.get("messages")
@@ -127,15 +140,7 @@ def validate_chat(body: dict[str, Any]) -> None:
                 )
             answered.add(m["tool_call_id"])
             continue
-        missing = [c for c in open_calls if c not in answered]
-        if missing:
-            raise RequestError(
-                400,
-                "An assistant message with 'tool_calls' must be followed by tool messages "
-                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-                f"response messages: {', '.join(missing)}",
-                param="messages",
-            )
+        _require_answers(open_calls, answered)
         open_calls, answered = [], set()
         if role == "assistant":
             open_calls = [c.get("id") for c in m.get("tool_calls") or []]
@@ -145,15 +150,7 @@ def validate_chat(body: dict[str, Any]) -> None:
                     "Invalid value for 'content': expected a string, got null.",
                     param=f"messages.[{i}].content",
                 )
-    missing = [c for c in open_calls if c not in answered]
-    if missing:
-        raise RequestError(
-            400,
-            "An assistant message with 'tool_calls' must be followed by tool messages "
-            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-            f"response messages: {', '.join(missing)}",
-            param="messages",
-        )
+    _require_answers(open_calls, answered)
     for k, tool in enumerate(body.get("tools") or []):
         name = (tool.get("function") or {}).get("name", "")
         if not TOOL_NAME.match(name):
