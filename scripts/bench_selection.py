@@ -370,16 +370,26 @@ def main() -> None:
         "features",
     )
     ap.add_argument(
-        "--adaptive", action="store_true", help="adaptive sampling curves (selection/training/adaptive.py)"
+        "--adaptive",
+        action="store_true",
+        help="adaptive sampling curves (selection/training/adaptive.py); with --evidence also on the pools the "
+        "evidence covers, with and without execution between waves (selection/training/adaptive_evidence.py)",
     )
     ap.add_argument(
         "--adaptive-seeds", type=int, default=20, help="random draw orders per pool and fold split"
     )
     args = ap.parse_args()
     if args.adaptive:
-        from patchjury.selection.training.adaptive import run_bench
+        from patchjury.selection.training.adaptive import plot, run_bench
+        from patchjury.selection.training.adaptive_evidence import run_evidence_setting
 
-        text = run_bench(args, DATA, ROOT)
+        text, results = run_bench(args, DATA, ROOT)
+        if args.evidence:
+            more_text, more = run_evidence_setting(args, DATA)
+            print(more_text, flush=True)
+            text, results = text + "\n" + more_text, {**results, **more}
+        if args.png:
+            plot(results, args.png)
         if args.md:
             Path(args.md).write_text(text)
         return

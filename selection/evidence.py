@@ -204,10 +204,12 @@ class BehaviourEvidence:
         b = self.behaviour
         if not b.informative:
             return  # no test tells the candidates from the original code
+        klass = {subject: j for j, cls in enumerate(b.classes) for subject in cls}
         for subject, vote in b.support.items():
             for cid in members.get(subject, ()):
                 s = signals[cid]
                 s.behaviour, s.crashes, s.oracle_pass = vote, b.crashes[subject], b.oracle_passes[subject]
+                s.behaviour_class = klass.get(subject)
 
     def notes(self) -> list[str]:
         b = self.behaviour

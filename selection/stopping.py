@@ -5,7 +5,8 @@ this rule says how confident its decision is. Two kinds of evidence, used alone 
 
 - `stability`: would more samples change the pick? The trajectories still allowed (`budget - k`) are drawn from the
   same agent, so we model their patches as a Chinese-restaurant (Polya urn) process over behaviour classes
-  (identical normalized patches): the next sample joins a class of size n_j with probability n_j / (k + alpha) and
+  (`class_of`: identical outputs on every informative test where the jury ran tests, else identical normalized
+  patches): the next sample joins a class of size n_j with probability n_j / (k + alpha) and
   opens a new one with alpha / (k + alpha). The confidence is the exact probability that the winner's class still
   strictly leads every other class once the whole budget is drawn (ties count half). It is 0 unless the winner's
   class leads now. With alpha 1: 2 agreeing samples of 2 with 7 to go give 0.90, 2 of 3 (the third alone) with 6 to
@@ -89,6 +90,14 @@ def stability(classes: Sequence[object], winner_class: object, budget: int, alph
     return _stays(mine, others, max(0, budget - len(classes)), alpha)
 
 
+def class_of(s: Signals) -> tuple[str, int]:
+    """The candidate's behaviour class: by what its tests showed when they told candidates apart (execution ran and
+    some test was informative), else by its normalized patch (identical patches behave alike)."""
+    if s.behaviour_class is not None:
+        return ("behaviour", s.behaviour_class)
+    return ("patch", s.cluster)
+
+
 def _vetoed(signals: Sequence[Signals], win: Signals) -> str:
     alive = [s for s in signals if s.alive]
     best_repro = max((s.repro_pass or 0 for s in alive), default=0)
@@ -108,14 +117,14 @@ def confidence(signals: Sequence[Signals], winner: str | None, budget: int, conf
     if win is None or not win.alive:
         return Confidence(0.0, 0.0, None, "no live candidate yet")
     veto = _vetoed(signals, win)
-    classes = [s.cluster for s in signals if s.alive]
-    stab = stability(classes, win.cluster, budget, config.alpha)
+    classes = [class_of(s) for s in signals if s.alive]
+    stab = stability(classes, class_of(win), budget, config.alpha)
     ver = win.verifier_score
     if veto:
         return Confidence(0.0, stab, ver, veto, vetoed=True)
     parts = {"stability": stab, "verifier": ver if ver is not None else 0.0}
     value = parts[config.rule] if config.rule != "either" else max(parts.values())
-    lead = Counter(classes)[win.cluster]
+    lead = Counter(classes)[class_of(win)]
     reason = (
         f"its behaviour class holds {lead} of {len(classes)} live candidates (P(still leading after {budget}) = "
         f"{stab:.2f})" + (f", verifier {ver:.2f}" if ver is not None else "")

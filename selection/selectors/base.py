@@ -43,6 +43,9 @@ class Signals:
     """Tests it crashes that ran cleanly on the original code (already counted against `behaviour`)."""
     oracle_pass: int | None = None
     """Tests it passes by their own convention (exit 2 -> 0, Issue reproduced -> resolved, a failure gone)."""
+    behaviour_class: int | None = None
+    """Its behaviour class (selection.behaviour: identical responses on every informative test), an index into the
+    instance's classes; None when no test told the candidates from the original code or it did not run them all."""
     scores: dict[str, float] = field(default_factory=dict)
     """Every other named score (votes, codet, b4, learned...)."""
 

@@ -148,7 +148,17 @@ def summarize(draws: dict[str, list[list[Wave]]]) -> dict[str, Any]:
         ]
         for rule in RULES
     }
-    return {"best_n": best_n, "mean_n": mean_n, "fixed": fixed, "curves": curves, "instances": len(draws)}
+    # a bound, not a rule (it reads the labels): the earliest wave whose pick is as good as the whole pool's
+    first_as_good = lambda ws: next(w for w in ws if w.value >= ws[-1].value)  # noqa: E731
+    oracle_k = per_instance(lambda ws: first_as_good(ws).k)
+    return {
+        "best_n": best_n,
+        "mean_n": mean_n,
+        "fixed": fixed,
+        "curves": curves,
+        "instances": len(draws),
+        "oracle_stop_k": oracle_k,
+    }
 
 
 def report(name: str, s: dict[str, Any]) -> str:
@@ -170,6 +180,9 @@ def report(name: str, s: dict[str, Any]) -> str:
                 f"| {rule} | {t:.2f} | {k:.2f} | {k / s['mean_n']:.2f} | {100 * acc:.1f} | "
                 f"{100 * (acc - s['best_n']):+.1f} | {ok} |"
             )
+    lines += ["", f"Oracle stop (a bound that reads the labels, not a rule: the first wave whose pick is as good as "
+              f"the whole pool's): Best@N's accuracy at mean K {s['oracle_stop_k']:.2f} "
+              f"({s['oracle_stop_k'] / s['mean_n']:.2f} N)."]  # fmt: skip
     lines += ["", "Fixed K (every instance stops at K): " + ", ".join(
         f"K={k} {100 * acc:.1f}" for k, _, acc in s["fixed"]
     ), ""]  # fmt: skip
@@ -182,8 +195,12 @@ def plot(settings: dict[str, dict[str, Any]], png: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 4.2), dpi=100, squeeze=False)
-    for ax, (name, s) in zip(axes[0], settings.items(), strict=True):
+    cols = min(3, len(settings))
+    rows = -(-len(settings) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), dpi=100, squeeze=False)
+    for ax in axes.flat[len(settings) :]:
+        ax.set_visible(False)
+    for ax, (name, s) in zip(axes.flat, settings.items(), strict=False):
         fk = s["fixed"]
         ax.plot([k for _, k, _ in fk], [100 * a for _, _, a in fk], "k--o", ms=3, label="fixed K")
         for rule, rows in s["curves"].items():
@@ -206,8 +223,8 @@ def plot(settings: dict[str, dict[str, Any]], png: str) -> None:
     fig.savefig(png)
 
 
-def run_bench(args: Any, data: Path, root: Path) -> str:
-    """`scripts/bench_selection.py --adaptive`: the three settings, their curves (markdown) and the plot."""
+def run_bench(args: Any, data: Path, root: Path) -> tuple[str, dict[str, dict[str, Any]]]:
+    """`scripts/bench_selection.py --adaptive`: the three settings' curves (markdown) and summaries (for `plot`)."""
     from patchjury.selection.config import SelectionConfig
     from patchjury.selection.patch_parse import patch_sha1
     from patchjury.selection.selectors import make_rule
@@ -262,6 +279,4 @@ def run_bench(args: Any, data: Path, root: Path) -> str:
         results[name] = summarize(draws)
         texts.append(report(name, results[name]))
         print(texts[-1], flush=True)
-    if args.png:
-        plot(results, args.png)
-    return "\n".join(texts)
+    return "\n".join(texts), results

@@ -24,6 +24,7 @@ def test_stop_at_and_summary() -> None:
     assert [(k, acc) for k, _, acc in s["fixed"]] == [(2, 0.5), (4, 0.5), (6, 1.0)]
     either_09 = dict((t, (k, acc)) for t, k, acc in s["curves"]["either"])[0.9]
     assert either_09 == (4.0, 1.0)  # the easy pool stops at 2, the split one samples all 6
+    assert s["oracle_stop_k"] == 4.0  # the easy pool's pick is right at 2, the split one's only at 6
 
 
 def test_same_agent_setting(shared_data: Path) -> None:

@@ -131,6 +131,8 @@ def test_print_only_scripts_decide_in_the_jury(tmp_path: Path) -> None:
     assert got.behaviour is not None and len(got.behaviour.informative) == 3
     support = {e.candidate_id: e.scores.get("behaviour") for e in got.decision.evidence}
     assert support == {"good": 3.0, "good2": 3.0, "partial": 0.0}
+    klass = {s.candidate_id: s.behaviour_class for s in got.signals}
+    assert klass["good"] == klass["good2"] == 0 and klass["partial"] == 1  # two patches, one behaviour
     assert got.decision.winner in ("good", "good2")
     assert any("highest behaviour vote" in r for r in got.decision.reasons)
     md = render_markdown(got.decision, got.matrix, got.regression, got.behaviour)

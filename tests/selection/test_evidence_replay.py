@@ -89,9 +89,12 @@ def test_subsets_see_only_their_tests_and_agreement(tmp_path: Path) -> None:
     assert (full["c0"].behaviour, full["c2"].behaviour, full["c3"].behaviour) == (4.0, 4.0, 0.0)
     assert full["c0"].cluster_size == 2 and full["c4"].dropped == "empty patch"
     assert full["c3"].regression_failures == 2 and full["c3"].regression_total == 5
+    # behaviour classes: c0's cluster and c2 respond alike on every informative test, c3 on its own
+    klass = {k: full[k].behaviour_class for k in ("c0", "c1", "c2", "c3", "c4")}
+    assert klass["c0"] == klass["c1"] == klass["c2"] == 0 and klass["c3"] == 1 and klass["c4"] is None
     # without c2 and c3 nobody carries a test: no behaviour evidence at all
     alone = subset_signals(ev["i"], ["c0", "c1"])
-    assert all(s.behaviour is None for s in alone)
+    assert all(s.behaviour is None and s.behaviour_class is None for s in alone)
     # c0 with c3: only c3's test exists; c0 alone in its new output, c3 alone in its own: no agreement either way
     pair = {s.candidate_id: s for s in subset_signals(ev["i"], ["c0", "c3"])}
     assert (pair["c0"].behaviour, pair["c3"].behaviour) == (0.0, 0.0)

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from patchjury.selection.selectors import Signals
-from patchjury.selection.stopping import StopConfig, confidence, stability
+from patchjury.selection.stopping import StopConfig, class_of, confidence, stability
 
 
 def _urn(mine: int, others: list[int], remaining: int, alpha: float, runs: int, rng: random.Random) -> float:
@@ -81,3 +81,23 @@ def test_confidence_rules_and_vetoes() -> None:
     assert confidence(sigs, None, 8, StopConfig()).value == 0.0
     sigs[0].dropped = "empty patch"
     assert confidence(sigs, "t0", 8, StopConfig()).reason == "no live candidate yet"
+
+
+def test_behaviour_classes_count_different_patches_that_behave_alike() -> None:
+    # three different patches: no two agree as patches, but t0 and t1 print the same on every informative test
+    sigs = [
+        _sig("t0", 0, verifier_score=0.3),
+        _sig("t1", 1, verifier_score=0.3),
+        _sig("t2", 2, verifier_score=0.3),
+    ]
+    by_patch = confidence(sigs, "t0", 8, StopConfig(rule="stability"))
+    assert by_patch.value == 0.0 and "holds 1 of 3" in by_patch.reason
+    sigs[0].behaviour_class, sigs[1].behaviour_class, sigs[2].behaviour_class = 0, 0, 1
+    assert class_of(sigs[0]) == class_of(sigs[1]) != class_of(sigs[2])
+    by_behaviour = confidence(sigs, "t0", 8, StopConfig(rule="stability"))
+    expected = stability(["a", "a", "b"], "a", 8)
+    assert expected > 0.5 and by_behaviour.value == pytest.approx(expected)
+    assert "holds 2 of 3" in by_behaviour.reason
+    # a candidate without a class (its tests did not tell it apart) keeps its patch cluster, never a class's
+    sigs[2].behaviour_class = None
+    assert class_of(sigs[2]) == ("patch", 2) and class_of(_sig("t3", 0)) != class_of(sigs[0])
