@@ -27,24 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from patchjury.selection.selectors import Signals
 
 StopRuleName = Literal["stability", "verifier", "either"]
-
-
-class StopConfig(BaseModel):
-    """The stopping rule of adaptive sampling."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rule: StopRuleName = "either"
-    """`stability` (more samples would not change the pick), `verifier` (the pick looks right), `either`."""
-    threshold: float = Field(default=0.8, ge=0, le=1)
-    """Stop once the confidence reaches this (1 = never stop early)."""
-    alpha: float = Field(default=1.0, gt=0)
-    """Concentration of the behaviour-class model: how readily a new sample writes a patch unlike any before."""
+"""`stability` (more samples would not change the pick), `verifier` (the pick looks right), `either` (the larger).
+Its settings (rule, threshold, alpha) are agent.adaptive.AdaptiveConfig's: the `adaptive:` section is the one
+place a user sets them."""
 
 
 @dataclass
@@ -111,19 +99,27 @@ def _vetoed(signals: Sequence[Signals], win: Signals) -> str:
     return ""
 
 
-def confidence(signals: Sequence[Signals], winner: str | None, budget: int, config: StopConfig) -> Confidence:
-    """The jury's confidence in `winner` among `signals` (the candidates so far) with `budget` samples in all."""
+def confidence(
+    signals: Sequence[Signals],
+    winner: str | None,
+    budget: int,
+    rule: StopRuleName = "either",
+    alpha: float = 1.0,
+) -> Confidence:
+    """The jury's confidence in `winner` among `signals` (the candidates so far) with `budget` samples in all, by
+    `rule`; `alpha` is the behaviour-class model's concentration (how readily a new sample writes a patch unlike
+    any before)."""
     win = next((s for s in signals if s.candidate_id == winner), None)
     if win is None or not win.alive:
         return Confidence(0.0, 0.0, None, "no live candidate yet")
     veto = _vetoed(signals, win)
     classes = [class_of(s) for s in signals if s.alive]
-    stab = stability(classes, class_of(win), budget, config.alpha)
+    stab = stability(classes, class_of(win), budget, alpha)
     ver = win.verifier_score
     if veto:
         return Confidence(0.0, stab, ver, veto, vetoed=True)
     parts = {"stability": stab, "verifier": ver if ver is not None else 0.0}
-    value = parts[config.rule] if config.rule != "either" else max(parts.values())
+    value = parts[rule] if rule != "either" else max(parts.values())
     lead = Counter(classes)[class_of(win)]
     reason = (
         f"its behaviour class holds {lead} of {len(classes)} live candidates (P(still leading after {budget}) = "

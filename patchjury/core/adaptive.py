@@ -20,10 +20,8 @@ class JuryJudge:
     def __init__(
         self, task: Task, selection: SelectionConfig, adaptive: AdaptiveConfig, static: StaticChecker | None
     ) -> None:
-        from patchjury.selection.stopping import StopConfig
-
         self.task, self.selection, self.static = task, selection, static
-        self.stop = StopConfig(rule=adaptive.rule, threshold=adaptive.threshold, alpha=adaptive.alpha)
+        self.adaptive = adaptive
         self._verifier: Any = None
 
     def __call__(self, candidates: list[Candidate], budget: int) -> Verdict:
@@ -35,5 +33,5 @@ class JuryJudge:
         run = run_instance(
             self.task, candidates, self.selection, None, self._verifier, static=self.static, progress=False
         )
-        conf = confidence(run.signals, run.decision.winner, budget, self.stop)
+        conf = confidence(run.signals, run.decision.winner, budget, self.adaptive.rule, self.adaptive.alpha)
         return Verdict(conf.value, conf.reason, run.decision.winner)

@@ -27,7 +27,7 @@ import numpy as np
 
 from patchjury.records import Candidate
 from patchjury.selection.candidates import text_lines
-from patchjury.selection.stopping import StopConfig, StopRuleName, confidence
+from patchjury.selection.stopping import StopRuleName, confidence
 from patchjury.selection.training.replay import ExecEntry, subset_signals
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -98,7 +98,6 @@ def replay(
     y, feat = pool.labels, pool.featurizer
     keys = feat.cluster_keys()
     n = len(y)
-    judge = StopConfig(rule="either")
     out = []
     for _ in range(seeds):
         order = rng.permutation(n)
@@ -113,7 +112,7 @@ def replay(
             st = [static[i] for i in s] if static is not None else None
             free = subset_signals([None] * k, [keys[i] for i in s], scores, sid, st)
             with_exec = subset_signals([entries[i] for i in s], [keys[i] for i in s], scores, sid, st)
-            conf = confidence(free, rule.decide(free).winner, n, judge)
+            conf = confidence(free, rule.decide(free).winner, n)
             win = rule.decide(with_exec).winner
             value = float(y[s[sid.index(win)]]) if win is not None else 0.0
             waves.append(Wave(k, conf.stability, conf.verifier or 0.0, conf.vetoed, value))

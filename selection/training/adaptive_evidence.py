@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from patchjury.selection.stopping import StopConfig, confidence
+from patchjury.selection.stopping import confidence
 from patchjury.selection.training.adaptive import Wave, report, summarize, wave_sizes
 from patchjury.selection.training.bench import OURS, Case, Replay, _no_exec, complete_regression
 
@@ -34,7 +34,6 @@ def replay_case(
 ) -> dict[str, list[list[Wave]]]:
     """`seeds` draw orders of one case: per judge, the waves of every draw (same picks, different confidences)."""
     rule = replay.rules[OURS]
-    judge = StopConfig(rule="either")
     n = len(case.keys)
     out: dict[str, list[list[Wave]]] = {j: [] for j in JUDGES}
     for _ in range(seeds):
@@ -48,7 +47,7 @@ def replay_case(
             value = float(case.labels[s[ids.index(win)]]) if win is not None else 0.0
             free = _no_exec(signals)
             for name, sig, pick in (("free", free, rule.decide(free).winner), ("exec", signals, win)):
-                c = confidence(sig, pick, n, judge)
+                c = confidence(sig, pick, n)
                 waves[name].append(Wave(k, c.stability, c.verifier or 0.0, c.vetoed, value))
         for j in JUDGES:
             out[j].append(waves[j])

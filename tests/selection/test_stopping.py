@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from typing import get_args
 
 import pytest
 
 from patchjury.selection.selectors import Signals
-from patchjury.selection.stopping import StopConfig, class_of, confidence, stability
+from patchjury.selection.stopping import StopRuleName, class_of, confidence, stability
 
 
 def _urn(mine: int, others: list[int], remaining: int, alpha: float, runs: int, rng: random.Random) -> float:
@@ -64,23 +65,21 @@ def test_confidence_rules_and_vetoes() -> None:
         _sig("t2", 1, verifier_score=0.9),
     ]
     stab = stability([0, 0, 1], 0, 8)
-    assert confidence(sigs, "t0", 8, StopConfig(rule="stability")).value == pytest.approx(stab)
-    assert confidence(sigs, "t0", 8, StopConfig(rule="verifier")).value == pytest.approx(0.4)
-    assert confidence(sigs, "t2", 8, StopConfig(rule="either")).value == pytest.approx(
-        0.9
-    )  # minority, sure verifier
-    both = confidence(sigs, "t0", 8, StopConfig())
+    assert confidence(sigs, "t0", 8, "stability").value == pytest.approx(stab)
+    assert confidence(sigs, "t0", 8, "verifier").value == pytest.approx(0.4)
+    assert confidence(sigs, "t2", 8, "either").value == pytest.approx(0.9)  # minority, sure verifier
+    both = confidence(sigs, "t0", 8)
     assert both.value == pytest.approx(max(stab, 0.4)) and "holds 2 of 3 live candidates" in both.reason
     # execution says another candidate is better: not settled, whatever the votes say
     sigs[2].repro_pass, sigs[0].repro_pass = 1, 0
-    veto = confidence(sigs, "t0", 8, StopConfig())
+    veto = confidence(sigs, "t0", 8)
     assert veto.value == 0.0 and veto.vetoed and "passes more kept reproduction tests" in veto.reason
     sigs[2].repro_pass = 0
     sigs[0].regression_failures, sigs[1].regression_failures = 3, 0
-    assert "breaks fewer related tests" in confidence(sigs, "t0", 8, StopConfig()).reason
-    assert confidence(sigs, None, 8, StopConfig()).value == 0.0
+    assert "breaks fewer related tests" in confidence(sigs, "t0", 8).reason
+    assert confidence(sigs, None, 8).value == 0.0
     sigs[0].dropped = "empty patch"
-    assert confidence(sigs, "t0", 8, StopConfig()).reason == "no live candidate yet"
+    assert confidence(sigs, "t0", 8).reason == "no live candidate yet"
 
 
 def test_behaviour_classes_count_different_patches_that_behave_alike() -> None:
@@ -90,14 +89,21 @@ def test_behaviour_classes_count_different_patches_that_behave_alike() -> None:
         _sig("t1", 1, verifier_score=0.3),
         _sig("t2", 2, verifier_score=0.3),
     ]
-    by_patch = confidence(sigs, "t0", 8, StopConfig(rule="stability"))
+    by_patch = confidence(sigs, "t0", 8, "stability")
     assert by_patch.value == 0.0 and "holds 1 of 3" in by_patch.reason
     sigs[0].behaviour_class, sigs[1].behaviour_class, sigs[2].behaviour_class = 0, 0, 1
     assert class_of(sigs[0]) == class_of(sigs[1]) != class_of(sigs[2])
-    by_behaviour = confidence(sigs, "t0", 8, StopConfig(rule="stability"))
+    by_behaviour = confidence(sigs, "t0", 8, "stability")
     expected = stability(["a", "a", "b"], "a", 8)
     assert expected > 0.5 and by_behaviour.value == pytest.approx(expected)
     assert "holds 2 of 3" in by_behaviour.reason
     # a candidate without a class (its tests did not tell it apart) keeps its patch cluster, never a class's
     sigs[2].behaviour_class = None
     assert class_of(sigs[2]) == ("patch", 2) and class_of(_sig("t3", 0)) != class_of(sigs[0])
+
+
+def test_the_adaptive_settings_offer_exactly_the_stopping_rules() -> None:
+    """agent/ cannot import selection/, so `adaptive.rule` spells the rule names out: they must stay the same."""
+    from patchjury.agent.adaptive import AdaptiveConfig
+
+    assert get_args(AdaptiveConfig.model_fields["rule"].annotation) == get_args(StopRuleName)
