@@ -378,6 +378,15 @@ def main() -> None:
     ap.add_argument(
         "--adaptive-seeds", type=int, default=20, help="random draw orders per pool and fold split"
     )
+    ap.add_argument(
+        "--waves",
+        type=int,
+        nargs=2,
+        default=[2, 2],
+        metavar=("FIRST", "STEP"),
+        help="with --adaptive: the first wave's size and how many each later wave adds (adaptive.first_wave, "
+        "adaptive.wave)",
+    )
     args = ap.parse_args()
     if args.adaptive:
         from patchjury.selection.training.adaptive import plot, run_bench

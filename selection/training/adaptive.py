@@ -93,8 +93,9 @@ def replay(
     rule: Any,
     seeds: int,
     rng: np.random.Generator,
+    plan: tuple[int, int] = (2, 2),
 ) -> list[list[Wave]]:
-    """`seeds` random draw orders of one pool, each as its waves."""
+    """`seeds` random draw orders of one pool, each as its waves (`plan`: the first wave's size and the step)."""
     y, feat = pool.labels, pool.featurizer
     keys = feat.cluster_keys()
     n = len(y)
@@ -105,7 +106,7 @@ def replay(
             f"c{v}" for v in rng.permutation(n)
         ]  # opaque: the rules' last-resort tie-break by id is random
         waves = []
-        for k in wave_sizes(n):
+        for k in wave_sizes(n, *plan):
             s = order[:k]
             scores = model.predict_proba(feat.features(s))
             sid = [ids[i] for i in s]
@@ -273,7 +274,15 @@ def run_bench(args: Any, data: Path, root: Path) -> tuple[str, dict[str, dict[st
                     [error_count(x) for x in checker.reports(tasks[p.instance_id], cs)] if checker else None
                 )
                 draws[p.instance_id] += replay(
-                    p, models[p.instance_id], cs, entries, static, rule, args.adaptive_seeds, rng
+                    p,
+                    models[p.instance_id],
+                    cs,
+                    entries,
+                    static,
+                    rule,
+                    args.adaptive_seeds,
+                    rng,
+                    tuple(args.waves),
                 )
         results[name] = summarize(draws)
         texts.append(report(name, results[name]))

@@ -30,7 +30,7 @@ JUDGES = ("free", "exec")
 
 
 def replay_case(
-    case: Case, replay: Replay, seeds: int, rng: np.random.Generator
+    case: Case, replay: Replay, seeds: int, rng: np.random.Generator, plan: tuple[int, int] = (2, 2)
 ) -> dict[str, list[list[Wave]]]:
     """`seeds` draw orders of one case: per judge, the waves of every draw (same picks, different confidences)."""
     rule = replay.rules[OURS]
@@ -39,7 +39,7 @@ def replay_case(
     for _ in range(seeds):
         order = rng.permutation(n)
         waves: dict[str, list[Wave]] = {j: [] for j in JUDGES}
-        for k in wave_sizes(n):
+        for k in wave_sizes(n, *plan):
             s = np.sort(order[:k])
             signals = complete_regression(replay.signals(s), rule)
             win = rule.decide(signals).winner
@@ -80,7 +80,7 @@ def run_evidence_setting(args: Any, data: Path) -> tuple[str, dict[str, dict[str
         rng = np.random.default_rng(args.seed + r)
         for case in cases:
             replay = Replay(case, models[case.instance_id], columns, rng)
-            for j, seqs in replay_case(case, replay, args.adaptive_seeds, rng).items():
+            for j, seqs in replay_case(case, replay, args.adaptive_seeds, rng, tuple(args.waves)).items():
                 draws[j][case.instance_id] += seqs
     results, texts = {}, []
     for j in JUDGES:
