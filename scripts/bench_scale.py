@@ -27,7 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from patchjury.trajectory_record import RecordFileError, TrajectoryRecord, load_trajectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -54,14 +55,14 @@ def _run(cmd: list[str]) -> float:
     return time.monotonic() - start
 
 
-def _records(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(out.glob("instances/*/trajectories/*/t*.json"))]
+def _records(out: Path) -> list[TrajectoryRecord]:
+    return [load_trajectory(p) for p in sorted(out.glob("instances/*/trajectories/*/t*.json"))]
 
 
 def _phase(out: Path) -> float:
     """Seconds from the first trajectory's start to the last one's end."""
     recs = _records(out)
-    return max(r["finished_at"] for r in recs) - min(r["created_at"] for r in recs)
+    return max(r.finished_at or r.updated_at for r in recs) - min(r.created_at for r in recs)
 
 
 def _audit(wl: Workload, out: Path, n: int) -> tuple[int, int, int]:
@@ -76,13 +77,13 @@ def _audit(wl: Workload, out: Path, n: int) -> tuple[int, int, int]:
             if not path.exists() or f"t{k:03d}" not in cands:
                 lost += 1
                 continue
-            rec = json.loads(path.read_text())
-            steps = [s["step"] for s in rec["steps"]]
-            if rec["status"] != "submitted":
+            rec = load_trajectory(path)
+            steps = [s.step for s in rec.steps]
+            if rec.status != "submitted":
                 lost += 1
             elif steps != list(range(1, len(steps) + 1)):
                 duplicated += 1  # a step recorded twice (or out of order)
-            resumed += any(r.get("from_step", 0) >= 1 for r in rec.get("resumes", []))
+            resumed += any((r.from_step or 0) >= 1 for r in rec.resumes)
         extra = {p.stem for p in (inst / "trajectories" / iid).glob("t*.json")} - {
             f"t{k:03d}" for k in range(n)
         }
@@ -162,10 +163,10 @@ def main() -> None:
             recs = []
             for p in out.glob("instances/*/trajectories/*/t*.json"):
                 try:
-                    recs.append(json.loads(p.read_text()))
-                except (OSError, json.JSONDecodeError):
+                    recs.append(load_trajectory(p))
+                except RecordFileError:  # being replaced, or not written yet
                     continue
-            if any(len(r["steps"]) >= 2 for r in recs) and all(r["status"] == "running" for r in recs):
+            if any(len(r.steps) >= 2 for r in recs) and all(r.status == "running" for r in recs):
                 break
             time.sleep(0.2)
         cluster.kill_node(1)

@@ -13,6 +13,7 @@ patchjury/ point at them); nothing anywhere imports them by their bare folder na
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,55 @@ def test_imports_flow_one_way() -> None:
             if target not in ALLOWED[layer]:
                 bad.append(f"{path.relative_to(ROOT)}:{lineno} ({layer}) imports {mod} ({target})")
     assert not bad, "layering violations:\n" + "\n".join(bad)
+
+
+NAMED_MODULE = re.compile(r"patchjury(\.[a-z_][a-z0-9_]*)+(:[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def _imports_by_name(source: str) -> list[tuple[int, str]]:
+    """Modules of ours a file names in strings: the registries' lazy imports (`"patchjury.tools.view:ViewTool"`,
+    `importlib.import_module(...)` targets). A command line (`[python, "-m", "patchjury.cli", ...]`) starts
+    another process and imports nothing here, so strings in a list or tuple holding "-m" are not counted."""
+    tree = ast.parse(source)
+    command_lines = {
+        id(elt)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.List | ast.Tuple)
+        and any(isinstance(e, ast.Constant) and e.value == "-m" for e in node.elts)
+        for elt in node.elts
+    }
+    return [
+        (node.lineno, node.value.partition(":")[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and NAMED_MODULE.fullmatch(node.value)
+        and id(node) not in command_lines
+    ]
+
+
+def _by_name_violations(layer: str, source: str) -> list[str]:
+    return [
+        f"{lineno}: ({layer}) names {mod} ({_layer_of_module(mod)})"
+        for lineno, mod in _imports_by_name(source)
+        if _layer_of_module(mod) not in ALLOWED[layer]
+    ]
+
+
+def test_imports_by_name_flow_one_way_too() -> None:
+    """A registry imports its entries by name, out of sight of `import` statements: those names obey the same
+    rules (an Env backend registered as "patchjury.selection..." would be an upward arrow)."""
+    bad = [
+        f"{path.relative_to(ROOT)}:{v}"
+        for path in _our_files()
+        for v in _by_name_violations(_layer_of_file(path), path.read_text())
+    ]
+    assert not bad, "layering violations through imports by name:\n" + "\n".join(bad)
+    assert _by_name_violations("envs", 'B = {"x": "patchjury.selection.verifier.judge:from_config"}') == [
+        "1: (envs) names patchjury.selection.verifier.judge (selection)"
+    ]
+    assert _by_name_violations("action", 'CMD = ["python", "-m", "patchjury.cli", "solve"]') == []
+    assert _by_name_violations("tools", 'T = {"view": "patchjury.tools.view:ViewTool"}') == []
 
 
 def test_nothing_imports_the_bare_folder_names() -> None:

@@ -13,6 +13,17 @@ DEMO_LOCAL = (
     "the demo runs in LOCAL checkouts instead (NOT isolated: commands run as you; acceptable here because the "
     "demo's scripted model runs known commands only). `patchjury solve` refuses this unless you pass --env local."
 )
+DemoEnvType = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="auto|docker|local",
+        help="Where commands run: docker sandboxes (auto, the default, falls back to local checkouts, said on "
+        "screen, when no engine answers; docker stops with the fix instead) or local (NOT isolated: as you, in a "
+        "temporary checkout) (config env.type).",
+        rich_help_panel=o.ENV,
+    ),
+]
 
 
 def demo_cmd(
@@ -47,7 +58,7 @@ def demo_cmd(
             "--latency", help="Seconds the scripted model 'thinks' per step.", rich_help_panel=o.MODEL
         ),
     ] = 0.2,
-    env: o.EnvType = None,
+    env: DemoEnvType = None,  # the demo's auto falls back (o.EnvType's stops)
     config: o.Config = None,
     workers_old: o.OldWorkers = None,
 ) -> None:

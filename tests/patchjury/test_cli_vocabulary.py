@@ -84,6 +84,15 @@ def test_help_groups_options_in_panels() -> None:
     assert "Task" in _help("solve") and "Parallelism" in _help("solve")
 
 
+def test_env_auto_is_described_as_each_command_does_it() -> None:
+    """`--env auto` stops with the fix in solve when no Docker engine answers, but the demo falls back to local
+    checkouts (envs.plan local_fallback): each command's help says what it does."""
+    flat = {name: " ".join(_help(*cmd).split()) for name, cmd in (("solve", ("solve",)), ("demo", ("demo",)))}
+    assert "stops with the fix when no engine answers" in flat["solve"]
+    assert "falls back to local checkouts" in flat["demo"]
+    assert "stops with the fix when no engine answers" not in flat["demo"]
+
+
 def _select_files(tmp_path: Path) -> tuple[Path, Path]:
     _, sha, patches = jury_repo.make_repo(tmp_path)
     cands = tmp_path / "cands.jsonl"
