@@ -67,6 +67,21 @@ def retry_after(exc: BaseException) -> float:
     return 0.0
 
 
+CONTEXT_CODE = "context_length_exceeded"
+CONTEXT_PHRASES = ("exceeds the context window", "prompt is too long")
+"""Refusals litellm does not map to ContextWindowExceededError: OpenAI's newer models answer HTTP 400 with code
+`context_length_exceeded` and "Your input exceeds the context window of this model" (litellm matches only the
+older "This model's maximum context length is")."""
+
+
+def context_refusal(exc: BaseException) -> bool:
+    """A provider error that says the prompt is longer than the model's window."""
+    body = getattr(exc, "body", None)  # the `error` object of the response
+    codes = {getattr(exc, "code", None), body.get("code") if isinstance(body, dict) else None}
+    text = str(exc).lower()
+    return CONTEXT_CODE in codes or any(p in text for p in CONTEXT_PHRASES)
+
+
 def usage_of(resp: Any) -> Usage:
     """Tokens of a litellm response, cached, cache-written and reasoning ones apart."""
     usage = getattr(resp, "usage", None)
@@ -215,6 +230,8 @@ class LitellmModel:
                     f"{providers.describe_keys(keys)}"
                 ) from exc
             except (openai.OpenAIError, ValueError) as exc:  # bad request, auth: not retried
+                if context_refusal(exc):
+                    raise ContextWindowError(f"{self.name}: {exc}") from exc
                 raise ModelError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         self._calls += 1
         return self._parse(resp, litellm)

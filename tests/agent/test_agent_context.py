@@ -45,8 +45,11 @@ def long_run(n_listings: int) -> Any:
     return respond
 
 
-def run(repo: Path, task: Task, tmp: Path, server: FakeOpenAIServer, **model: Any) -> tuple[Candidate, Any]:
-    cfg = ModelConfig(name="openai/fake-14k", api_base=server.base_url, extra={"api_key": "k"}, **model)
+def run(
+    repo: Path, task: Task, tmp: Path, server: FakeOpenAIServer, name: str = "openai/fake-14k", **model: Any
+) -> tuple[Candidate, Any]:
+    base = server.anthropic_base if name.startswith("anthropic/") else server.base_url
+    cfg = ModelConfig(name=name, api_base=base, extra={"api_key": "k"}, **model)
     (cand,) = run_trajectories(
         task,
         lambda i: LocalEnv(LocalEnvConfig(repo=repo)),
@@ -84,16 +87,43 @@ def test_forty_steps_of_large_outputs_fit_a_14k_window(buggy_repo: Path, task: T
     assert moves <= 15 and sum(c.stable_bytes for c in contexts) > 0.5 * sum(c.bytes for c in contexts[1:])
 
 
+REFUSALS = {
+    "classic": "This model's maximum context length is 14000 tokens",
+    "current": "Your input exceeds the context window of this model",  # litellm leaves it a BadRequestError
+}
+
+
 @pytest.mark.slow
-def test_a_provider_refusal_is_met_by_condensing_harder(buggy_repo: Path, task: Task, tmp_path: Path) -> None:
-    """The configured window is wrong (64k; the server takes 14k): the server refuses with its real 400 body, the
-    agent condenses harder and retries, and the trajectory still submits."""
-    with FakeOpenAIServer(responder=long_run(12), context_window=14_000) as server:
+@pytest.mark.parametrize("body", sorted(REFUSALS))
+def test_a_provider_refusal_is_met_by_condensing_harder(
+    buggy_repo: Path, task: Task, tmp_path: Path, body: str
+) -> None:
+    """The configured window is wrong (64k; the server takes 14k): the server refuses with its real 400 body (either
+    of OpenAI's two messages, both with code `context_length_exceeded`), the agent condenses harder and retries,
+    and the trajectory still submits."""
+    with FakeOpenAIServer(responder=long_run(12), context_window=14_000, context_error=body) as server:
         cand, record = run(buggy_repo, task, tmp_path, server, context_window=64_000)
         rejected = server.rejected
-    assert cand.status == "submitted" and "+    return a + b" in cand.model_patch
+    assert cand.status == "submitted" and "+    return a + b" in cand.model_patch, record.error
     assert rejected and {r["error"]["code"] for r in rejected} == {"context_length_exceeded"}
-    assert "maximum context length is 14000 tokens" in rejected[0]["error"]["message"]
+    assert REFUSALS[body] in rejected[0]["error"]["message"]
+    assert sum(s.context.retries for s in record.steps if s.context) == len(rejected)
+
+
+@pytest.mark.slow
+def test_an_anthropic_refusal_is_met_by_condensing_harder(
+    buggy_repo: Path, task: Task, tmp_path: Path
+) -> None:
+    """The same through Anthropic's Messages API and its own error body ("prompt is too long: N tokens > M
+    maximum"), with cache breakpoints on."""
+    with FakeOpenAIServer(responder=long_run(12), context_window=14_000) as server:
+        cand, record = run(
+            buggy_repo, task, tmp_path, server, name="anthropic/claude-sonnet-4-5", context_window=64_000
+        )
+        rejected = server.rejected
+    assert cand.status == "submitted" and "+    return a + b" in cand.model_patch, record.error
+    assert rejected and all(r["type"] == "error" for r in rejected)
+    assert rejected[0]["error"]["message"].startswith("prompt is too long: ")
     assert sum(s.context.retries for s in record.steps if s.context) == len(rejected)
 
 
@@ -149,7 +179,8 @@ def test_the_model_summarises_what_is_elided(buggy_repo: Path, task: Task, tmp_p
     assert "SUMMARY: listed the numbers" in requests[-1]["messages"][1]["content"]
 
 
-def test_rate_limits_wait_for_retry_after(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("name", ["openai/x", "anthropic/claude-sonnet-4-5"])
+def test_rate_limits_wait_for_retry_after(caplog: pytest.LogCaptureFixture, name: str) -> None:
     from patchjury.agent.models.registry import make_model
 
     script = [
@@ -157,9 +188,8 @@ def test_rate_limits_wait_for_retry_after(caplog: pytest.LogCaptureFixture) -> N
         {"content": "ok", "tool_calls": [{"name": "run", "arguments": {"command": "ls"}}]},
     ]
     with FakeOpenAIServer(script) as server:
-        model = make_model(
-            ModelConfig(name="openai/x", api_base=server.base_url, backoff_s=0.01, extra={"api_key": "k"})
-        )
+        base = server.anthropic_base if name.startswith("anthropic/") else server.base_url
+        model = make_model(ModelConfig(name=name, api_base=base, backoff_s=0.01, extra={"api_key": "k"}))
         with caplog.at_level(logging.WARNING):
             out = model.query([{"role": "user", "content": "hi"}])
     assert out.tool_calls[0].name == "run" and "RateLimitError (attempt 1), retrying in 1.0s" in caplog.text
@@ -209,3 +239,17 @@ def test_the_fake_refuses_what_hosted_models_refuse() -> None:
         with pytest.raises(ModelError, match="did not have response messages: call_1"):
             model.query(unanswered)
         assert server.rejected[0]["error"]["type"] == "invalid_request_error"
+
+
+def test_an_unknown_window_is_assumed_small_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from patchjury.agent.models import providers
+    from patchjury.agent.models.registry import make_model
+
+    with caplog.at_level(logging.WARNING):
+        windows = [make_model(ModelConfig(name="openai/my-local-model")).context_window for _ in range(3)]
+    assert windows == [providers.DEFAULT_WINDOW] * 3
+    assert caplog.text.count("context window of openai/my-local-model unknown: assuming 16384 tokens") == 1
+    assert (
+        make_model(ModelConfig(name="openai/gpt-4o")).context_window == 128_000
+    )  # litellm's max_input_tokens
+    assert make_model(ModelConfig(name="openai/gpt-4o", context_window=9_000)).context_window == 9_000

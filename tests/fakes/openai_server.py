@@ -22,13 +22,17 @@ What a hosted model does and this server does too (every request, before the scr
   preceding call, message fields outside the API are refused (e.g. `reasoning_content` sent back, as DeepSeek
   refuses it), tool names must match `^[a-zA-Z0-9_-]{1,64}$`;
 - with `context_window`, prompts are counted with the cl100k tokenizer and longer ones are refused with HTTP 400
-  and code `context_length_exceeded` (OpenAI's body, which litellm maps to ContextWindowExceededError);
+  and code `context_length_exceeded`: OpenAI's body for older models ("This model's maximum context length is
+  ...", which litellm maps to ContextWindowExceededError) or, with `context_error="current"`, the one newer models
+  send ("Your input exceeds the context window of this model", which litellm leaves a BadRequestError);
 - usage is the real count of the prompt (unless an entry sets `usage`), and automatic prompt caching reports
   `prompt_tokens_details.cached_tokens`: the longest prefix (in 128-token blocks, from 1,024 tokens) shared with
   an earlier request, as OpenAI's caching does;
 - `/v1/messages` answers Anthropic's Messages API the same way (tool_use blocks, `cache_control` breakpoints: a
   prefix up to a breakpoint that was written before is read from cache, `cache_read_input_tokens`, and the rest
-  up to the last breakpoint is written, `cache_creation_input_tokens`).
+  up to the last breakpoint is written, `cache_creation_input_tokens`), with Anthropic's error bodies
+  (`{"type": "error", "error": {...}}`: "prompt is too long: N tokens > M maximum", `rate_limit_error` with
+  Retry-After).
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ class RequestError(Exception):
         self.body = {
             "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
         }
+        self.anthropic_body = {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": message},
+        }
+        """What Anthropic's Messages API sends for the same refusal."""
 
 
 @lru_cache(maxsize=1)
@@ -382,6 +391,7 @@ class FakeOpenAIServer:
     Messages API).
 
     context_window: refuse longer prompts (HTTP 400 `context_length_exceeded`); None = no limit.
+    context_error:  "classic" or "current": which of OpenAI's two refusal messages (see the module docstring).
     count_tokens:   report the real prompt size and automatic caching in usage (default: a fixed 100 + 20).
     """
 
@@ -392,7 +402,11 @@ class FakeOpenAIServer:
         *,
         context_window: int | None = None,
         count_tokens: bool = False,
+        context_error: str = "classic",
     ) -> None:
+        if context_error not in ("classic", "current"):
+            raise ValueError(f"context_error must be 'classic' or 'current', not {context_error!r}")
+        self.context_error = context_error
         if not script and responder is None:
             raise ValueError("FakeOpenAIServer needs a non-empty script or a responder")
         self.script = list(script or [])
@@ -425,17 +439,23 @@ class FakeOpenAIServer:
             return self.responder(body, n)
         return self.script[min(n, len(self.script) - 1)]
 
-    def _check_window(self, n_tokens: int) -> None:
+    def _check_window(self, n_tokens: int, anthropic: bool = False) -> None:
         with self.lock:
             self.prompt_sizes.append(n_tokens)
-        if self.context_window is not None and n_tokens > self.context_window:
-            raise RequestError(
-                400,
-                f"This model's maximum context length is {self.context_window} tokens. However, your messages "
-                f"resulted in {n_tokens} tokens. Please reduce the length of the messages.",
-                code="context_length_exceeded",
-                param="messages",
+        if self.context_window is None or n_tokens <= self.context_window:
+            return
+        if anthropic:
+            message = f"prompt is too long: {n_tokens} tokens > {self.context_window} maximum"
+        elif self.context_error == "current":
+            message = (
+                "Your input exceeds the context window of this model. Please adjust your input and try again."
             )
+        else:
+            message = (
+                f"This model's maximum context length is {self.context_window} tokens. However, your messages "
+                f"resulted in {n_tokens} tokens. Please reduce the length of the messages."
+            )
+        raise RequestError(400, message, code="context_length_exceeded", param="messages")
 
     def chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         validate_chat(body)
@@ -457,7 +477,7 @@ class FakeOpenAIServer:
         validate_thinking(body, self.signatures)
         blocks = _anthropic_blocks(body)
         total = sum(n for _, n, _ in blocks)
-        self._check_window(total)
+        self._check_window(total, anthropic=True)
         read, created = self.breakpoints.account(blocks)
         usage = {
             "input_tokens": total - read - created,
@@ -498,14 +518,15 @@ class FakeOpenAIServer:
                 try:
                     entry, extra = fake.messages(body) if anthropic else fake.chat(body)
                 except RequestError as exc:
+                    sent = exc.anthropic_body if anthropic else exc.body
                     with fake.lock:
-                        fake.rejected.append(exc.body)
-                    self._send(exc.status, exc.body)
+                        fake.rejected.append(sent)
+                    self._send(exc.status, sent)
                     return
                 if entry.get("delay_s"):
                     time.sleep(entry["delay_s"])
                 if "status" in entry:
-                    self._error(entry)
+                    self._error(entry, anthropic)
                     return
                 model = body.get("model", "fake")
                 n = len(fake.requests)
@@ -519,8 +540,16 @@ class FakeOpenAIServer:
                 else:
                     self._send(200, chat_response(entry, model, n, extra.get("usage")))
 
-            def _error(self, entry: dict[str, Any]) -> None:
+            def _error(self, entry: dict[str, Any], anthropic: bool) -> None:
                 status = entry["status"]
+                if anthropic:  # Anthropic's shape: rate_limit_error (with retry-after), overloaded_error, ...
+                    kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+                    message = entry.get("error", "Number of requests has exceeded your rate limit")
+                    headers = {"retry-after": str(entry.get("retry_after", 1))} if status == 429 else {}
+                    self._send(
+                        status, {"type": "error", "error": {"type": kind, "message": message}}, headers
+                    )
+                    return
                 if status == 429:
                     after = entry.get("retry_after", 1)
                     body = {
