@@ -140,11 +140,14 @@ class Exporter:
             return None
         self.last_id = cid
         self.seq += 1
+        # the checkpoint's own tasks, not `snap.next`: while a node's writes are saved and the next checkpoint is
+        # not yet, LangGraph leaves the task that already wrote out of `next`, so a running trajectory would read
+        # as finished (next == ()) and, if the stream ended there (Ctrl-C), a rerun would skip it
         cp = Checkpoint(
             self.index,
             self.seq,
             _swap(values, self.root, f"{TOKEN}/") if values else None,
-            tuple(snap.next) if values else (),
+            tuple(t.name for t in snap.tasks) if values else (),
         )
         cp.blobs = self._blobs()  # before the record: a record never names a blob the driver lacks
         self._record(cp)
