@@ -336,3 +336,23 @@ def test_swebench_run_with_no_success_exits_1_and_prints_whole_error_lines(tmp_p
         assert line.endswith(f"in {recipes}; add one under `repos:` (schema at the top of the file) or use the "
                              "official image (--use-official-image))"), line  # fmt: skip
     assert lines[-1].startswith("error: no instance produced a patch (2 failed, 0 ended without a patch)")
+
+
+def test_tables_and_lines_are_not_cut_outside_a_terminal() -> None:
+    """Issue 15 'also': piped output (no terminal, no $COLUMNS) keeps table cells and long lines whole."""
+    cell = "tests/very/long/path/" + "x" * 120 + "/test_module.py::test_case"
+    code = (
+        "from rich.table import Table\n"
+        "from patchjury.report.console import make_console\n"
+        "t = Table('instance', 'reason')\n"
+        f"t.add_row('inst-1', {cell!r})\n"
+        "c = make_console(stderr=False)\n"
+        "c.print(t)\n"
+        f"c.print('error: ' + {cell!r})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "…" not in out.stdout
+    assert [ln for ln in out.stdout.splitlines() if cell in ln and "inst-1" in ln], out.stdout
+    assert f"error: {cell}" in out.stdout.splitlines()
