@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import agent_config, fixing_script
+from agent_fixtures import agent_config, fixing_script
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.runner import run_trajectories

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPRO, agent_config
+from agent_fixtures import REPRO, agent_config
 from fakes.openai_server import FakeOpenAIServer
 
 from patchjury.agent.config import HistoryConfig, ModelConfig

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPRO, agent_config, fixing_script
+from agent_fixtures import REPRO, agent_config, fixing_script
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.runner import run_trajectories

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fixing_script
+from agent_fixtures import fixing_script
 from fakes.openai_server import FakeOpenAIServer
 from typer.testing import CliRunner
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPRO, agent_config, fixing_script
+from agent_fixtures import REPRO, agent_config, fixing_script
 from fakes.openai_server import FakeOpenAIServer
 
 from patchjury.agent.config import ModelConfig

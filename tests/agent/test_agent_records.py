@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import agent_config, fixing_script
+from agent_fixtures import agent_config, fixing_script
 from typer.testing import CliRunner
 
 from patchjury.agent.config import AgentConfig, ModelConfig

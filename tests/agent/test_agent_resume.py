@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPRO
+from agent_fixtures import REPRO
 
 HERE = Path(__file__).parent
 SCRIPT_TOOLS = ["view", "write_test", "run_test", "edit", "run_test", "submit"]

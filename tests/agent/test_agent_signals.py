@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPRO
+from agent_fixtures import REPRO
 
 RUN_ID = "signals"
 ISSUE = "add(2, 2) returns 0 instead of 4"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import agent_config, fixing_script
+from agent_fixtures import agent_config, fixing_script
 
 from patchjury.agent.config import ModelConfig
 from patchjury.agent.events import Event

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUGGY
+from agent_fixtures import BUGGY
 
 from patchjury.agent.config import AgentConfig, ModelConfig
 from patchjury.agent.runner import run_trajectories
