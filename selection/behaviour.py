@@ -30,6 +30,7 @@ and the benchmark (saved evidence, any subset of a pool) share it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -156,6 +157,11 @@ class Behaviour:
     @property
     def informative(self) -> list[TestReading]:
         return [t for t in self.tests if t.informative]
+
+    @functools.cached_property
+    def class_index(self) -> dict[str, int]:
+        """subject -> the index of its class in `classes` (subjects in no class are absent)."""
+        return {subject: j for j, members in enumerate(self.classes) for subject in members}
 
 
 def read_behaviour(

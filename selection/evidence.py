@@ -204,12 +204,11 @@ class BehaviourEvidence:
         b = self.behaviour
         if not b.informative:
             return  # no test tells the candidates from the original code
-        klass = {subject: j for j, cls in enumerate(b.classes) for subject in cls}
         for subject, vote in b.support.items():
             for cid in members.get(subject, ()):
                 s = signals[cid]
                 s.behaviour, s.crashes, s.oracle_pass = vote, b.crashes[subject], b.oracle_passes[subject]
-                s.behaviour_class = klass.get(subject)
+                s.behaviour_class = b.class_index.get(subject)
 
     def notes(self) -> list[str]:
         b = self.behaviour

@@ -150,7 +150,6 @@ def subset_signals(
         for s in members
     }
     split = [j for j in range(len(kept)) if len({row[j] for row in rows.values()}) > 1]
-    klass = {s: j for j, cls in enumerate(behaviour.classes) for s in cls} if behaviour is not None else {}
     out: list[Signals] = []
     for j, (key, cid) in enumerate(zip(keys, ids, strict=True)):
         cl = ev.cluster.get(key, -1)
@@ -172,7 +171,7 @@ def subset_signals(
                 sig.behaviour = behaviour.support[subject]
                 sig.crashes = behaviour.crashes[subject]
                 sig.oracle_pass = behaviour.oracle_passes[subject]
-                sig.behaviour_class = klass.get(subject)
+                sig.behaviour_class = behaviour.class_index.get(subject)
             if subject in ev.regression:
                 sig.regression_failures, sig.regression_total = ev.regression[subject], ev.regression_total
             elif regression is not None:
