@@ -104,7 +104,7 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
     config = _thread(ctx, index)
     snap = ctx.graph.get_state(config)
     values = snap.values or {}
-    if values and path.exists() and (not snap.next or _finish_recorded(snap, path)):
+    if finished(snap, path):
         record = load_trajectory(path)
         totals = record.totals
         _emit(ctx, Event("skip", task.instance_id, index, totals.steps, totals.cost, record.status))
@@ -181,6 +181,12 @@ def _run_one(ctx: RunContext, index: int) -> Candidate:
                 log.warning("could not tidy the tools' state of trajectory %d: %s", index, exc)
             env.close()
     return candidate_from_record(task.instance_id, path)
+
+
+def finished(snap: Any, path: Path) -> bool:
+    """Whether the trajectory whose checkpoint state is `snap` and record `path` is finished, so a rerun skips it
+    (this runner, and the Ray driver deciding what to submit)."""
+    return bool(snap.values) and path.exists() and (not snap.next or _finish_recorded(snap, path))
 
 
 def _finish_recorded(snap: Any, path: Path) -> bool:

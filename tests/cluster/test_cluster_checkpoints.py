@@ -139,3 +139,28 @@ def test_a_checkpoint_read_between_a_nodes_writes_and_the_next_checkpoint_is_not
     assert not other.finished(0)
     cands = _run(repo, elsewhere)  # and it resumes to the end
     assert cands[0].status == "submitted" and "a + b" in cands[0].model_patch
+
+
+def test_a_record_finished_before_its_checkpoint_arrived_is_finished_for_the_driver_too(
+    tmp_path: Path,
+) -> None:
+    """The stream ended after the checkpoint before `finish` (its status set) and the record `finish` wrote, not
+    the final checkpoint: agent.runner skips such a trajectory, so the driver must count it finished as well (it
+    resubmitted it, the node skipped it and sent nothing new, and the driver gave up: 'ended without finishing')."""
+    repo = init_repo(tmp_path / "repo", {"calc.py": "def add(a, b):\n    return a - b\n"})
+    node, driver = tmp_path / "node", tmp_path / "driver"
+    exporter = Exporter(node, TASK.instance_id, 0, build_trajectory_graph(open_saver(node)))
+    sent: list[Checkpoint] = []
+    _run(repo, node, lambda _e: sent.append(cp) if (cp := exporter.export()) else None)
+    last = exporter.export()
+    sent += [last] if last is not None else []
+    cut = next(i for i, cp in enumerate(sent) if cp.next == ("finish",))
+    importer = Importer(driver, TASK.instance_id, build_trajectory_graph(open_saver(driver)))
+    for cp in sent[: cut + 1]:
+        importer.apply(cp)
+    rel = Path("trajectories/calc-1/t000.json")
+    (driver / rel).write_text((node / rel).read_text())  # the record as `finish` wrote it
+    assert importer.finished(0)
+    steps = len(json.loads((driver / rel).read_text())["steps"])
+    again = _run(repo, driver)  # and the runner agrees: nothing is redone
+    assert again[0].status == "submitted" and len(json.loads((driver / rel).read_text())["steps"]) == steps

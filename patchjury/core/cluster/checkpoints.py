@@ -198,10 +198,9 @@ class Importer:
             self.graph.update_state(thread_config(self.instance_id, cp.index), values, as_node=_as_node(cp))
 
     def finished(self, index: int) -> bool:
-        """True when trajectory `index` is finished here (as agent.runner decides to skip it)."""
+        """True when trajectory `index` is finished here: agent.runner's own test, so the driver never submits a
+        trajectory the node would skip (a record written by `finish` whose checkpoint did not arrive)."""
+        from patchjury.agent.runner import finished
+
         snap = self.graph.get_state(thread_config(self.instance_id, index))
-        return (
-            bool(snap.values)
-            and not snap.next
-            and trajectory_path(self.run_dir, self.instance_id, index).exists()
-        )
+        return finished(snap, trajectory_path(self.run_dir, self.instance_id, index))
