@@ -196,8 +196,8 @@ def plot(settings: dict[str, dict[str, Any]], png: str) -> None:
     import matplotlib.pyplot as plt
 
     cols = min(3, len(settings))
-    rows = -(-len(settings) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), dpi=100, squeeze=False)
+    n_rows = -(-len(settings) // cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(5.2 * cols, 4.2 * n_rows), dpi=100, squeeze=False)
     for ax in axes.flat[len(settings) :]:
         ax.set_visible(False)
     for ax, (name, s) in zip(axes.flat, settings.items(), strict=False):

@@ -56,10 +56,9 @@ def replay_case(
 
 def run_evidence_setting(args: Any, data: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """Markdown for both judges on the evidence's pools, and their summaries (for the plot)."""
-    from patchjury.selection.training.bench_run import build_cases, excluded
+    from patchjury.selection.training.bench_run import build_cases, excluded, split_models
     from patchjury.selection.training.evidence import load_evidence
     from patchjury.selection.training.run import load_all_tasks
-    from patchjury.selection.training.train import Pool, fold_models
     from patchjury.selection.verifier.features import FEATURE_NAMES
     from patchjury.selection.verifier.model import VerifierModel
 
@@ -68,15 +67,11 @@ def run_evidence_setting(args: Any, data: Path) -> tuple[str, dict[str, dict[str
     cases, chosen = build_cases("mixed", data, tasks, evidence, args.exec_signals, args.static_checks or None)
     cases = [c for c in cases if c.instance_id in evidence]
     artifact = VerifierModel.load(args.artifact)
-    params: dict[str, Any] = dict(artifact.meta["cv_chosen"]["params"])
-    params["exclude"] = excluded("mixed", cases, chosen)
-    pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
+    exclude = excluded("mixed", cases, chosen)
     columns = list(range(len(FEATURE_NAMES)))
     draws: dict[str, dict[str, list[list[Wave]]]] = {j: defaultdict(list) for j in JUDGES}
-    for r in range(args.repeats):
-        models = fold_models(
-            pools, artifact.kind, params, args.folds, int(artifact.meta.get("augment", 0)), r
-        )
+    splits = split_models("mixed", cases, artifact, exclude, args.repeats, args.seed, args.folds)
+    for r, models in enumerate(splits):
         rng = np.random.default_rng(args.seed + r)
         for case in cases:
             replay = Replay(case, models[case.instance_id], columns, rng)

@@ -17,7 +17,7 @@ family and parameters are the shipped artifact's (fixed a priori: nothing is tun
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,26 @@ def excluded(setting: str, cases: Sequence[Case], chosen: dict[str, list[Candida
     return sorted({*PROXY_FEATURES, *flagged})
 
 
+def split_models(
+    setting: str,
+    cases: Sequence[Case],
+    artifact: VerifierModel,
+    exclude: Sequence[str],
+    splits: int,
+    seed: int,
+    folds: int = 5,
+) -> Iterator[dict[str, VerifierModel]]:
+    """Per fold split (seed + r), instance -> a verifier of the artifact's kind and parameters trained on the other
+    folds' instances, without the `exclude`d features (same agent: trained on all pools)."""
+    params: dict[str, Any] = {**artifact.meta["cv_chosen"]["params"], "exclude": list(exclude)}
+    if setting == "same_agent":
+        params["pools"] = "all"  # 18 of 165 pools hold both labels: too few to train on those alone
+    augment = int(artifact.meta.get("augment", 0))
+    pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
+    for r in range(splits):
+        yield fold_models(pools, artifact.kind, params, folds, augment, seed + r)
+
+
 def run_setting(
     setting: str,
     cases: list[Case],
@@ -162,20 +182,12 @@ def run_setting(
     progress: Callable[[str], None] | None = None,
 ) -> SettingResult:
     """Best@K of every method, averaged over `splits` fold splits of the verifier."""
-    kind = artifact.kind
-    params: dict[str, Any] = dict(artifact.meta["cv_chosen"]["params"])
     exclude = excluded(setting, cases, chosen)
     if setting == "same_agent" and not trajectory_features:
         exclude = sorted({*exclude, *TRAJECTORY_FEATURES})
-    params["exclude"] = exclude
-    if setting == "same_agent":
-        params["pools"] = "all"  # 18 of 165 pools hold both labels: too few to train on those alone
-    augment = int(artifact.meta.get("augment", 0))
-    pools = [Pool(c.instance_id, c.featurizer, c.labels) for c in cases]
     columns = list(range(len(FEATURE_NAMES)))
     runs_curves, runs_full, runs_values = [], [], []
-    for r in range(splits):
-        models = fold_models(pools, kind, params, 5, augment, seed + r)
+    for r, models in enumerate(split_models(setting, cases, artifact, exclude, splits, seed)):
         values: dict[str, np.ndarray] = {}
         curves, full = best_at_k_curves(
             cases, models, columns, seed + r, progress=progress, per_instance=values
