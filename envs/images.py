@@ -43,6 +43,8 @@ RECIPE_VERSION = "2"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CA_TARGET = "/run/patchjury/ca-certificates.crt"
 ENV_REPOSITORY = "patchjury/env"
+#: Subject of the commit that records what setup changed in tracked files (HEAD of the image's work tree).
+SETUP_COMMIT_MESSAGE = "patchjury env setup"
 _SENTINEL_CA: Any = object()
 _build_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -261,7 +263,7 @@ class _Build:
             self.step(
                 cid,
                 "git add -u && (git diff --cached --quiet || git -c user.name=patchjury "
-                "-c user.email=patchjury@localhost commit -q --no-verify -m 'patchjury env setup'); "
+                f"-c user.email=patchjury@localhost commit -q --no-verify -m {shlex.quote(SETUP_COMMIT_MESSAGE)}); "
                 "git reset -q; git rev-parse HEAD",
                 self.workdir,
                 build_env,

@@ -27,6 +27,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import sys
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patchjury.core.fidelity import REPLAY, compare_grading, normalize_diff, replay_instance  # noqa: E402
+from patchjury.core.fidelity import REPLAY, compare_grading, drop_setup_hunks, normalize_diff, replay_instance  # noqa: E402
 from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
 from patchjury.envs.swebench.grading import get_test_directives  # noqa: E402
 from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
@@ -119,7 +120,8 @@ def eval_config(
 
 def write_preds(runs: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # atomic: another run may be reading it
+    with tmp.open("w") as fh:
         for iid, row in runs.items():
             fh.write(
                 json.dumps(
@@ -127,6 +129,7 @@ def write_preds(runs: dict[str, Any], path: Path) -> Path:
                 )
                 + "\n"
             )
+    tmp.replace(path)
     return path
 
 
@@ -207,6 +210,15 @@ def commits_present(cache: Path | None, insts: list[SWEInstance]) -> set[str]:
         ).stdout.splitlines()
         found |= {i.instance_id for i, line in zip(items, out, strict=False) if not line.endswith("missing")}
     return found
+
+
+def diff_sections(patch: str | None) -> dict[str, str]:
+    """A normalized diff's sections by file path (b/ side)."""
+    out: dict[str, str] = {}
+    for part in ("\n" + normalize_diff(patch)).split("\ndiff --git ")[1:]:
+        head, _, body = part.partition("\n")
+        out[head.rpartition(" b/")[2]] = body
+    return out
 
 
 def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEInstance]) -> str:
@@ -354,6 +366,8 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         res["official_resolved"] = bool(runs[iid]["resolved"])
         # with today's normalization (replay.json keeps the verdict of the day it was written)
         res["diff_identical"] = normalize_diff(res.get("patch")) == normalize_diff(runs[iid]["model_patch"])
+        trimmed, _ = drop_setup_hunks(runs[iid]["model_patch"], res.get("setup_diff"))
+        res["diff_identical_setup_dropped"] = normalize_diff(res.get("patch")) == normalize_diff(trimmed)
         rep[insts[iid].repo].append(res)
     lines += [
         "## Replay fidelity (`--model replay-bash`: the run's commands through our loop and `run` tool)",
@@ -361,15 +375,20 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         "*same rc*: commands whose return code here equals the recorded one (a recorded timeout counts as equal to a "
         "timeout here; the submit command, with no recorded code, is left out); *identical diff*: our final diff "
         "equals the run's submission after normalization (index lines, hunk line numbers, trailing whitespace); "
-        "*resolved agree*: our replayed diff graded here vs the official label.",
+        "*identical, setup hunks dropped*: the same after dropping from the submission every hunk equal to a hunk "
+        "of our image's own setup commit for the instance (`git diff HEAD~1 HEAD` of the commit "
+        "'patchjury env setup' in the container, recorded in replay.json: the official images leave such edits "
+        "uncommitted, ours commit them); *resolved agree*: our replayed diff graded here vs the official label.",
         "",
-        "| repo | replayed | commands compared | same rc | timed out here only | identical diff | resolved agree |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| repo | replayed | commands compared | same rc | timed out here only | identical diff | "
+        "identical, setup hunks dropped | resolved agree |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     allr = [r for rs in rep.values() for r in rs]
     for repo, rs in [*sorted(rep.items()), ("**all**", allr)]:
         n, same = sum(r["comparable"] for r in rs), sum(r["same_rc"] for r in rs)
         ident = sum(r["diff_identical"] for r in rs)
+        ident_s = sum(r["diff_identical_setup_dropped"] for r in rs)
         agree = sum(r["replay_resolved"] == r["official_resolved"] for r in rs)
         slow = sum(
             1
@@ -379,7 +398,8 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         )
         lines.append(
             f"| {repo} | {len(rs)} | {n} | {same}/{n} ({100 * same / max(n, 1):.1f}%) | {slow} | {ident}/{len(rs)} "
-            f"({100 * ident / max(len(rs), 1):.1f}%) | {agree}/{len(rs)} |"
+            f"({100 * ident / max(len(rs), 1):.1f}%) | {ident_s}/{len(rs)} ({100 * ident_s / max(len(rs), 1):.1f}%) "
+            f"| {agree}/{len(rs)} |"
         )
     lines += [
         "",
@@ -397,6 +417,21 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
                 rec = "timeout" if row["recorded_timed_out"] else row["recorded_rc"]
                 mine = "timeout" if row["timed_out"] else row["rc"]
                 lines.append(f"| {r['instance_id']} | {row['k']} | {rec} | {mine} | `{cmd}` |")
+    differ = [r for r in allr if not r["diff_identical_setup_dropped"]]
+    if differ:
+        lines += [
+            "",
+            "Replayed diffs that differ from the submission even with the setup hunks dropped (files whose "
+            "normalized sections differ):",
+            "",
+            "| instance | files | setup hunks dropped |",
+            "|---|---|---:|",
+        ]
+        for r in differ:
+            trimmed, n = drop_setup_hunks(runs[r["instance_id"]]["model_patch"], r.get("setup_diff"))
+            mine, theirs = diff_sections(r.get("patch")), diff_sections(trimmed)
+            files = sorted(f for f in set(mine) | set(theirs) if mine.get(f) != theirs.get(f))
+            lines.append(f"| {r['instance_id']} | {', '.join(files)[:200]} | {n} |")
     if bad:
         lines += ["", "Instances not replayed:", "", "| instance | status | reason |", "|---|---|---|", *bad]
     return "\n".join(lines) + "\n"
@@ -414,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--run-timeout", type=float, default=60.0, help="seconds per replayed command (mini-swe-agent: 60)"
     )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="instances at once: grading is one `swebench eval --workers N` over all ids, replays run N threads",
+    )
     ap.add_argument("--redo", action="store_true")
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--doc", type=Path, default=None, help="also write the tables here")
@@ -422,31 +463,73 @@ def main(argv: list[str] | None = None) -> int:
     insts = {i.instance_id: i for i in load_instances(str(args.instances))}
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.render_only:
-        from rich.progress import Progress
-
         ids = [x for x in args.instance_ids.split(",") if x] or stratified(runs, insts, args.sample)
         (args.out / "sample_ids.txt").write_text("\n".join(ids) + "\n")
         preds = write_preds(runs, args.out / "preds.jsonl")
-        with Progress() as bar:
-            task = bar.add_task("fidelity", total=len(ids))
-            for iid in ids:
-                if (args.out / "stop").exists():
-                    print("stop file found; stopping", flush=True)
-                    break
-                bar.update(task, description=iid)
-                t0 = time.monotonic()
-                if args.stage in ("grade", "both"):
-                    grade(args, iid, preds)
-                if args.stage in ("replay", "both"):
-                    replay(args, insts[iid])
-                print(f"{time.strftime('%H:%M:%S')} {iid} {time.monotonic() - t0:.0f}s", flush=True)
-                bar.advance(task)
+        if args.workers > 1:
+            run_parallel(args, ids, preds, insts)
+        else:
+            run_serial(args, ids, preds, insts)
     text = render(args, runs, insts)
     (args.out / "fidelity.md").write_text(text)
     if args.doc:
         args.doc.write_text(text)
     print(args.out / "fidelity.md")
     return 0
+
+
+def run_serial(args: argparse.Namespace, ids: list[str], preds: Path, insts: dict[str, SWEInstance]) -> None:
+    from rich.progress import Progress
+
+    with Progress() as bar:
+        task = bar.add_task("fidelity", total=len(ids))
+        for iid in ids:
+            if (args.out / "stop").exists():
+                print("stop file found; stopping", flush=True)
+                break
+            bar.update(task, description=iid)
+            t0 = time.monotonic()
+            if args.stage in ("grade", "both"):
+                grade(args, iid, preds)
+            if args.stage in ("replay", "both"):
+                replay(args, insts[iid])
+            print(f"{time.strftime('%H:%M:%S')} {iid} {time.monotonic() - t0:.0f}s", flush=True)
+            bar.advance(task)
+
+
+def run_parallel(
+    args: argparse.Namespace, ids: list[str], preds: Path, insts: dict[str, SWEInstance]
+) -> None:
+    """--workers N: every grade first (one `evaluate` with N workers, as `swebench eval --workers N`), then
+    the replays on N threads. The stop file is checked between replays only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.monotonic()
+
+    def said(what: str, iid: str) -> None:
+        print(
+            f"{time.strftime('%H:%M:%S')} {iid} {what} ({time.monotonic() - t0:.0f}s since start)", flush=True
+        )
+
+    if args.stage in ("grade", "both"):
+        cfg = eval_config(args, args.out / "eval", preds, ids, RUN_ID).model_copy(
+            update={"workers": args.workers}
+        )
+        evaluate(cfg, progress=False, on_outcome=lambda o: said(o.status, o.instance_id))
+    if args.stage in ("replay", "both"):
+
+        def one(iid: str) -> None:
+            if (args.out / "stop").exists():
+                return
+            try:
+                replay(args, insts[iid])
+            except Exception as exc:  # noqa: BLE001 - one instance's crash must not end the others
+                said(f"replay crashed: {type(exc).__name__}: {exc}", iid)
+                return
+            said("replayed", iid)
+
+        with ThreadPoolExecutor(max_workers=args.workers) as pool:
+            list(pool.map(one, ids))
 
 
 if __name__ == "__main__":

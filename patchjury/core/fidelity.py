@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from patchjury.agent.models.recorded_bash import RecordedRun, load_recorded
+from patchjury.envs.base import GIT_TIMEOUT
 from patchjury.envs.config import EnvConfig
+from patchjury.envs.images import SETUP_COMMIT_MESSAGE
+from patchjury.envs.protocol import Env
 from patchjury.records import Task, TestFile
 from patchjury.trajectory_record import TrajectoryRecord, load_trajectory
 
@@ -49,6 +52,57 @@ def normalize_diff(patch: str | None) -> str:
             continue
         current.append("@@" if _HUNK.match(line) else line.rstrip())
     return "\n".join(f"{head}\n" + "\n".join(body).strip() for head, body in sorted(sections.items())).strip()
+
+
+def _file_hunks(patch: str | None) -> list[tuple[str, list[str], list[list[str]]]]:
+    """A diff as (file header line, the section's other header lines, hunks); a hunk is its lines from `@@` on."""
+    out: list[tuple[str, list[str], list[list[str]]]] = []
+    for line in (patch or "").splitlines():
+        if line.startswith("diff --git "):
+            out.append((line, [], []))
+        elif not out:
+            continue
+        elif line.startswith("@@"):
+            out[-1][2].append([line])
+        elif out[-1][2]:
+            out[-1][2][-1].append(line)
+        else:
+            out[-1][1].append(line)
+    return out
+
+
+def drop_setup_hunks(submission: str | None, setup: str | None) -> tuple[str, int]:
+    """`submission` without the hunks that equal a hunk of `setup` (the environment image's own setup commit)
+    in the same file: the official images leave their setup edits (sphinx's tox.ini `pytest -rA`, setup.py
+    pins; astropy's pyproject.toml pin) uncommitted, so a submission made with `git add -A && git diff --cached`
+    carries them, while our images commit the same edits. A hunk matches only exactly (every line after its
+    `@@` header); a file left without hunks is dropped whole. Returns (the diff, hunks dropped). For comparing
+    diffs only: hunk headers after a dropped hunk keep their old line numbers."""
+    known: set[tuple[str, tuple[str, ...]]] = {
+        (head, tuple(h[1:])) for head, _, hunks in _file_hunks(setup) for h in hunks
+    }
+    if not known:
+        return submission or "", 0
+    dropped = 0
+    parts: list[str] = []
+    for head, header, hunks in _file_hunks(submission):
+        kept = [h for h in hunks if (head, tuple(h[1:])) not in known]
+        dropped += len(hunks) - len(kept)
+        if hunks and not kept:
+            continue
+        parts.append("\n".join([head, *header, *(line for h in kept for line in h)]))
+    return ("\n".join(parts) + "\n" if parts else ""), dropped
+
+
+def setup_commit_diff(env: Env) -> str:
+    """The diff of the setup commit at HEAD of `env`'s work tree (`git diff HEAD~1 HEAD` when HEAD's subject
+    is envs.images.SETUP_COMMIT_MESSAGE: what the image's setup changed in tracked files), else ""."""
+    head = env.execute("git log -1 --format=%s HEAD", timeout=60)
+    if not head.ok or head.output.strip() != SETUP_COMMIT_MESSAGE:
+        return ""
+    tmp = "/tmp/patchjury-setup-commit.diff"  # through a file: command output may be truncated
+    res = env.execute(f"git diff --no-color --no-ext-diff HEAD~1 HEAD > {tmp}", timeout=GIT_TIMEOUT)
+    return env.read_file(tmp) if res.ok else ""
 
 
 def run_observations(record: TrajectoryRecord) -> list[dict[str, Any]]:
@@ -96,10 +150,13 @@ def compare_commands(recorded: RecordedRun, record: TrajectoryRecord) -> list[di
 
 
 def summarize_replay(
-    rows: list[dict[str, Any]], record: TrajectoryRecord, submission: str | None
+    rows: list[dict[str, Any]], record: TrajectoryRecord, submission: str | None, setup_diff: str = ""
 ) -> dict[str, Any]:
+    """Counts of `rows` and the diff verdicts: `diff_identical` (normalized), `diff_identical_setup_dropped`
+    (the same after dropping from the submission the hunks of the image's setup commit, `setup_diff`)."""
     comparable = [r for r in rows if r["comparable"]]
     patch = record.patch
+    trimmed, n_dropped = drop_setup_hunks(submission, setup_diff)
     return {
         "commands": len(rows),
         "reached": sum(1 for r in rows if r["reached"]),
@@ -109,6 +166,10 @@ def summarize_replay(
         "error": record.error,
         "diff_identical": submission is not None and normalize_diff(patch) == normalize_diff(submission),
         "diff_exact": submission is not None and patch.strip() == submission.strip(),
+        "diff_identical_setup_dropped": submission is not None
+        and normalize_diff(patch) == normalize_diff(trimmed),
+        "setup_hunks_dropped": n_dropped,
+        "setup_diff": setup_diff,
         "patch_chars": len(patch),
         "submission_chars": len(submission or ""),
     }
@@ -147,6 +208,7 @@ def replay_instance(
     from patchjury.agent.config import AgentConfig, ModelConfig
     from patchjury.agent.errors import AgentError
     from patchjury.agent.runner import run_trajectories
+    from patchjury.envs.errors import EnvError
     from patchjury.envs.registry import make_env
     from patchjury.tools.config import ToolsConfig
 
@@ -168,6 +230,15 @@ def replay_instance(
         autosubmit=True,
     )
     model = ModelConfig(type="replay-bash", replay_path=spec, name="replay-bash")
+    try:  # what the image's setup committed (to compare with a submission that carries the same edits)
+        env = make_env(env_config)
+        try:
+            setup_diff = setup_commit_diff(env)
+        finally:
+            env.close()
+    except EnvError as exc:
+        setup_diff = ""
+        result["setup_diff_error"] = str(exc)
     cands = run_trajectories(
         task,
         lambda _i: make_env(env_config),
@@ -178,7 +249,7 @@ def replay_instance(
     )
     record = load_trajectory(str(cands[0].trajectory))
     rows = compare_commands(recorded, record)
-    result.update(summarize_replay(rows, record, recorded.submission))
+    result.update(summarize_replay(rows, record, recorded.submission, setup_diff))
     result.update(trajectory=str(cands[0].trajectory), patch=record.patch, rows=rows)
     (out / REPLAY).write_text(json.dumps(result, indent=1) + "\n")
     # What the jury reads: our replayed patch with the scripts the recorded agent wrote as its tests.

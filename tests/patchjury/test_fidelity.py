@@ -171,6 +171,59 @@ def test_compare_grading_counts_every_required_test() -> None:
     }
 
 
+TOX = "[testenv]\ncommands=\n    pytest --durations 25 {posargs}\n"
+SETUP_PY = (
+    "install_requires = [\n    'Jinja2>=2.3',\n    'alabaster',\n]\n" + "# filler\n" * 12 + "name = 'x'\n"
+)
+
+
+def _setup_edits(repo: Path) -> None:
+    """The official sphinx image's own edits (tox.ini `pytest -rA`, a setup.py pin), as its build `sed`s them."""
+    (repo / "tox.ini").write_text(TOX.replace("pytest --durations", "pytest -rA --durations"))
+    (repo / "setup.py").write_text(SETUP_PY.replace("'Jinja2>=2.3'", "'Jinja2<3.0'"))
+
+
+def test_setup_hunks_of_the_image_are_dropped_from_the_submission(tmp_path: Path) -> None:
+    """A submission made in an image that left its setup edits uncommitted equals our replayed diff (made on top
+    of our image's setup commit) once the hunks equal to that commit's are dropped, and only those."""
+    from gitrepo import commit_all, git
+
+    from patchjury.core.fidelity import drop_setup_hunks, setup_commit_diff
+    from patchjury.envs.config import LocalEnvConfig
+    from patchjury.envs.images import SETUP_COMMIT_MESSAGE
+    from patchjury.envs.registry import make_env
+
+    repo = init_repo(tmp_path / "repo", {"calc.py": CALC, "tox.ini": TOX, "setup.py": SETUP_PY})
+    base = git(repo, "rev-parse", "HEAD")
+    # the official image: setup edits left in the work tree, then the agent's fix; `git add -A && git diff --cached`
+    _setup_edits(repo)
+    (repo / "calc.py").write_text(CALC.replace("a - b", "a + b"))
+    (repo / "setup.py").write_text((repo / "setup.py").read_text().replace("name = 'x'", "name = 'y'"))
+    git(repo, "add", "-A")
+    submission = git(repo, "diff", "--cached") + "\n"
+    git(repo, "reset", "-q", "--hard", base)
+    # our image: the same edits committed as its setup commit, then the same fix
+    _setup_edits(repo)
+    commit_all(repo, SETUP_COMMIT_MESSAGE)
+    with make_env(LocalEnvConfig(repo=repo, tmp_dir=tmp_path)) as env:
+        setup = setup_commit_diff(env)
+        env.write_file("calc.py", CALC.replace("a - b", "a + b"))
+        env.write_file("setup.py", env.read_file("setup.py").replace("name = 'x'", "name = 'y'"))
+        ours = env.diff()
+    assert "pytest -rA" in setup and "Jinja2<3.0" in setup
+    assert normalize_diff(ours) != normalize_diff(submission)  # raw: the setup hunks differ
+    trimmed, dropped = drop_setup_hunks(submission, setup)
+    assert dropped == 2  # tox.ini's hunk and setup.py's pin; setup.py's own edit stays
+    assert normalize_diff(trimmed) == normalize_diff(ours)
+    assert "tox.ini" not in trimmed and "name = 'y'" in trimmed
+    # exact matches only: an agent's own edit of tox.ini is kept, and so is everything without a setup commit
+    own = submission.replace("pytest -rA --durations", "pytest -rA -x --durations")
+    assert drop_setup_hunks(own, setup)[1] == 1 and "tox.ini" in drop_setup_hunks(own, setup)[0]
+    assert drop_setup_hunks(submission, "") == (submission, 0)
+    with make_env(LocalEnvConfig(repo=repo, commit=base, tmp_dir=tmp_path)) as env:
+        assert setup_commit_diff(env) == ""  # HEAD is not a setup commit
+
+
 @pytest.mark.docker
 @pytest.mark.slow
 def test_replay_bash_in_a_real_container(tmp_path: Path, base_image: str) -> None:
