@@ -124,6 +124,8 @@ def run_adaptive(
         result.candidates += run_wave(indices)
         if stop is not None and stop.is_set():
             result.stopped = "interrupted: no further wave was started"
+            if on_wave is not None:
+                on_wave(result)  # adaptive.json says so too (a rerun replays the waves and overwrites it)
             break
         verdict = judge(list(result.candidates), budget)
         result.waves.append(

@@ -62,6 +62,7 @@ def run_cmd(
     from patchjury.core.settings import load_settings
     from patchjury.core.swebench_run import SWERunConfig, run_swebench
     from patchjury.report.console import make_console
+    from patchjury.report.swebench import adaptive_line
 
     settings = load_settings(
         config or [],
@@ -112,6 +113,9 @@ def run_cmd(
         f"{t.container_minutes:.1f} container-minutes"
         + (f"; resolved {t.resolved}/{t.graded}" if t.graded is not None else "")
     )
+    saved = adaptive_line(summary.instances)
+    if saved:
+        console.print(saved, markup=False, highlight=False)
     console.print(f"predictions: {out / 'preds.jsonl'}\nsummary:     {out / 'summary.md'}")
     produced = [r for r in summary.instances if r.status == "done" and r.model_patch.strip()]
     if not produced:

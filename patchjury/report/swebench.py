@@ -170,6 +170,20 @@ def totals(results: list[InstanceResult]) -> RunTotals:
     )
 
 
+def adaptive_line(results: list[InstanceResult]) -> str:
+    """With `--adaptive`: one line of the trajectories sampled against the budget over the run ('' without)."""
+    rows = [r.adaptive for r in results if r.adaptive]
+    if not rows:
+        return ""
+    used, budget = sum(int(a["used"]) for a in rows), sum(int(a["budget"]) for a in rows)
+    early = sum(1 for a in rows if str(a.get("stopped", "")).startswith("the jury was confident"))
+    return (
+        f"adaptive sampling: sampled {used} of {budget} trajectories over {len(rows)} instance(s), saved "
+        f"{budget - used} ({_share(budget - used, budget)}); {early} instance(s) stopped early because the jury "
+        "was confident"
+    )
+
+
 def _share(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "-"
 
@@ -216,4 +230,14 @@ def summary_markdown(summary: RunSummary) -> str:
         f"| {t.cost:.4f} | {t.tokens:,} ({_share(t.cached_tokens, t.prompt_tokens)}) | {t.container_minutes:.2f} "
         f"| {t.image_seconds:.0f} | {t.seconds:.0f} |"
     )
+    adaptive = adaptive_line(summary.instances)
+    if adaptive:
+        lines += ["", "## Adaptive sampling", "", adaptive[0].upper() + adaptive[1:] + ".", ""]
+        lines += ["| instance | sampled | saved | why sampling stopped |", "|---|---|---|---|"]
+        lines += [
+            f"| {r.instance_id} | {r.adaptive['used']} of {r.adaptive['budget']} | {r.adaptive['saved']} "
+            f"| {_cell(r.adaptive.get('stopped') or '-')} |"
+            for r in summary.instances
+            if r.adaptive
+        ]
     return "\n".join(lines) + "\n"
