@@ -224,12 +224,15 @@ def test_solve_on_the_cluster_with_adaptive_sampling(
 def test_run_survives_losing_a_node(
     cluster: LocalRay, workload: Workload, tmp_path: Path, base_image: str
 ) -> None:
+    """Also: the driver has no Docker engine (as docs/scale.md allows), so the trajectories and the jury's test
+    matrix (pass_matrix.json) can only have run in containers on the nodes."""
     out = tmp_path / "out"
     child = subprocess.Popen(
         _cmd(workload, out, "--ray", cluster.address),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
     )
     try:
         # 8 trajectories on 4 slots: the first four run at once, two of them on node 1. Kill it once they are
@@ -245,3 +248,7 @@ def test_run_survives_losing_a_node(
     assert _check_outputs(workload, out) >= 1, (
         "no trajectory resumed from a checkpoint after the node was killed"
     )
+    for iid in workload.ids:  # the jury ran its matrix on the cluster: the chosen patch passed there
+        matrix = json.loads((out / "instances" / iid / "pass_matrix.json").read_text())
+        cells = matrix["cells"]
+        assert any(c["subject"] != "original" and c["status"] == "pass" for c in cells), cells

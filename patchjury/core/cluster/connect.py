@@ -215,6 +215,12 @@ def connect(config: RayConfig, env_vars: dict[str, str] | None = None) -> Cluste
     return Cluster(config, nodes, run_id)
 
 
+def _driver_version() -> str:
+    import patchjury
+
+    return str(getattr(patchjury, "__version__", "?"))
+
+
 def _check_nodes(ray: Any, config: RayConfig, run_id: str) -> list[dict[str, Any]]:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -249,7 +255,12 @@ def _check_nodes(ray: Any, config: RayConfig, run_id: str) -> list[dict[str, Any
         except ray.exceptions.RayError as exc:
             problems.append(f"{where} failed the check ({str(exc).splitlines()[0][:200]})")
             continue
-        if info.get("error"):
+        if info.get("version") != _driver_version():
+            problems.append(
+                f"{where} runs patchjury {info.get('version', '?')}, this driver {_driver_version()}: install the "
+                "same patchjury version there"
+            )
+        elif info.get("error"):
             problems.append(
                 f"{where} offers {res} but has {info['error']}: start Docker there or drop {res} from that node"
             )
