@@ -25,6 +25,10 @@ def test_stop_at_and_summary() -> None:
     either_09 = dict((t, (k, acc)) for t, k, acc in s["curves"]["either"])[0.9]
     assert either_09 == (4.0, 1.0)  # the easy pool stops at 2, the split one samples all 6
     assert s["oracle_stop_k"] == 4.0  # the easy pool's pick is right at 2, the split one's only at 6
+    # the oracle's halves: stopping early where the whole pool's pick is right, or only where it is wrong
+    wrong = [Wave(2, 0.0, 0.1, False, 0.0), Wave(4, 0.0, 0.1, False, 0.0), Wave(6, 0.0, 0.1, False, 0.0)]
+    s = summarize({"easy": [sure], "hard": [split], "hopeless": [wrong]})
+    assert (s["oracle_stop_k"], s["oracle_right_k"], s["oracle_wrong_k"]) == (10 / 3, 14 / 3, 14 / 3)
 
 
 def test_same_agent_setting(shared_data: Path) -> None:
