@@ -168,16 +168,20 @@ def parse_log_django(log: str) -> dict[str, str]:
     A test whose docstring starts with a newline is printed as `name (module.Class)` then its first docstring
     line and the result by Python >= 3.9 (unittest strips the docstring), but on one line by the Python 3.6/3.8
     of the official Django images (their first line is empty): both names get the result, so a dataset made with
-    either Python grades the same here."""
+    either Python grades the same here. When other output (the runner's "System check identified no issues",
+    "Testing against Django installed in ...") splits the docstring line from its `ok`, the name gets it too."""
     out: dict[str, str] = {}
     pending: str | None = None
     header: str | None = None
+    header_of: dict[str, str] = {}  # docstring line -> test name, when the result comes after other output
     for raw in log.splitlines():
         line = raw.strip()
         if header is not None and " ... " in line and not _DJANGO_HEADER.match(line.split(" ... ")[0]):
             result = _django_line(line)
             if result is not None:
                 out[header] = result
+            else:
+                header_of[line.split(" ... ")[0]] = header
         header = line if _DJANGO_HEADER.match(line) else None
         if "--version is equivalent to version" in line:
             out["--version is equivalent to version"] = PASSED
@@ -208,10 +212,14 @@ def parse_log_django(log: str) -> dict[str, str]:
                 out[name] = status
         elif re.match(r"ok\b", line) and pending is not None:
             out[pending] = PASSED
+            if pending in header_of:
+                out[header_of[pending]] = PASSED
             pending = None
     for pattern in _DJANGO_INTERRUPTED:
         for m in pattern.finditer(log):
             out[m.group(1)] = PASSED
+            if m.group(1).strip() in header_of:
+                out[header_of[m.group(1).strip()]] = PASSED
     return out
 
 

@@ -191,3 +191,30 @@ def test_django_docstring_lines_credit_the_test_name_too() -> None:
     assert sm["Window expressions can't be used in an INSERT statement."] == "FAILED"
     assert sm["test_first_value (expressions_window.tests.WindowFunctionTests)"] == "PASSED"
     assert sm["test_skip (expressions_window.tests.WindowFunctionTests)"] == "SKIPPED"
+
+
+def test_django_docstring_result_after_other_output_credits_the_test_name() -> None:
+    # django-13551 / 13568 (Gemini 3 Pro run): the runner's own lines land between the docstring line and its `ok`
+    log = (
+        "test_check_password_upgrade (auth_tests.test_models.AbstractUserTestCase)\n"
+        "password_changed() shouldn't be called if User.check_password() ... System check identified no issues "
+        "(0 silenced).\n"
+        "ok\n"
+        "test_is_anonymous_authenticated_methods (auth_tests.test_checks.UserModelChecksTests)\n"
+        "<User Model>.is_anonymous/is_authenticated must not be methods. ... Testing against Django installed in "
+        "'/testbed/django'\n"
+        "Importing application auth_tests\n"
+        "Skipping setup of unused database(s): default, other.\n"
+        "System check identified no issues (0 silenced).\n"
+        "ok\n"
+        "test_required_fields_is_list (auth_tests.test_checks.UserModelChecksTests)\n"
+        "REQUIRED_FIELDS should be a list. ... ok\n"
+    )
+    sm = parse_log_django(log)
+    assert sm["test_check_password_upgrade (auth_tests.test_models.AbstractUserTestCase)"] == "PASSED"
+    assert (
+        sm["test_is_anonymous_authenticated_methods (auth_tests.test_checks.UserModelChecksTests)"]
+        == "PASSED"
+    )
+    assert sm["<User Model>.is_anonymous/is_authenticated must not be methods."] == "PASSED"
+    assert sm["test_required_fields_is_list (auth_tests.test_checks.UserModelChecksTests)"] == "PASSED"
