@@ -71,6 +71,9 @@ class InstanceResult(BaseModel):
     """With `--ray`: the cluster nodes (id prefixes) that ran its trajectories."""
     adaptive: dict[str, Any] | None = None
     """With `--adaptive`: budget, trajectories used and saved, the waves and why sampling stopped."""
+    warnings: list[str] = Field(default_factory=list)
+    """What went wrong without failing the instance (with `--ray --image-registry`: a registry that refused
+    the push of an image a node built; that node used its image, other nodes build their own)."""
 
     @property
     def done(self) -> bool:
@@ -240,4 +243,8 @@ def summary_markdown(summary: RunSummary) -> str:
             for r in summary.instances
             if r.adaptive
         ]
+    warned = [r for r in summary.instances if r.warnings]
+    if warned:
+        lines += ["", "## Warnings", "", "| instance | warning |", "|---|---|"]
+        lines += [f"| {r.instance_id} | {_cell(w)} |" for r in warned for w in r.warnings]
     return "\n".join(lines) + "\n"

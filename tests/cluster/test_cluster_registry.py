@@ -54,3 +54,27 @@ def test_first_node_builds_and_pushes_the_next_pulls(tmp_path: Path) -> None:
             ) in reg.requests
         finally:
             subprocess.run(["docker", "rmi", ref, tag], capture_output=True)
+
+
+def test_a_push_refused_mid_run_keeps_the_built_image_and_says_so(tmp_path: Path) -> None:
+    """The start-up probe passed, then the registry refused (quota, token expired): the node uses the image it
+    built, the trajectory runs, and the line reaches the instance's record instead of failing the trajectory."""
+    tag = f"pjtest/registry-build:{uuid.uuid4().hex[:12]}"
+    key = uuid.uuid4().hex * 2
+    built: list[str] = []
+
+    def build() -> str:
+        _tiny_image(tag)
+        built.append(tag)
+        return tag
+
+    with FakeRegistry(tmp_path / "registry", refuse_push=True) as reg:
+        prefix = f"{reg.host}/team"
+        ref = registry_ref(prefix, "owner__repo", key)
+        try:
+            image = _with_registry(prefix, "owner__repo", key, build)
+            assert (image.source, image.tag, built) == ("built", tag, [tag])
+            assert image.warning.startswith("image not shared: the registry refused the push of " + ref)
+            assert reg.pushed() == []
+        finally:
+            subprocess.run(["docker", "rmi", ref, tag], capture_output=True)

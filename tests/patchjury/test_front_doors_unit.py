@@ -235,3 +235,10 @@ def test_swebench_instance_results_load_old_files_and_sum_up(tmp_path: Path) -> 
     assert "| a__b-1 | done | t000 | pass | resolved | 0.5000 | 100 (75%) |" in md_cached
     assert "100 tokens (75% of prompt tokens cached)" in md_cached
     assert "error (image: RecipeMissing: no recipe \\| x)" in md and "**resolved 1/1**" in md
+    assert "## Warnings" not in md
+    warned = done.model_copy(
+        update={"warnings": ["image not shared: the registry refused the push of r/x:y"]}
+    )
+    md_warned = summary_markdown(RunSummary(instances=[warned], totals=totals([warned])))
+    assert "| a__b-1 | image not shared: the registry refused the push of r/x:y |" in md_warned
+    assert InstanceResult.model_validate_json(warned.model_dump_json()).warnings == warned.warnings

@@ -86,6 +86,10 @@ class RayBackend:
         def on_info(item: dict[str, Any]) -> None:
             if item["kind"] == "image" and "image" not in self.info:
                 self.info["image"], self.info["image_seconds"] = item["tag"], round(item["seconds"], 2)
+            if item["kind"] == "image" and item.get("warning"):
+                warnings = self.info.setdefault("warnings", [])
+                if item["warning"] not in warnings:
+                    warnings.append(item["warning"])
             elif item["kind"] == "node":
                 nodes.add(str(item.get("node_id", "?"))[:12])
             elif item["kind"] == "done":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import subprocess
@@ -21,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from patchjury.core.cluster.errors import RegistryPushError
 from patchjury.core.cluster.registry import pull, push_image, registry_ref
 from patchjury.envs.config import DockerEnvConfig
 from patchjury.envs.errors import ImageBuildError
 from patchjury.envs.plan import EnvSettings
+
+log = logging.getLogger(__name__)
 
 CACHE_ENV = "PATCHJURY_NODE_CACHE"
 
@@ -145,6 +149,9 @@ class NodeImage:
     seconds: float
     source: str
     """`built` (or reused from this node's cache), `pulled` (registry or official), `base` (no env image)."""
+    warning: str = ""
+    """Why the image did not reach the registry (`--image-registry` refused the push after the build): the
+    image is used on this node anyway, and the driver records the line for the instance."""
 
 
 def _with_registry(registry: str | None, name: str, key: str, build: Any) -> NodeImage:
@@ -154,9 +161,16 @@ def _with_registry(registry: str | None, name: str, key: str, build: Any) -> Nod
     if ref and pull(ref):
         return NodeImage(ref, time.monotonic() - start, "pulled")
     tag = build()
+    warning = ""
     if ref:
-        push_image(tag, ref)
-    return NodeImage(tag, time.monotonic() - start, "built")
+        try:
+            push_image(tag, ref)
+        except (
+            RegistryPushError
+        ) as exc:  # mid-run: the image works here; failing the trajectory would waste it
+            warning = f"image not shared: {exc}"
+            log.warning("%s", warning)
+    return NodeImage(tag, time.monotonic() - start, "built", warning)
 
 
 def _base(image: str | None, suite: str) -> str:

@@ -102,7 +102,13 @@ def trajectory_task(job: TrajJob, seed: Checkpoint | None) -> Iterator[dict[str,
         except EnvError as exc:
             yield {"kind": "fatal", "error": f"{type(exc).__name__}: {exc}"}
             return
-        yield {"kind": "image", "tag": image.tag, "seconds": image.seconds, "source": image.source}
+        yield {
+            "kind": "image",
+            "tag": image.tag,
+            "seconds": image.seconds,
+            "source": image.source,
+            "warning": image.warning,
+        }
         config, models = _localize(job, scratch / "files")
         saver = open_saver(scratch)
         graph = build_trajectory_graph(saver)
