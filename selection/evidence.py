@@ -20,6 +20,7 @@ from typing import Protocol
 
 from patchjury.selection.behaviour import Behaviour, behaviour_section
 from patchjury.selection.execution import ORIGINAL, PassMatrix
+from patchjury.selection.outputs import normalize
 from patchjury.selection.regression import RegressionReport
 from patchjury.selection.scores import SCORES, ScoreSettings, compute_scores
 from patchjury.selection.selectors import Signals
@@ -80,6 +81,28 @@ class StaticEvidence:
 
     def section(self) -> list[str]:
         return []
+
+
+def incidents_of(m: PassMatrix) -> list[str]:
+    """One line per test and unusual outcome, naming the subjects it happened on: timed out (killed), output cut
+    (printed more than the environment keeps), or the note a run left (the environment replaced...)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for t in m.tests:
+        for s in m.subjects:
+            c = m.cell(s, t.test_id)
+            if c is None:
+                continue
+            whats = []
+            if c.timed_out:
+                whats.append("timed out and was killed")
+            if c.truncated:
+                whats.append("printed more output than is kept: cut to its head and tail")
+            if c.note:
+                note = " ".join(normalize(c.note).split())  # one line per cause, whatever the temp path
+                whats.append(note if len(note) <= 240 else note[:170] + " ... " + note[-60:])
+            for what in whats:
+                found.setdefault((t.test_id, what), []).append(s)
+    return [f"{test}: {what} on {', '.join(subs)}" for (test, what), subs in found.items()]
 
 
 _SYMBOL = {"pass": "pass", "fail": "FAIL(2)", "error": "error", "timeout": "timeout", "not_run": "-"}
@@ -149,6 +172,13 @@ class ExecutionEvidence:
             kept_issue = [t for t in m.kept if t.startswith(("issue/", "hints/"))]
             if kept_issue:
                 out.append(f"kept issue-derived test(s): {', '.join(kept_issue)}")
+        incidents = incidents_of(m)
+        if incidents:
+            tests = sorted({i.split(":", 1)[0] for i in incidents})
+            out.append(
+                f"{len(tests)} test(s) did not run normally (timed out, output cut, or the environment had to be "
+                f"replaced): {', '.join(tests)} (see the pass matrix)"
+            )
         if m.stripped:
             out.append(
                 "scratch files stripped before applying: "
@@ -183,6 +213,10 @@ class ExecutionEvidence:
                 "",
                 "Did not apply: " + "; ".join(f"{s} ({_cell(w)})" for s, w in m.apply_failures.items()),
             ]
+        incidents = incidents_of(m)
+        if incidents:
+            lines += ["", "Runs that did not end normally (recorded per cell; the selection went on):", ""]
+            lines += [f"- {_cell(i)}" for i in incidents]
         others = [t.test_id for t in m.tests if (c := m.cell(ORIGINAL, t.test_id)) and c.status != "fail"]
         if others:
             lines += [

@@ -81,12 +81,20 @@ class Trajectory:
 _TEST_RUNNERS = re.compile(
     r"^(?:python3?\s+-m\s+pytest|pytest|py\.test|\./tests/runtests\.py|bin/test|tox)\b"
 )
+_ENV_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*=\S*\s+)+")
 _SIMPLE = re.compile(r"^[\w./=:,+@%-]+$")
 _MINI_BLOCK = re.compile(r"```(?:bash|sh)?\s*\n(.*?)```", re.S)
 _MINI_RC = re.compile(r"<returncode>(-?\d+)</returncode>")
 _HEREDOC = re.compile(
     r"cat\s+(?:>\s*(?P<p1>\S+)\s+<<-?\s*['\"]?(?P<t1>\w+)['\"]?|<<-?\s*['\"]?(?P<t2>\w+)['\"]?\s*>\s*(?P<p2>\S+))\n"
 )
+_REFUSED = re.compile(
+    r"(Your proposed edit has introduced new syntax error|Usage: |Error: |ERROR: |No file open|"
+    r"No replacement was performed|/bin/bash: line \d+: syntax error)"
+)
+"""How SWE-agent's tools begin an observation when they refused an edit and left the file unchanged (0.x: the
+lint check, usage and argument errors; 1.x str_replace_editor: no match)."""
+_FILE_HEADER = re.compile(r"^\[File: [^\n]*? \((\d+) lines total\)\]\n")
 _SWE_EDIT = re.compile(r"^edit\s+(\d+):(\d+)\s*\n(.*?)\n?end_of_edit\s*$", re.S)
 
 
@@ -111,8 +119,10 @@ def run_target(command: str, root: str | None = None) -> tuple[StepKind, str | N
             break
         cmd = cmd[m.end() :]
     first = cmd.split("\n", 1)[0].strip()
-    program = first.split(maxsplit=1)[0].rsplit("/", 1)[-1] if first else ""
-    if _TEST_RUNNERS.match(first) or re.match(r"^\S*python[\d.]*\s+-m\s+pytest\b", first):
+    env = _ENV_PREFIX.match(first)  # `PYTHONPATH=. python x.py`: the program comes after the assignments
+    bare = first[env.end() :] if env else first
+    program = bare.split(maxsplit=1)[0].rsplit("/", 1)[-1] if bare else ""
+    if _TEST_RUNNERS.match(bare) or re.match(r"^\S*python[\d.]*\s+-m\s+pytest\b", bare):
         kind: StepKind = "test"
     elif re.fullmatch(r"python[\d.]*", program):
         kind = "run"
@@ -151,6 +161,25 @@ def _kind_of_swe(action: str) -> tuple[StepKind, str | None]:
     return "other", None
 
 
+def _shown_file(observation: str) -> str | None:
+    """The whole file when a SWE-agent observation shows every line of it (`[File: p (N lines total)]` then lines
+    `1:` to `N:`, as after an edit of a file that fits its window), else None."""
+    head = _FILE_HEADER.match(observation.lstrip())
+    if head is None:
+        return None
+    total = int(head.group(1))
+    body = observation.lstrip()[head.end() :].split("\n")
+    if len(body) < total:
+        return None
+    out = []
+    for n, line in enumerate(body[:total], 1):
+        number, sep, text = line.partition(":")
+        if not sep or number != str(n):
+            return None
+        out.append(text)
+    return "\n".join(out)
+
+
 class _Files:
     """Replays file writes: SWE-agent's create/open/edit, str_replace_editor, shell heredocs."""
 
@@ -159,13 +188,19 @@ class _Files:
         self.files: dict[str, str] = {}
         self.open: str | None = None
 
-    def swe(self, action: str) -> None:
+    def swe(self, action: str, observation: str = "") -> None:
+        """Replay one action; an edit the tool refused (its observation says so: a lint error, a usage error, a
+        shell that could not parse the command) left the file as it was, so it is not replayed."""
         text = action.strip()
         verb, _, rest = text.partition(" ")
+        refused = bool(_REFUSED.match(observation.lstrip()))
         if verb == "create" and rest.strip():
             path = _rel(rest.split("\n", 1)[0], self.root)
-            self.files[path] = ""
+            if not (refused and path in self.files):  # "Error: File 'x' already exists." opens it as it is
+                self.files[path] = ""
             self.open = path
+        elif refused and verb in ("edit", "insert", "append", "str_replace_editor"):
+            return
         elif verb == "open" and rest.strip():
             self.open = _rel(rest.split()[0], self.root)
         elif (m := _SWE_EDIT.match(text)) and self.open in self.files:
@@ -173,6 +208,9 @@ class _Files:
             start, end = int(m.group(1)), int(m.group(2))
             lines[start - 1 : end] = m.group(3).split("\n")
             self.files[self.open or ""] = "\n".join(lines)
+            shown = _shown_file(observation)
+            if shown is not None:  # the tool showed the whole file after the edit: that is its text
+                self.files[self.open or ""] = shown
         elif verb == "str_replace_editor":
             self._editor(text)
         else:
@@ -251,7 +289,7 @@ def _swe_steps(items: list[Any], root: str | None) -> tuple[list[Step], dict[str
         if kind == "other":
             kind, target = _kind_of_swe(action)
             target = _rel(target, root) if target else None
-        files.swe(action)
+        files.swe(action, observation)
         steps.append(Step(action=rerun or action.strip(), observation=observation, kind=kind, target=target))
     return steps, files.files
 

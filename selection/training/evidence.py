@@ -229,3 +229,47 @@ def evidence_stats(evidence: Mapping[str, InstanceEvidence]) -> EvidenceStats:
             st.exit_code[origin] = st.exit_code.get(origin, 0) + bool(orig and orig.exit_code == 2)
             st.informative[origin] = st.informative.get(origin, 0) + (tid in useful)
     return st
+
+
+NO_SURVIVOR = "no resolved candidate survives (empty patch or does not apply)"
+SEPARATES = "tests or regression counts separate a resolved candidate from every unresolved one"
+NOT_INFORMATIVE = "not separated; no informative test (every candidate prints what the original prints)"
+ALIKE = "not separated; informative tests, but each resolved candidate behaves exactly like an unresolved one"
+SEPARABILITY = (SEPARATES, NOT_INFORMATIVE, ALIKE, NO_SURVIVOR)
+
+
+def separability(
+    ev: InstanceEvidence,
+    keys: Sequence[str],
+    labels: Sequence[bool],
+    regression: Mapping[str, int | None] | None = None,
+) -> str:
+    """Can any rule that reads only this execution evidence tell a resolved candidate of the full pool from the
+    unresolved ones? Each surviving candidate's fingerprint is its cluster representative's (exit code, timeout,
+    output digest) on every test plus its regression count (measured here, else `regression`, per key); a
+    resolved candidate is separable when no unresolved one shares its fingerprint. Labels are read here only, to
+    analyse misses after the fact."""
+    regression = regression or {}
+    tests = [t for t, _, _ in ev.tests]
+
+    def fingerprint(subject: str) -> tuple[Any, ...]:
+        return tuple(
+            (r.digest, r.exit_code, r.timed_out) if (r := ev.runs.get((subject, t))) else None for t in tests
+        )
+
+    prints: dict[str, tuple[Any, ...]] = {}
+    for key in keys:
+        cl = ev.cluster.get(key, -1)
+        if cl < 0 or key in ev.dropped or cl not in ev.subject:
+            continue
+        subject = ev.subject[cl]
+        reg = ev.regression.get(subject, _cluster_regression(ev, cl, regression))
+        prints[key] = (*fingerprint(subject), reg)
+    label = dict(zip(keys, labels, strict=True))
+    if not any(label[k] for k in prints):
+        return NO_SURVIVOR
+    wrong = {p for k, p in prints.items() if not label[k]}
+    if any(label[k] and p not in wrong for k, p in prints.items()):
+        return SEPARATES
+    original = fingerprint("original")
+    return NOT_INFORMATIVE if all(p[: len(tests)] == original for p in prints.values()) else ALIKE

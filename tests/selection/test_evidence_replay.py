@@ -182,3 +182,34 @@ def test_replay_uses_regression_only_when_every_contender_was_measured(tmp_path:
     )  # c0's cluster not measured: c3's 2 failures must not make c0 lose or win by default
     partial = complete_regression(subset_signals(ev, ["c0", "c3"]), rule)
     assert all(s.regression_failures is None for s in partial)
+
+
+def test_separability_of_the_resolved_candidates(tmp_path: Path) -> None:
+    """Which pools any reader of the execution evidence could get right: c0/c1 (one cluster) and c2 print the
+    same, c3 prints something else and fails 2 regression tests; c4 is empty."""
+    from patchjury.selection.training.evidence import (
+        ALIKE,
+        NO_SURVIVOR,
+        NOT_INFORMATIVE,
+        SEPARATES,
+        separability,
+    )
+
+    path = tmp_path / "ev.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(json.dumps(_record()) + "\n")
+    ev = load_evidence([path])["i"]
+    keys = ["c0", "c1", "c2", "c3", "c4"]
+    assert separability(ev, keys, [True, True, True, False, False]) == SEPARATES
+    assert separability(ev, keys, [False, False, False, True, False]) == SEPARATES  # c3 differs from all
+    # c2 resolved, c0/c1 not: same output on every test and the same regression count: nothing tells them apart
+    assert separability(ev, keys, [False, False, True, False, False]) == ALIKE
+    assert separability(ev, keys, [False, False, False, False, True]) == NO_SURVIVOR  # only the empty one
+    # regression counts alone separate when the outputs do not
+    ev.regression["c2"] = 1
+    assert separability(ev, keys, [False, False, True, False, False]) == SEPARATES
+    # no test moves from the original: not informative
+    for subject, test in list(ev.runs):
+        ev.runs[(subject, test)] = ev.runs[("original", test)]
+    ev.regression = {"c0": 0, "c2": 0, "c3": 0}
+    assert separability(ev, keys, [True, False, False, False, False]) == NOT_INFORMATIVE

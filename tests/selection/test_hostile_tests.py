@@ -15,7 +15,8 @@ from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.local import LocalEnv
 from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, TestFile
-from patchjury.selection.config import ExecutionConfig
+from patchjury.selection.config import ExecutionConfig, SelectionConfig
+from patchjury.selection.evidence import ExecutionEvidence
 from patchjury.selection.execution import ORIGINAL, EnvPool, PassMatrix, collect_tests, run_pass_matrix
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -100,6 +101,18 @@ def _check(m: PassMatrix) -> None:
     assert "after: a-b" in cell("good", "after.py").excerpt
     assert "after: a--b" in cell(ORIGINAL, "after.py").excerpt
     assert not m.apply_failures
+    # and the explanation says so, per test, naming the subjects (the pass matrix alone shows "pass")
+    section = "\n".join(ExecutionEvidence(m, SelectionConfig()).section())
+    assert "- author/hang.py: timed out and was killed on original, good, author" in section
+    assert (
+        "- author/flood.py: printed more output than is kept: cut to its head and tail on original" in section
+    )
+    assert "author/kill_git.py: the environment was unusable after this test" in section
+    assert "a fresh one was started on original, good, author" in section
+    assert any(
+        "did not run normally" in n and "author/hang.py" in n and "author/kill_git.py" in n
+        for n in ExecutionEvidence(m, SelectionConfig(), own=len(m.tests)).notes()
+    )
 
 
 def _local(repo: Path, sha: str) -> Callable[[], Env]:

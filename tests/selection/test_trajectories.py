@@ -156,3 +156,72 @@ def test_unreadable_trajectory_is_an_explained_outcome(tmp_path: Path) -> None:
     assert run.decision.winner == "a"
     notes = [r for r in run.decision.reasons if "scored without its trajectory" in r]
     assert len(notes) == 2 and "is not JSON" in notes[0] and "cannot read trajectory" in notes[1]
+
+
+def test_refused_edits_are_not_replayed_and_a_shown_file_wins() -> None:
+    """SWE-agent refuses an edit that fails its lint check (or that the shell cannot parse) and leaves the file as
+    it was; after an accepted edit it shows the file. The script is what the agent ran, not every edit it tried."""
+    ok = "[File: /r/repro.py (2 lines total)]\n1:import m\n2:print(m.f(1))\nFile updated."
+    view = parse(
+        [
+            {"action": "create repro.py\n", "observation": "[File: /r/repro.py (1 lines total)]\n1:\n"},
+            {"action": "edit 1:1\nimport m\nprint(m.f(1))\nend_of_edit\n", "observation": ok},
+            {
+                "action": "edit 2:2\nprint(m.f(1)\nend_of_edit\n",
+                "observation": "Your proposed edit has introduced new syntax error(s). Please understand the fixes "
+                "and retry your edit commmand.\n\nERRORS:\n- E999 SyntaxError\n\nThis is how your edit would have "
+                "looked if applied\n[File: /r/repro.py (2 lines total)]\n1:import m\n2:print(m.f(1)\n",
+            },
+            {
+                "action": "edit 2:2\nprint('x' (\nend_of_edit\n",
+                "observation": "/bin/bash: line 2: syntax error near unexpected token `('\n",
+            },
+            {"action": "create repro.py\n", "observation": "Error: File 'repro.py' already exists.\n" + ok},
+            {"action": "python repro.py\n", "observation": "1"},
+        ]
+    )
+    assert [(s.path, s.content) for s in view.scripts()] == [("repro.py", "import m\nprint(m.f(1))")]
+    # the file as shown after an edit is its text, whatever the replay of line ranges gave
+    shown = "[File: /r/b.py (3 lines total)]\n1:a = 1\n2:\n3:print(a)\nFile updated."
+    view = parse(
+        [
+            {"action": "create b.py\n", "observation": "[File: /r/b.py (1 lines total)]\n1:\n"},
+            {"action": "edit 1:5\na = 1\n\nprint(a)\n\nend_of_edit\n", "observation": shown},
+            {"action": "PYTHONPATH=. python b.py\n", "observation": "1"},
+        ]
+    )
+    assert [(s.path, s.content, s.command) for s in view.scripts()] == [
+        ("b.py", "a = 1\n\nprint(a)", "PYTHONPATH=. python b.py")
+    ]
+
+
+@needs_data
+def test_scripts_from_every_real_swe_agent_and_coder_trajectory(tmp_path: Path) -> None:
+    """The front door's scripts equal the pools' scripts (rebuilt and checked against the line counts the
+    trajectories show) for every script the 653 real SWE-agent and CodeR runs created and ran, read from `.traj`
+    files as SWE-agent writes them: 248 of 248 SWE-agent scripts; CodeR 116 of 119 (of the 3 others the pools hold
+    an empty file for 2). Before refused edits were skipped and shown files read: 228 and 83."""
+    from patchjury.selection.candidates import load_candidates
+
+    want: dict[tuple[str, str], dict[str, str]] = {}
+    with gzip.open(DATA / "candidates/lite_pools_with_tests_train.jsonl.gz", "rt") as fh:
+        for line in fh:
+            row = json.loads(line)
+            run = row["run"] if row["system"].startswith("sweagent") else "coder"
+            info = {"exit_status": row["exit_status"], "submission": row["model_patch"]}
+            folder = tmp_path / run
+            folder.mkdir(exist_ok=True)
+            (folder / f"{row['instance_id']}.traj").write_text(
+                json.dumps({"environment": "swe_main", "trajectory": row["trajectory"], "info": info})
+            )
+            want[(row["instance_id"], run)] = {t["path"]: t["content"].rstrip() for t in row["tests"]}
+    same: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}  # coder?: [equal, differ]
+    cands = load_candidates(tmp_path)
+    assert len(cands) == 653
+    for cand in cands:
+        scripts = want[(cand.instance_id, cand.candidate_id)]
+        for test in cand.tests:
+            if test.path in scripts:
+                same[cand.candidate_id == "coder"][test.content.rstrip() != scripts[test.path]] += 1
+    assert same[False] == [248, 0]
+    assert same[True][0] >= 116 and same[True][1] <= 3, same

@@ -205,3 +205,59 @@ def test_judge_prompt_carries_the_trajectory_digest() -> None:
         "ran the repository's tests: yes; last run passed: yes",
     ):
         assert line in user, line
+
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+def test_real_trajectories_in_three_formats_reach_features_and_the_judge(tmp_path: Path) -> None:
+    """Real runs on sympy-21847 as the files their agents write (SWE-agent `.traj`, mini-swe-agent `.traj.json`)
+    plus one of ours: the verifier's traj_* features and the judge's request to the (fake) server both carry the
+    digest of each."""
+    import gzip
+
+    from patchjury.selection.training.pools import mini_traj
+    from patchjury.selection.verifier.features import featurize
+
+    iid = "sympy__sympy-21847"
+    with gzip.open(DATA / "candidates/lite_pools_with_tests_train.jsonl.gz", "rt") as fh:
+        swe = next(r for r in map(json.loads, fh) if r["instance_id"] == iid and r.get("run") == "cost_2_1")
+    with gzip.open(DATA / "trajectories/verified_mini_gemini3pro_train.jsonl.gz", "rt") as fh:
+        mini = next(r for r in map(json.loads, fh) if r["instance_id"] == iid)
+    (tmp_path / f"{iid}.traj").write_text(
+        json.dumps(
+            {
+                "environment": "swe_main",
+                "trajectory": swe["trajectory"],
+                "info": {"exit_status": "submitted", "submission": swe["model_patch"]},
+            }
+        )
+    )
+    (tmp_path / f"{iid}.traj.json").write_text(json.dumps(mini_traj(mini)))
+    (tmp_path / "ours.json").write_text(json.dumps(TRAJ))
+    task = Task(
+        instance_id=iid, problem_statement="itermonomials returns incorrect monomials with min_degrees"
+    )
+    cands = [
+        Candidate(instance_id=iid, candidate_id=name, model_patch=PATCH, trajectory=str(tmp_path / f))
+        for name, f in (("swe", f"{iid}.traj"), ("mini", f"{iid}.traj.json"), ("ours", "ours.json"))
+    ]
+    feats = {c.candidate_id: featurize(task, c, cands) for c in cands}
+    assert feats["swe"]["traj_ran_after_edit"] == 1.0 and feats["swe"]["traj_output_changed"] == 1.0
+    assert feats["mini"]["traj_ran_tests"] == 1.0 and feats["mini"]["traj_tests_passed"] == 1.0
+    assert feats["ours"]["has_trajectory"] == 1.0 and feats["ours"]["traj_ran_after_edit"] == 0.0
+    with FakeOpenAIServer([_entry(-0.2, -1.9)] * 3) as server:
+        judge = _judge(server)
+        for cand in cands:
+            judge.score(task, cand)
+        users = [body["messages"][1]["content"] for body in server.requests]
+    assert len(users) == 3 and all("<trajectory_digest>" in u for u in users)
+    assert (
+        "steps: 11; ended: submitted" in users[0]
+        and "that script's output changed since its first run: yes" in users[0]
+    )
+    assert (
+        "ended: Submitted" in users[1] and "ran the repository's tests: yes; last run passed: yes" in users[1]
+    )
+    assert "ran a script after its last edit: no" in users[2]
