@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +101,14 @@ def setup_commit_diff(env: Env) -> str:
     head = env.execute("git log -1 --format=%s HEAD", timeout=60)
     if not head.ok or head.output.strip() != SETUP_COMMIT_MESSAGE:
         return ""
-    tmp = "/tmp/patchjury-setup-commit.diff"  # through a file: command output may be truncated
-    res = env.execute(f"git diff --no-color --no-ext-diff HEAD~1 HEAD > {tmp}", timeout=GIT_TIMEOUT)
-    return env.read_file(tmp) if res.ok else ""
+    # through a file (command output may be truncated), named per call and removed after: with the local
+    # backend /tmp is the host's, shared with other runs
+    tmp = f"/tmp/pj-setup-commit-{uuid.uuid4().hex}.diff"
+    try:
+        res = env.execute(f"git diff --no-color --no-ext-diff HEAD~1 HEAD > {tmp}", timeout=GIT_TIMEOUT)
+        return env.read_file(tmp) if res.ok else ""
+    finally:
+        env.execute(f"rm -f {tmp}", timeout=60)
 
 
 def run_observations(record: TrajectoryRecord) -> list[dict[str, Any]]:

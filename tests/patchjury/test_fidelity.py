@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -206,7 +207,10 @@ def test_setup_hunks_of_the_image_are_dropped_from_the_submission(tmp_path: Path
     _setup_edits(repo)
     commit_all(repo, SETUP_COMMIT_MESSAGE)
     with make_env(LocalEnvConfig(repo=repo, tmp_dir=tmp_path)) as env:
+        before = set(os.listdir("/tmp"))
         setup = setup_commit_diff(env)
+        # the local backend's /tmp is the host's: nothing may be left there (it broke test_patching's check)
+        assert [n for n in set(os.listdir("/tmp")) - before if "setup-commit" in n] == []
         env.write_file("calc.py", CALC.replace("a - b", "a + b"))
         env.write_file("setup.py", env.read_file("setup.py").replace("name = 'x'", "name = 'y'"))
         ours = env.diff()
