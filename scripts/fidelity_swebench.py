@@ -15,7 +15,12 @@ disagreement) go to OUT/fidelity.md and, with --doc, into the repository's docs.
 
     .venv/bin/python scripts/fidelity_swebench.py --repo-cache /work/cache/repos --out /work/cache/fid \\
         --sample 1 --stage both            # stratified sample: 1 + n//10 instances per (repo, version)
-    .venv/bin/python scripts/fidelity_swebench.py --out /work/cache/fid --render-only --doc docs/swebench-fidelity.md
+    .venv/bin/python scripts/fidelity_swebench.py --out /work/cache/fid --render-only --doc docs/swebench-fidelity.md \\
+        --records docs/data/fidelity-verified.jsonl.gz
+
+--records keeps one line per instance (its comparison with the official report, its replay summary) in a
+committed file, so the tables of docs/swebench-fidelity.md survive the work directory: a later run on another
+machine adds its instances, and a regrade replaces an instance's earlier line.
 
 Resumable: finished grades and replays are kept (--redo to repeat). Keep it under `nice`: every instance builds
 an image first. Reads gold fields and labels only to compare, after our side has run.
@@ -236,8 +241,108 @@ def diff_sections(patch: str | None) -> dict[str, str]:
     return out
 
 
-def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEInstance]) -> str:
+def load_records(path: Path | None) -> dict[str, dict[str, Any]]:
+    """Per-instance records kept by earlier runs (--records): {instance_id: record}."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        with gzip.open(path, "rt") as fh:
+            return {r["instance_id"]: r for r in map(json.loads, fh)}
+    except (OSError, EOFError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise SystemExit(
+            f"{path}: not a records file of this script ({type(exc).__name__}: {exc}); restore it from git "
+            "(git checkout -- FILE) or pass another --records"
+        ) from exc
+
+
+def save_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    # no name, mtime 0: the same records give the same bytes (the file is committed)
+    with tmp.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+        for iid in sorted(records):
+            fh.write((json.dumps(records[iid], sort_keys=True) + "\n").encode())
+    tmp.replace(path)
+
+
+def replay_record(out: Path, iid: str, run: dict[str, Any]) -> dict[str, Any] | None:
+    """What the tables need of OUT/replay/<id>/replay.json and its graded diff (None: not replayed, or its
+    diff not graded yet)."""
+    path = out / "replay" / iid / REPLAY
+    if not path.exists():
+        return None
+    res = json.loads(path.read_text())
+    if "comparable" not in res:
+        return {"status": res.get("status"), "error": str(res.get("error"))[:300]}
+    ours = read_report(out / "replay-eval" / iid, iid)
+    if ours is None and str(res.get("patch") or "").strip():
+        return None  # replayed, its diff not graded yet (in progress)
+    trimmed, dropped = drop_setup_hunks(run["model_patch"], res.get("setup_diff"))
+    mine, theirs = diff_sections(res.get("patch")), diff_sections(trimmed)
+    rows = [x for x in res["rows"] if x["comparable"]]
+    return {
+        "comparable": res["comparable"],
+        "same_rc": res["same_rc"],
+        "timed_out_here_only": sum(1 for x in rows if x["timed_out"] and not x["recorded_timed_out"]),
+        "rc_differs": [
+            {
+                "k": x["k"],
+                "command": x["command"][:300],
+                "recorded": "timeout" if x["recorded_timed_out"] else x["recorded_rc"],
+                "ours": "timeout" if x["timed_out"] else x["rc"],
+            }
+            for x in rows
+            if not x["same"]
+        ],
+        # with today's normalization (replay.json keeps the verdict of the day it was written)
+        "diff_identical": normalize_diff(res.get("patch")) == normalize_diff(run["model_patch"]),
+        "diff_identical_setup_dropped": normalize_diff(res.get("patch")) == normalize_diff(trimmed),
+        "files_differing": sorted(f for f in set(mine) | set(theirs) if mine.get(f) != theirs.get(f)),
+        "setup_hunks_dropped": dropped,
+        "replay_resolved": bool(ours and ours.get("resolved")),
+        "official_resolved": bool(run["resolved"]),
+    }
+
+
+def collect_records(
+    args: argparse.Namespace,
+    runs: dict[str, Any],
+    insts: dict[str, SWEInstance],
+    previous: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """One record per Verified instance: what OUT holds now, over what --records kept from earlier runs (a
+    grade, error or replay found in OUT replaces the kept one; a repository missing from the repo cache keeps
+    its kept commit presence). Gold fields only compared, after our side ran."""
     out = args.out
+    verified = list(insts.values())
+    present = commits_present(args.repo_cache, verified)
+    cached = {i.repo for i in verified if i.instance_id in present}
+    records: dict[str, dict[str, Any]] = {}
+    for i in verified:
+        iid = i.instance_id
+        rec = dict(previous.get(iid, {}))
+        rec.update(instance_id=iid, repo=i.repo, version=i.version, in_run=iid in runs)
+        if i.repo in cached or "commit_present" not in rec:
+            rec["commit_present"] = iid in present
+        if iid in runs:
+            row = runs[iid]
+            if (ours := our_report(out, iid)) is not None:
+                rec.pop("error", None)
+                if not (row["model_patch"] or "").strip() and row["report"].get("patch_exists"):
+                    rec["grading"] = None  # the file lost the patch the official report graded
+                else:
+                    rec["grading"] = compare_grading(row["report"], ours)
+                rec["graded_on"] = time.strftime("%Y-%m-%d")
+            elif (err := error_of(out, iid)) is not None:
+                rec["error"] = {"stage": err.get("stage"), "reason": str(err.get("reason"))[:300]}
+            if (rep := replay_record(out, iid, row)) is not None:
+                rec["replay"] = rep
+        records[iid] = rec
+    return records
+
+
+def render(records: dict[str, dict[str, Any]]) -> str:
+    """The tables of docs/swebench-fidelity.md, from per-instance records alone (collect_records)."""
     lines = [
         "# Fidelity against a real frontier run (mini-swe-agent 1.15 + Gemini 3 Pro, SWE-bench Verified)",
         "",
@@ -245,21 +350,19 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         "",
     ]
     # coverage
-    verified = list(insts.values())
-    present = commits_present(args.repo_cache, verified)
     cov: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"verified": 0, "commit": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
     )
-    for i in verified:
-        c = cov[(i.repo, i.version)]
+    for rec in records.values():
+        c = cov[(rec["repo"], rec["version"])]
         c["verified"] += 1
-        c["commit"] += i.instance_id in present
-        c["why"] = c["why"] or recipe_status(i.repo, i.version)  # or the first recorded error (below)
-        if i.instance_id in runs:
+        c["commit"] += bool(rec.get("commit_present"))
+        c["why"] = c["why"] or recipe_status(rec["repo"], rec["version"])  # or the first recorded error
+        if rec["in_run"]:
             c["run"] += 1
-            if our_report(out, i.instance_id) is not None:
+            if "grading" in rec:
                 c["graded"] += 1
-            elif (err := error_of(out, i.instance_id)) is not None:
+            elif (err := rec.get("error")) is not None:
                 c["errors"] += 1
                 c["why"] = c["why"] or f"{err.get('stage')}: {str(err.get('reason'))[:90]}"
     lines += [
@@ -296,15 +399,13 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     graded_ids: list[tuple[str, dict[str, Any]]] = []
     no_patch: list[str] = []
     dis: list[str] = []
-    for iid, row in sorted(runs.items()):
-        ours = our_report(out, iid)
-        if ours is None:
+    for iid, rec in sorted(records.items()):
+        if "grading" not in rec:
             continue
-        if not (row["model_patch"] or "").strip() and row["report"].get("patch_exists"):
+        if (cmp := rec["grading"]) is None:
             no_patch.append(iid)  # the file lost the patch the official report graded: nothing to compare
             continue
-        cmp = compare_grading(row["report"], ours)
-        per_repo[insts[iid].repo].append(cmp)
+        per_repo[rec["repo"]].append(cmp)
         graded_ids.append((iid, cmp))
         if not cmp["resolved_agree"] or cmp["disagreements"]:
             tests = "; ".join(
@@ -337,7 +438,7 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     )
     by_stratum: dict[str, list[str]] = defaultdict(list)
     for iid, _ in graded_ids:
-        by_stratum[f"{insts[iid].repo} {insts[iid].version}"].append(iid.split("__")[1])
+        by_stratum[f"{records[iid]['repo']} {records[iid]['version']}"].append(iid.split("__")[1])
     lines += [
         "",
         "Instances graded: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(by_stratum.items())) + ".",
@@ -364,24 +465,13 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     # replay
     rep: dict[str, list[dict[str, Any]]] = defaultdict(list)
     bad: list[str] = []
-    for iid in sorted(runs):
-        path = out / "replay" / iid / REPLAY
-        if not path.exists():
+    for iid, rec in sorted(records.items()):
+        if (res := rec.get("replay")) is None:
             continue
-        res = json.loads(path.read_text())
         if "comparable" not in res:
             bad.append(f"| {iid} | {res.get('status')} | {str(res.get('error'))[:150]} |")
             continue
-        ours = read_report(out / "replay-eval" / iid, iid)
-        if ours is None and str(res.get("patch") or "").strip():
-            continue  # replayed, its diff not graded yet (in progress)
-        res["replay_resolved"] = bool(ours and ours.get("resolved"))
-        res["official_resolved"] = bool(runs[iid]["resolved"])
-        # with today's normalization (replay.json keeps the verdict of the day it was written)
-        res["diff_identical"] = normalize_diff(res.get("patch")) == normalize_diff(runs[iid]["model_patch"])
-        trimmed, _ = drop_setup_hunks(runs[iid]["model_patch"], res.get("setup_diff"))
-        res["diff_identical_setup_dropped"] = normalize_diff(res.get("patch")) == normalize_diff(trimmed)
-        rep[insts[iid].repo].append(res)
+        rep[rec["repo"]].append({**res, "instance_id": iid})
     lines += [
         "## Replay fidelity (`--model replay-bash`: the run's commands through our loop and `run` tool)",
         "",
@@ -403,12 +493,7 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
         ident = sum(r["diff_identical"] for r in rs)
         ident_s = sum(r["diff_identical_setup_dropped"] for r in rs)
         agree = sum(r["replay_resolved"] == r["official_resolved"] for r in rs)
-        slow = sum(
-            1
-            for r in rs
-            for x in r["rows"]
-            if x["comparable"] and x["timed_out"] and not x["recorded_timed_out"]
-        )
+        slow = sum(r["timed_out_here_only"] for r in rs)
         lines.append(
             f"| {repo} | {len(rs)} | {n} | {same}/{n} ({100 * same / max(n, 1):.1f}%) | {slow} | {ident}/{len(rs)} "
             f"({100 * ident / max(len(rs), 1):.1f}%) | {ident_s}/{len(rs)} ({100 * ident_s / max(len(rs), 1):.1f}%) "
@@ -423,13 +508,13 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
     ]
     shown = 0
     for r in allr:
-        for row in r["rows"]:
-            if row["comparable"] and not row["same"] and shown < 60:
+        for row in r["rc_differs"]:
+            if shown < 60:
                 shown += 1
                 cmd = row["command"].replace("\n", " ⏎ ").replace("|", "\\|")[:140]
-                rec = "timeout" if row["recorded_timed_out"] else row["recorded_rc"]
-                mine = "timeout" if row["timed_out"] else row["rc"]
-                lines.append(f"| {r['instance_id']} | {row['k']} | {rec} | {mine} | `{cmd}` |")
+                lines.append(
+                    f"| {r['instance_id']} | {row['k']} | {row['recorded']} | {row['ours']} | `{cmd}` |"
+                )
     differ = [r for r in allr if not r["diff_identical_setup_dropped"]]
     if differ:
         lines += [
@@ -441,10 +526,8 @@ def render(args: argparse.Namespace, runs: dict[str, Any], insts: dict[str, SWEI
             "|---|---|---:|",
         ]
         for r in differ:
-            trimmed, n = drop_setup_hunks(runs[r["instance_id"]]["model_patch"], r.get("setup_diff"))
-            mine, theirs = diff_sections(r.get("patch")), diff_sections(trimmed)
-            files = sorted(f for f in set(mine) | set(theirs) if mine.get(f) != theirs.get(f))
-            lines.append(f"| {r['instance_id']} | {', '.join(files)[:200]} | {n} |")
+            files = ", ".join(r["files_differing"])[:200]
+            lines.append(f"| {r['instance_id']} | {files} | {r['setup_hunks_dropped']} |")
     if bad:
         lines += ["", "Instances not replayed:", "", "| instance | status | reason |", "|---|---|---|", *bad]
     return "\n".join(lines) + "\n"
@@ -471,6 +554,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--redo", action="store_true")
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--doc", type=Path, default=None, help="also write the tables here")
+    ap.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="per-instance results kept across runs and machines (.jsonl.gz, e.g. docs/data/fidelity-verified."
+        "jsonl.gz): read, updated with what OUT holds, written back; the tables cover both",
+    )
     args = ap.parse_args(argv)
     runs = load_runs(args.data)
     insts = {i.instance_id: i for i in load_instances(str(args.instances))}
@@ -483,7 +573,10 @@ def main(argv: list[str] | None = None) -> int:
             run_parallel(args, ids, preds, insts)
         else:
             run_serial(args, ids, preds, insts)
-    text = render(args, runs, insts)
+    records = collect_records(args, runs, insts, load_records(args.records))
+    if args.records:
+        save_records(args.records, records)
+    text = render(records)
     (args.out / "fidelity.md").write_text(text)
     if args.doc:
         args.doc.write_text(text)
