@@ -316,13 +316,18 @@ def collect_records(
     out = args.out
     verified = list(insts.values())
     present = commits_present(args.repo_cache, verified)
-    cached = {i.repo for i in verified if i.instance_id in present}
+    from patchjury.envs.swebench.repos import find_in_cache
+
+    repos = {i.repo for i in verified}
+    cached = {
+        r for r in repos if args.repo_cache is not None and find_in_cache(r, args.repo_cache) is not None
+    }
     records: dict[str, dict[str, Any]] = {}
     for i in verified:
         iid = i.instance_id
         rec = dict(previous.get(iid, {}))
         rec.update(instance_id=iid, repo=i.repo, version=i.version, in_run=iid in runs)
-        if i.repo in cached or "commit_present" not in rec:
+        if i.repo in cached:  # else the kept answer, or none (shown as unknown)
             rec["commit_present"] = iid in present
         if iid in runs:
             row = runs[iid]
@@ -351,12 +356,13 @@ def render(records: dict[str, dict[str, Any]]) -> str:
     ]
     # coverage
     cov: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"verified": 0, "commit": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
+        lambda: {"verified": 0, "commit": 0, "unknown": 0, "run": 0, "graded": 0, "errors": 0, "why": ""}
     )
     for rec in records.values():
         c = cov[(rec["repo"], rec["version"])]
         c["verified"] += 1
         c["commit"] += bool(rec.get("commit_present"))
+        c["unknown"] += rec.get("commit_present") is None
         c["why"] = c["why"] or recipe_status(rec["repo"], rec["version"])  # or the first recorded error
         if rec["in_run"]:
             c["run"] += 1
@@ -370,6 +376,7 @@ def render(records: dict[str, dict[str, Any]]) -> str:
         "",
         "*recipe*: an install recipe exists in envs/swebench/recipes.yaml; *commit*: base commit present in the "
         "repo cache (upstream snapshot or a fork's); *in run*: instances of the recorded run (training split); "
+        "(*unknown*: no repo cache for the repository in any run that wrote the records); "
         "*built+graded*: instances whose image built here and whose patch was graded; *errors*: tried and "
         "failed (stage: reason). Every instance of a version shares its recipe, so a version whose sampled "
         "instances built is expected to build for its other instances with a commit present (not all were tried).",
@@ -380,9 +387,10 @@ def render(records: dict[str, dict[str, Any]]) -> str:
     for (repo, version), c in sorted(
         cov.items(), key=lambda kv: (kv[0][0], [int(p) if p.isdigit() else p for p in kv[0][1].split(".")])
     ):
+        unknown = f" (+{c['unknown']} unknown)" if c["unknown"] else ""
         lines.append(
             f"| {repo} | {version} | {c['verified']} | {'no' if recipe_status(repo, version) else 'yes'} | "
-            f"{c['commit']} | {c['run']} | "
+            f"{c['commit']}{unknown} | {c['run']} | "
             f"{c['graded']} | {c['errors']} | {c['why']} |"
         )
     tot_v = sum(c["verified"] for c in cov.values())

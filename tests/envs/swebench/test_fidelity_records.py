@@ -71,6 +71,8 @@ def test_records_outlive_the_work_directory_and_new_grades_replace_old(tmp_path:
     first = fid.render(fid.load_records(keep))
     assert "| scikit-learn/scikit-learn | 1 | 1 | 0 | 0/1 (0.0%) |" in first
     assert "t::a[None-train_size3] (PASS_TO_PASS: official success, ours missing)" in first
+    # no repo cache in this run: whether the base commit is present is unknown, not "absent"
+    assert "| scikit-learn/scikit-learn | 0.22 | 1 | yes | 0 (+1 unknown) | 1 | 1 | 0 |" in first
 
     # run 2 on another machine: its work directory has only the other instance; the first grade stays
     out2 = tmp_path / "run2"
