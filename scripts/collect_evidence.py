@@ -129,7 +129,7 @@ def main() -> None:
     from patchjury.records import Candidate
     from patchjury.selection.candidates import load_tasks
     from patchjury.selection.config import SelectionConfig, recipe_regression
-    from patchjury.selection.execution import EnvPool
+    from patchjury.selection.env_pool import EnvPool
     from patchjury.selection.patch_parse import patch_sha1
     from patchjury.selection.pipeline import run_instance
     from patchjury.selection.regression import run_regression

@@ -41,7 +41,7 @@ ORACLE_KINDS: tuple[Kind, ...] = ("exit", "marker", "failure")
 
 
 class Run(Protocol):
-    """What a run showed (selection.execution.Cell has these fields)."""
+    """What a run showed (selection.pass_matrix.Cell has these fields)."""
 
     @property
     def exit_code(self) -> int | None: ...

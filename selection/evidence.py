@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from patchjury.selection.behaviour import Behaviour, behaviour_section
-from patchjury.selection.execution import ORIGINAL, PassMatrix
 from patchjury.selection.outputs import normalize
+from patchjury.selection.pass_matrix import ORIGINAL, PassMatrix
 from patchjury.selection.regression import RegressionReport
 from patchjury.selection.scores import SCORES, ScoreSettings, compute_scores
 from patchjury.selection.selectors import Signals

@@ -21,195 +21,40 @@ unusable (deletes `.git`, kills the container) is recorded on its cell and the w
 
 Workers run subjects in parallel, each leasing one Env from an `EnvPool` (reused, reset between subjects; between
 cells only when a test changed the work tree, or always with `isolation="cell"`).
+
+The records it fills in (ReproTest, Cell, PassMatrix, ORIGINAL, `collect_tests`) live in selection.pass_matrix, the
+pool in selection.env_pool; their names are importable from here too.
 """
 
 from __future__ import annotations
 
-import queue
 import shlex
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
 
 from patchjury.envs.errors import EnvError
 from patchjury.envs.patching import apply_patch
 from patchjury.envs.protocol import Env, EnvFactory
-from patchjury.records import Candidate
 from patchjury.selection.config import ExecutionConfig
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.errors import ExecutionError
-from patchjury.selection.outputs import Marker, observe
+from patchjury.selection.outputs import observe
+from patchjury.selection.pass_matrix import ORIGINAL, Cell, CellStatus, PassMatrix, ReproTest, collect_tests
 from patchjury.selection.scratch import strip_scratch
 
-ORIGINAL = "original"
-CellStatus = Literal["pass", "fail", "error", "timeout", "not_run"]
-
-
-class EnvPool:
-    """Up to `size` Envs made on demand by `factory`, leased one per worker; `close()` releases all."""
-
-    def __init__(self, factory: EnvFactory, size: int) -> None:
-        self.factory = factory
-        self.size = max(1, size)
-        self._free: queue.Queue[Env] = queue.Queue()
-        self._all: list[Env] = []
-        self._leased: dict[int, list[Env]] = {}
-        self._lock = threading.Lock()
-
-    def _make(self) -> Env:
-        try:
-            return self.factory()
-        except EnvError as exc:
-            raise ExecutionError(
-                f"could not start an environment for running tests: {exc} "
-                "(fix the environment, or run selection with --no-exec)"
-            ) from exc
-
-    @contextmanager
-    def lease(self) -> Iterator[Env]:
-        env: Env | None = None
-        with self._lock:
-            if self._free.empty() and len(self._all) < self.size:
-                env = self._make()
-                self._all.append(env)
-        if env is None:
-            env = self._free.get()
-        holder = [env]
-        self._leased[id(env)] = holder
-        try:
-            yield env
-        finally:
-            self._leased.pop(id(env), None)
-            self._free.put(holder[0])
-
-    def renew(self, env: Env) -> Env:
-        """Close a leased `env` that a test left unusable and start a fresh one in its place (returned to the pool
-        when the lease ends)."""
-        fresh = self._make()
-        with self._lock:
-            self._all = [fresh if e is env else e for e in self._all]
-            holder = self._leased.pop(id(env), None)
-            if holder is not None:
-                holder[0] = fresh
-                self._leased[id(fresh)] = holder
-        try:
-            env.close()
-        except EnvError:
-            pass  # it is broken already; the fresh one replaces it
-        return fresh
-
-    def close(self) -> None:
-        for env in self._all:
-            env.close()
-        self._all.clear()
-
-    def __enter__(self) -> EnvPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@dataclass
-class ReproTest:
-    """One distinct reproduction test and the candidates that wrote it."""
-
-    test_id: str
-    path: str
-    content: str
-    command: str
-    authors: list[str] = field(default_factory=list)
-    """candidate_ids of the candidates that carried this test."""
-    origin: str = "candidate"
-    """`candidate` (carried by candidates, e.g. scripts their trajectories wrote) or `issue` (derived from the
-    issue text, selection/issue_tests.py)."""
-
-
-@dataclass
-class Cell:
-    """One test run on one subject."""
-
-    subject: str
-    test_id: str
-    status: CellStatus
-    exit_code: int | None = None
-    duration: float = 0.0
-    tail: str = ""
-    """The last characters of the raw output."""
-    timed_out: bool = False
-    digest: str = ""
-    """Digest of the normalized output (selection.outputs): equal digests, equal visible behaviour."""
-    excerpt: str = ""
-    """Head and tail of the normalized output."""
-    exception: str | None = None
-    """The exception an uncaught traceback ended with."""
-    marker: Marker | None = None
-    """An Agentless-style verdict line printed: resolved, reproduced or other."""
-    truncated: bool = False
-    """The output was longer than the environment keeps (head and tail kept)."""
-    note: str = ""
-    """Anything unusual about this run (the environment had to be replaced...)."""
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-
-@dataclass
-class PassMatrix:
-    """Results of the whole grid plus which tests matter."""
-
-    tests: list[ReproTest]
-    subjects: list[str]
-    """`original` first, then cluster representatives."""
-    cells: dict[tuple[str, str], Cell]
-    apply_failures: dict[str, str] = field(default_factory=dict)
-    """subject -> why its patch did not apply."""
-    kept: list[str] = field(default_factory=list)
-    """Tests that exit 2 (reproduce the issue) on the original code."""
-    distinguishing: list[str] = field(default_factory=list)
-    """Kept tests passed by some applying subjects and not by others."""
-    stripped: dict[str, list[str]] = field(default_factory=dict)
-    """subject -> agent scratch files stripped from its patch before applying (selection/scratch.py)."""
-
-    def cell(self, subject: str, test_id: str) -> Cell | None:
-        return self.cells.get((subject, test_id))
-
-    def row(self, subject: str, test_ids: Sequence[str] | None = None) -> list[bool]:
-        """Pass (exit 0) per test, kept tests by default."""
-        ids = self.kept if test_ids is None else test_ids
-        return [bool((c := self.cell(subject, t)) and c.passed) for t in ids]
-
-    def applying(self) -> list[str]:
-        return [s for s in self.subjects if s != ORIGINAL and s not in self.apply_failures]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tests": [asdict(t) | {"content": None} for t in self.tests],
-            "subjects": self.subjects,
-            "cells": [asdict(c) for c in self.cells.values()],
-            "apply_failures": self.apply_failures,
-            "kept": self.kept,
-            "distinguishing": self.distinguishing,
-            "stripped": self.stripped,
-        }
-
-
-def collect_tests(candidates: Sequence[Candidate], limit: int | None = None) -> list[ReproTest]:
-    """Distinct tests of all candidates (identical path, content and command merged), in candidate order."""
-    seen: dict[tuple[str, str, str], ReproTest] = {}
-    for cand in candidates:
-        for tf in cand.tests:
-            key = (tf.path, tf.content, tf.run_command())
-            if key not in seen:
-                if limit is not None and len(seen) >= limit:
-                    continue
-                seen[key] = ReproTest(f"{cand.candidate_id}/{tf.path}", tf.path, tf.content, tf.run_command())
-            if cand.candidate_id not in seen[key].authors:
-                seen[key].authors.append(cand.candidate_id)
-    return list(seen.values())
+__all__ = [
+    "ORIGINAL",
+    "Cell",
+    "CellStatus",
+    "EnvFactory",
+    "EnvPool",
+    "PassMatrix",
+    "ReproTest",
+    "collect_tests",
+    "placement",
+    "run_pass_matrix",
+]
 
 
 def _tail(text: str, n: int) -> str:

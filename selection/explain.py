@@ -8,7 +8,7 @@ from patchjury.records import CandidateEvidence, Decision
 from patchjury.selection.behaviour import Behaviour
 from patchjury.selection.config import SelectionConfig
 from patchjury.selection.evidence import BehaviourEvidence, Evidence, ExecutionEvidence, RegressionEvidence
-from patchjury.selection.execution import PassMatrix
+from patchjury.selection.pass_matrix import PassMatrix
 from patchjury.selection.regression import RegressionReport
 
 

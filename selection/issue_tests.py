@@ -22,9 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchjury.records import Task
-from patchjury.selection.execution import PassMatrix, ReproTest
 from patchjury.selection.issue_config import IssueTestsConfig
 from patchjury.selection.issue_extract import Snippet, extract
+from patchjury.selection.pass_matrix import PassMatrix, ReproTest
 
 ISSUE_PREFIXES = ("issue/", "hints/")
 _RUNNER = Path(__file__).with_name("issue_runner_src.py")

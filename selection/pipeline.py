@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from patchjury.envs.protocol import EnvFactory
 from patchjury.records import Candidate, Decision, Task
 from patchjury.selection.behaviour import Behaviour, read_behaviour
 from patchjury.selection.cluster import cluster_candidates
 from patchjury.selection.config import SelectionConfig
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.errors import SelectionConfigError
 from patchjury.selection.evidence import (
     BehaviourEvidence,
@@ -25,9 +27,10 @@ from patchjury.selection.evidence import (
     RegressionEvidence,
     StaticEvidence,
 )
-from patchjury.selection.execution import EnvFactory, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from patchjury.selection.execution import run_pass_matrix
 from patchjury.selection.gather import contenders
 from patchjury.selection.issue_tests import issue_tests, prune_issue_tests
+from patchjury.selection.pass_matrix import PassMatrix, collect_tests
 from patchjury.selection.protocol import Verifier
 from patchjury.selection.regression import RegressionReport, run_regression
 from patchjury.selection.scratch import without

@@ -19,8 +19,9 @@ from patchjury.envs.patching import apply_patch, patch_files
 from patchjury.envs.protocol import Env, ExecResult
 from patchjury.envs.swebench.grading import django_module_label
 from patchjury.selection.config import RegressionConfig
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.errors import SelectionConfigError
-from patchjury.selection.execution import ORIGINAL, EnvPool
+from patchjury.selection.pass_matrix import ORIGINAL
 from patchjury.selection.related_tests import full_output, related_test_files
 
 _RA_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(\S.*?)(?:\s+-\s.*)?$")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from patchjury.records import Candidate, Decision, Task
 from patchjury.report.trajectory_html import DIFF_CSS, diff_html
-from patchjury.selection.execution import PassMatrix
+from patchjury.selection.pass_matrix import PassMatrix
 from patchjury.trajectory_record import Totals, TrajectoryRecord
 
 

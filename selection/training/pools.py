@@ -22,7 +22,7 @@ from typing import Any
 
 from patchjury.records import Candidate, TestFile
 from patchjury.selection.candidates import text_lines
-from patchjury.selection.trajectories import parse
+from patchjury.selection.trajectory_formats import parse
 
 OLD = "candidates/lite_candidates_train.jsonl.gz"
 NEW = "candidates/lite_pools_with_tests_train.jsonl.gz"

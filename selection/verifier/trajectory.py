@@ -17,7 +17,9 @@ from typing import Any
 
 from patchjury.records import Candidate
 from patchjury.selection.outputs import digest, exception_of, normalize
-from patchjury.selection.trajectories import Step, Trajectory, TrajectoryError, load, parse
+from patchjury.selection.trajectories import load
+from patchjury.selection.trajectory_formats import Trajectory, TrajectoryError, parse
+from patchjury.selection.trajectory_steps import Step
 
 _LIMIT = re.compile(
     r"(?i)(exit_cost|cost_limit|step_limit|limitsexceeded|token_limit|time_limit|early_exit|format)"

@@ -16,7 +16,7 @@ from patchjury.core.settings import Settings, check_model_keys, load_settings
 from patchjury.records import Candidate, CandidateEvidence, Decision, TestFile
 from patchjury.report.run_report import commit_message, own_test_verdicts, patch_stats
 from patchjury.report.swebench import InstanceResult, RunSummary, summary_markdown, totals
-from patchjury.selection.execution import Cell, PassMatrix, ReproTest
+from patchjury.selection.pass_matrix import Cell, PassMatrix, ReproTest
 
 PATCH = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 

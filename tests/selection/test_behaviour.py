@@ -10,9 +10,9 @@ from pathlib import Path
 from patchjury.records import Candidate, TestFile
 from patchjury.selection.behaviour import kind_of, read_behaviour, verdict
 from patchjury.selection.config import SelectionConfig
-from patchjury.selection.execution import Cell
 from patchjury.selection.explain import render_markdown
 from patchjury.selection.outputs import observe
+from patchjury.selection.pass_matrix import Cell
 from patchjury.selection.pipeline import run_instance
 
 sys.path.insert(0, str(Path(__file__).parent))

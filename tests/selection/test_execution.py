@@ -13,8 +13,10 @@ from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, TestFile
 from patchjury.selection.cluster import cluster_candidates
 from patchjury.selection.config import ExecutionConfig
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.errors import ExecutionError
-from patchjury.selection.execution import ORIGINAL, EnvPool, collect_tests, run_pass_matrix
+from patchjury.selection.execution import run_pass_matrix
+from patchjury.selection.pass_matrix import ORIGINAL, collect_tests
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo
@@ -179,3 +181,14 @@ def test_pass_matrix_in_docker(tmp_path: Path, base_image: str) -> None:
         and m.row("wrong") == [False, False]
     )
     assert set(m.apply_failures) == {"stale"}
+
+
+def test_the_moved_names_are_still_importable_from_selection_execution() -> None:
+    """The records moved to selection.pass_matrix and the pool to selection.env_pool; the old module re-exports
+    them, so callers importing from selection.execution keep working."""
+    from patchjury.selection import env_pool, execution, pass_matrix
+
+    for name in ("ORIGINAL", "CellStatus", "ReproTest", "Cell", "PassMatrix", "collect_tests"):
+        assert getattr(execution, name) is getattr(pass_matrix, name), name
+    assert execution.EnvPool is env_pool.EnvPool
+    assert {"EnvFactory", "placement", "run_pass_matrix"} <= set(execution.__all__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchjury.selection.execution import ORIGINAL, Cell, PassMatrix, ReproTest
 from patchjury.selection.explain import render_chart, render_markdown
+from patchjury.selection.pass_matrix import ORIGINAL, Cell, PassMatrix, ReproTest
 from patchjury.selection.regression import RegressionReport
 from patchjury.selection.selectors import R2EHybrid, Signals, build_decision
 

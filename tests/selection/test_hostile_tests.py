@@ -16,8 +16,10 @@ from patchjury.envs.local import LocalEnv
 from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, TestFile
 from patchjury.selection.config import ExecutionConfig, SelectionConfig
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.evidence import ExecutionEvidence
-from patchjury.selection.execution import ORIGINAL, EnvPool, PassMatrix, collect_tests, run_pass_matrix
+from patchjury.selection.execution import run_pass_matrix
+from patchjury.selection.pass_matrix import ORIGINAL, PassMatrix, collect_tests
 
 sys.path.insert(0, str(Path(__file__).parent))
 import jury_repo

@@ -17,11 +17,12 @@ from patchjury.envs.local import LocalEnv
 from patchjury.envs.protocol import Env
 from patchjury.records import Candidate, Task
 from patchjury.selection.config import SelectionConfig
-from patchjury.selection.execution import ReproTest, _fingerprint
+from patchjury.selection.execution import _fingerprint
 from patchjury.selection.explain import render_markdown
 from patchjury.selection.issue_config import IssueTestsConfig
 from patchjury.selection.issue_extract import extract
 from patchjury.selection.issue_tests import issue_tests
+from patchjury.selection.pass_matrix import ReproTest
 from patchjury.selection.pipeline import run_instance
 
 sys.path.insert(0, str(Path(__file__).parent))

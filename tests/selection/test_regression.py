@@ -10,7 +10,7 @@ import pytest
 from patchjury.envs.config import LocalEnvConfig
 from patchjury.envs.local import LocalEnv
 from patchjury.selection.config import RegressionConfig
-from patchjury.selection.execution import EnvPool
+from patchjury.selection.env_pool import EnvPool
 from patchjury.selection.regression import parse_pytest_ra, run_regression
 from patchjury.selection.related_tests import related_test_files
 

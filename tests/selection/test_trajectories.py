@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from patchjury.selection.trajectories import TrajectoryError, load, parse, run_target
+from patchjury.selection.trajectories import load
+from patchjury.selection.trajectory_formats import TrajectoryError, parse
+from patchjury.selection.trajectory_steps import run_target
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
@@ -225,3 +227,15 @@ def test_scripts_from_every_real_swe_agent_and_coder_trajectory(tmp_path: Path) 
                 same[cand.candidate_id == "coder"][test.content.rstrip() != scripts[test.path]] += 1
     assert same[False] == [248, 0]
     assert same[True][0] >= 116 and same[True][1] <= 3, same
+
+
+def test_the_moved_names_are_still_importable_from_selection_trajectories() -> None:
+    """The parsers moved to selection.trajectory_formats and selection.trajectory_steps; the old module re-exports
+    them, so callers importing from selection.trajectories keep working."""
+    from patchjury.selection import trajectories, trajectory_formats, trajectory_steps
+
+    for name in ("Format", "Trajectory", "TrajectoryError", "parse"):
+        assert getattr(trajectories, name) is getattr(trajectory_formats, name), name
+    for name in ("Step", "StepKind", "run_target"):
+        assert getattr(trajectories, name) is getattr(trajectory_steps, name), name
+    assert set(trajectories.__all__) >= {"load", "trajectory_files", "candidates_from_trajectories"}
