@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -241,6 +242,15 @@ def diff_sections(patch: str | None) -> dict[str, str]:
     return out
 
 
+#: The session header pytest prints: what Python and pytest a container has, read from a log.
+PYTEST_HEADER = re.compile(r"platform \w+ -- Python ([0-9][0-9.]*[0-9]), pytest-([0-9][0-9.]*[0-9])")
+
+
+def versions_in(text: str) -> list[str]:
+    """Distinct "Python X, pytest Y" pairs of the pytest session headers in a log or a run's outputs."""
+    return sorted({f"Python {py}, pytest {pt}" for py, pt in PYTEST_HEADER.findall(text)})
+
+
 def load_records(path: Path | None) -> dict[str, dict[str, Any]]:
     """Per-instance records kept by earlier runs (--records): {instance_id: record}."""
     if path is None or not path.exists():
@@ -331,8 +341,13 @@ def collect_records(
             rec["commit_present"] = iid in present
         if iid in runs:
             row = runs[iid]
+            rec["official_versions"] = versions_in(
+                "\n".join(str(st.get("observation") or "") for st in row.get("steps") or [])
+            )
             if (ours := our_report(out, iid)) is not None:
                 rec.pop("error", None)
+                log = out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid / "test_output.txt"
+                rec["our_versions"] = versions_in(log.read_text(errors="replace")) if log.exists() else []
                 if not (row["model_patch"] or "").strip() and row["report"].get("patch_exists"):
                     rec["grading"] = None  # the file lost the patch the official report graded
                 else:
@@ -344,6 +359,10 @@ def collect_records(
                 rec["replay"] = rep
         records[iid] = rec
     return records
+
+
+def _vkey(version: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in version.split(".")]
 
 
 def render(records: dict[str, dict[str, Any]]) -> str:
@@ -384,9 +403,7 @@ def render(records: dict[str, dict[str, Any]]) -> str:
         "| repo | version | Verified | recipe | commit | in run | built+graded | errors | why not |",
         "|---|---|---:|---|---:|---:|---:|---:|---|",
     ]
-    for (repo, version), c in sorted(
-        cov.items(), key=lambda kv: (kv[0][0], [int(p) if p.isdigit() else p for p in kv[0][1].split(".")])
-    ):
+    for (repo, version), c in sorted(cov.items(), key=lambda kv: (kv[0][0], _vkey(kv[0][1]))):
         unknown = f" (+{c['unknown']} unknown)" if c["unknown"] else ""
         lines.append(
             f"| {repo} | {version} | {c['verified']} | {'no' if recipe_status(repo, version) else 'yes'} | "
@@ -470,6 +487,34 @@ def render(records: dict[str, dict[str, Any]]) -> str:
         *dis,
         "",
     ]
+    # Python and pytest
+    vers: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for rec in records.values():
+        if rec.get("official_versions") or rec.get("our_versions"):
+            theirs, mine = vers[(rec["repo"], rec["version"])]
+            theirs |= set(rec.get("official_versions") or [])
+            mine |= set(rec.get("our_versions") or [])
+    lines += [
+        "## Python and pytest: the official containers vs ours",
+        "",
+        "*official*: the pytest session headers (`platform linux -- Python X, pytest-Y`) in the outputs of the "
+        "run's own commands, i.e. what the official container for the instance had; *ours*: the same header in "
+        "our grading logs. A different pytest can name parametrized tests differently (scikit-learn-14983: "
+        "pytest 7 writes `[None-1j]` where 6.2 writes `[None-train_size3]`); test runners other than pytest "
+        "(django, sympy's bin/test) print no such header.",
+        "",
+        "| repo | version | official | ours | same pytest |",
+        "|---|---|---|---|---|",
+    ]
+    for (repo, version), (theirs, mine) in sorted(vers.items(), key=lambda kv: (kv[0][0], _vkey(kv[0][1]))):
+        pt = {v.rpartition("pytest ")[2] for v in theirs}, {v.rpartition("pytest ")[2] for v in mine}
+        same = "-" if not (pt[0] and pt[1]) else "yes" if pt[0] == pt[1] else "**no**"
+        if repo == "pytest-dev/pytest" and same != "-":  # the repository under test is the pytest
+            same = "n/a: pytest is the repository under test (its version string comes from the build)"
+        lines.append(
+            f"| {repo} | {version} | {'; '.join(sorted(theirs)) or '-'} | {'; '.join(sorted(mine)) or '-'} | {same} |"
+        )
+    lines.append("")
     # replay
     rep: dict[str, list[dict[str, Any]]] = defaultdict(list)
     bad: list[str] = []

@@ -124,3 +124,29 @@ def test_a_damaged_records_file_is_a_clear_error(tmp_path: Path, bad: str) -> No
         fh.write(bad)
     with pytest.raises(SystemExit, match=r"kept\.jsonl\.gz.*git checkout"):
         fid.load_records(path)
+
+
+def test_python_and_pytest_of_both_sides_are_read_from_the_logs(tmp_path: Path) -> None:
+    """The official container's pytest comes from the run's own command outputs, ours from our grading log; a
+    different pytest is flagged (it renames parametrized tests)."""
+    assert fid.versions_in("x\nplatform linux -- Python 3.6.13, pytest-6.2.4, py-1.11.0\n") == [
+        "Python 3.6.13, pytest 6.2.4"
+    ]
+    assert fid.versions_in("no header") == []
+    insts = {IID: inst(IID, "scikit-learn/scikit-learn", "0.22")}
+    step = {
+        "command": "pytest x.py",
+        "returncode": 0,
+        "observation": "platform linux -- Python 3.6.13, pytest-6.2.4",
+    }
+    runs = {IID: {"model_patch": "d", "resolved": True, "report": official(True, [], []), "steps": [step]}}
+    out = tmp_path / "run"
+    write_ours(out, IID, official(True, [], []))
+    log = out / "eval" / "logs" / "run_evaluation" / fid.RUN_ID / fid.MODEL / IID / "test_output.txt"
+    log.write_text("platform linux -- Python 3.9.2, pytest-7.0.1, pluggy-1.0.0\n")
+    text = fid.render(fid.collect_records(argparse.Namespace(out=out, repo_cache=None), runs, insts, {}))
+    row = "| scikit-learn/scikit-learn | 0.22 | Python 3.6.13, pytest 6.2.4 | Python 3.9.2, pytest 7.0.1 | **no** |"
+    assert row in text
+    log.write_text("platform linux -- Python 3.9.2, pytest-6.2.4, pluggy-1.0.0\n")
+    text = fid.render(fid.collect_records(argparse.Namespace(out=out, repo_cache=None), runs, insts, {}))
+    assert "| Python 3.6.13, pytest 6.2.4 | Python 3.9.2, pytest 6.2.4 | yes |" in text
