@@ -227,25 +227,31 @@ def replay(args: argparse.Namespace, inst: SWEInstance) -> None:
 # ---------------------------------------------------------------- tables
 
 
+def grade_dir(out: Path, iid: str) -> Path:
+    """Where `swebench eval --run-id` put an instance's report.json, error.json and test_output.txt."""
+    return out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid
+
+
 def our_report(out: Path, iid: str) -> dict[str, Any] | None:
-    return read_report(out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid, iid)
+    return read_report(grade_dir(out, iid), iid)
 
 
 def error_of(out: Path, iid: str) -> dict[str, Any] | None:
-    path = out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid / "error.json"
+    path = grade_dir(out, iid) / "error.json"
     try:
         return dict(json.loads(path.read_text()))
     except (OSError, json.JSONDecodeError):
         return None
 
 
-def commits_present(cache: Path | None, insts: list[SWEInstance]) -> set[str]:
-    """Instance ids whose base commit is in the repo cache (one `git cat-file --batch-check` per repo)."""
+def commits_present(cache: Path | None, insts: list[SWEInstance]) -> dict[str, bool]:
+    """Whether each instance's base commit is in the repo cache (one `git cat-file --batch-check` per repo);
+    instances of a repository the cache does not hold are left out (unknown)."""
     import subprocess
 
     from patchjury.envs.swebench.repos import find_in_cache
 
-    found: set[str] = set()
+    found: dict[str, bool] = {}
     by_repo: dict[str, list[SWEInstance]] = defaultdict(list)
     for i in insts:
         by_repo[i.repo].append(i)
@@ -257,7 +263,7 @@ def commits_present(cache: Path | None, insts: list[SWEInstance]) -> set[str]:
         out = subprocess.run(
             ["git", "-C", str(path), "cat-file", "--batch-check"], input=query, capture_output=True, text=True
         ).stdout.splitlines()
-        found |= {i.instance_id for i, line in zip(items, out, strict=False) if not line.endswith("missing")}
+        found |= {i.instance_id: not line.endswith("missing") for i, line in zip(items, out, strict=False)}
     return found
 
 
@@ -354,19 +360,13 @@ def collect_records(
     out = args.out
     verified = list(insts.values())
     present = commits_present(args.repo_cache, verified)
-    from patchjury.envs.swebench.repos import find_in_cache
-
-    repos = {i.repo for i in verified}
-    cached = {
-        r for r in repos if args.repo_cache is not None and find_in_cache(r, args.repo_cache) is not None
-    }
     records: dict[str, dict[str, Any]] = {}
     for i in verified:
         iid = i.instance_id
         rec = dict(previous.get(iid, {}))
         rec.update(instance_id=iid, repo=i.repo, version=i.version, in_run=iid in runs)
-        if i.repo in cached:  # else the kept answer, or none (shown as unknown)
-            rec["commit_present"] = iid in present
+        if iid in present:  # else the kept answer, or none (shown as unknown)
+            rec["commit_present"] = present[iid]
         if iid in runs:
             row = runs[iid]
             rec["official_versions"] = versions_in(
@@ -374,7 +374,7 @@ def collect_records(
             )
             if (ours := our_report(out, iid)) is not None:
                 rec.pop("error", None)
-                log = out / "eval" / "logs" / "run_evaluation" / RUN_ID / MODEL / iid / "test_output.txt"
+                log = grade_dir(out, iid) / "test_output.txt"
                 rec["our_versions"] = versions_in(log.read_text(errors="replace")) if log.exists() else []
                 if not (row["model_patch"] or "").strip() and row["report"].get("patch_exists"):
                     rec["grading"] = None  # the file lost the patch the official report graded

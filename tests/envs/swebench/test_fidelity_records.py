@@ -46,7 +46,7 @@ def official(resolved: bool, p2p_ok: list[str], p2p_bad: list[str]) -> dict[str,
 
 
 def write_ours(out: Path, iid: str, report: dict[str, Any]) -> None:
-    d = out / "eval" / "logs" / "run_evaluation" / fid.RUN_ID / fid.MODEL / iid
+    d = fid.grade_dir(out, iid)
     d.mkdir(parents=True)
     (d / "report.json").write_text(json.dumps({iid: report}))
 
@@ -63,12 +63,16 @@ def test_records_outlive_the_work_directory_and_new_grades_replace_old(tmp_path:
     }
     keep = tmp_path / "kept.jsonl.gz"
 
+    def run_then_render(out: Path) -> str:
+        """What `--render-only --records KEEP` does with OUT: update the kept records, render from them."""
+        args = argparse.Namespace(out=out, repo_cache=None)
+        fid.save_records(keep, fid.collect_records(args, runs, insts, fid.load_records(keep)))
+        return fid.render(fid.load_records(keep))
+
     # run 1 (pytest 7 names the parameter differently): graded, disagrees
     out1 = tmp_path / "run1"
     write_ours(out1, IID, official(False, [], []) | {"resolved": False})
-    args = argparse.Namespace(out=out1, repo_cache=None)
-    fid.save_records(keep, fid.collect_records(args, runs, insts, fid.load_records(keep)))
-    first = fid.render(fid.load_records(keep))
+    first = run_then_render(out1)
     assert "| scikit-learn/scikit-learn | 1 | 1 | 0 | 0/1 (0.0%) |" in first
     assert "t::a[None-train_size3] (PASS_TO_PASS: official success, ours missing)" in first
     # no repo cache in this run: whether the base commit is present is unknown, not "absent"
@@ -77,13 +81,7 @@ def test_records_outlive_the_work_directory_and_new_grades_replace_old(tmp_path:
     # run 2 on another machine: its work directory has only the other instance; the first grade stays
     out2 = tmp_path / "run2"
     write_ours(out2, OTHER, official(False, [], []))
-    fid.save_records(
-        keep,
-        fid.collect_records(
-            argparse.Namespace(out=out2, repo_cache=None), runs, insts, fid.load_records(keep)
-        ),
-    )
-    second = fid.render(fid.load_records(keep))
+    second = run_then_render(out2)
     assert "| scikit-learn/scikit-learn | 1 | 1 | 0 | 0/1 (0.0%) |" in second
     assert "| sympy/sympy | 1 | 0 | 0 | 1/1 (100.0%) |" in second
     assert "| **all** | 2 | 1 | 0 | 1/2 (50.0%) |" in second
@@ -91,13 +89,7 @@ def test_records_outlive_the_work_directory_and_new_grades_replace_old(tmp_path:
     # run 3 regrades the first instance with the fixed recipe: the new grade replaces the old one
     out3 = tmp_path / "run3"
     write_ours(out3, IID, official(True, ["t::a[None-train_size3]"], []))
-    fid.save_records(
-        keep,
-        fid.collect_records(
-            argparse.Namespace(out=out3, repo_cache=None), runs, insts, fid.load_records(keep)
-        ),
-    )
-    third = fid.render(fid.load_records(keep))
+    third = run_then_render(out3)
     assert "| **all** | 2 | 1 | 1 | 2/2 (100.0%) |" in third
     assert "train_size3] (PASS_TO_PASS" not in third
     saved = fid.load_records(keep)
@@ -142,7 +134,7 @@ def test_python_and_pytest_of_both_sides_are_read_from_the_logs(tmp_path: Path) 
     runs = {IID: {"model_patch": "d", "resolved": True, "report": official(True, [], []), "steps": [step]}}
     out = tmp_path / "run"
     write_ours(out, IID, official(True, [], []))
-    log = out / "eval" / "logs" / "run_evaluation" / fid.RUN_ID / fid.MODEL / IID / "test_output.txt"
+    log = fid.grade_dir(out, IID) / "test_output.txt"
     log.write_text("platform linux -- Python 3.9.2, pytest-7.0.1, pluggy-1.0.0\n")
     text = fid.render(fid.collect_records(argparse.Namespace(out=out, repo_cache=None), runs, insts, {}))
     row = "| scikit-learn/scikit-learn | 0.22 | Python 3.6.13, pytest 6.2.4 | Python 3.9.2, pytest 7.0.1 | **no** |"
