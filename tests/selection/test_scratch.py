@@ -51,7 +51,7 @@ def test_strip_rules() -> None:
     assert without(patch, ["reproduce.py"]) == kept and without(patch, []) == patch
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+@pytest.mark.usefixtures("shared_data")
 def test_every_real_pool_patch_keeps_its_edits() -> None:
     """On all 2,164 real candidates: stripping never touches an edit of an existing file, and what stays parses."""
     rows = []

@@ -14,7 +14,7 @@ from patchjury.selection.trajectory_formats import TrajectoryError, parse
 from patchjury.selection.trajectory_steps import run_target
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+needs_data = pytest.mark.usefixtures("shared_data")  # fails under CI=true when the data is missing
 
 
 def _rows(rel: str, n: int) -> list[dict[str, Any]]:

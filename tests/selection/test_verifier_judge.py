@@ -210,7 +210,7 @@ def test_judge_prompt_carries_the_trajectory_digest() -> None:
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+@pytest.mark.usefixtures("shared_data")
 def test_real_trajectories_in_three_formats_reach_features_and_the_judge(tmp_path: Path) -> None:
     """Real runs on sympy-21847 as the files their agents write (SWE-agent `.traj`, mini-swe-agent `.traj.json`)
     plus one of ours: the verifier's traj_* features and the judge's request to the (fake) server both carry the
