@@ -1,7 +1,9 @@
 """Host-side git helpers: resolve a commit and pack a checkout (with a shallow .git) as a tarball.
 
 The tarball carries the work tree at the commit plus a one-commit `.git`, so `git diff`/`git reset` work in a
-container without the repo's full history. Every entry belongs to the container user that works on it (root,
+container without the repo's full history. Submodules (e.g. astropy's astropy_helpers) are checked out on
+request at the commit their gitlink pins, each from a host repository that holds it, as a nested shallow
+repository registered in `.git/config` (what `git submodule update --init` leaves, without the network). Every entry belongs to the container user that works on it (root,
 or the image's sandbox user). Tarballs are cached per (repo, commit, owner) for the life of the process, in a
 temporary directory removed at exit or on SIGTERM (or by a later process, after a crash).
 """
@@ -13,13 +15,14 @@ import subprocess
 import tarfile
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from patchjury.envs import cleanup
 from patchjury.envs.errors import EnvCommandError, EnvConfigError
 
-_CACHE: dict[tuple[str, str, int], Path] = {}
+_CACHE: dict[tuple[str, str, int, tuple[tuple[str, str], ...]], Path] = {}
 _LOCK = threading.Lock()
 _TMP: Path | None = None
 
@@ -50,6 +53,71 @@ def resolve_commit(repo: Path | str, rev: str = "HEAD") -> str:
     return run.stdout.strip()
 
 
+@dataclass(frozen=True)
+class Submodule:
+    """A submodule recorded in a commit: its `.gitmodules` entry and the commit its gitlink pins."""
+
+    name: str
+    """Its name in `.gitmodules`."""
+    path: str
+    """Where it sits in the work tree."""
+    url: str
+    """Its `url` in `.gitmodules` (may be empty)."""
+    sha: str
+    """The commit the superproject's tree pins at `path`."""
+
+
+def submodules_at(repo: Path | str, commit: str) -> list[Submodule]:
+    """The submodules of `repo` at `commit` whose path holds a gitlink (none without a `.gitmodules`)."""
+    path = Path(repo).expanduser().resolve()
+    sha = resolve_commit(path, commit)
+    if subprocess.run(
+        ["git", "cat-file", "-e", f"{sha}:.gitmodules"], cwd=path, capture_output=True
+    ).returncode:
+        return []
+    entries: dict[str, dict[str, str]] = {}
+    listing = _git(
+        ["config", "--blob", f"{sha}:.gitmodules", "--get-regexp", r"^submodule\..*\.(path|url)$"],
+        path,
+        f"read .gitmodules at {sha[:12]}",
+    )
+    for line in listing.splitlines():
+        key, _, value = line.partition(" ")
+        name, _, field = key[len("submodule.") :].rpartition(".")
+        entries.setdefault(name, {})[field] = value.strip()
+    out = []
+    for name, fields in entries.items():
+        if "path" not in fields:
+            continue
+        row = _git(
+            ["ls-tree", sha, "--", fields["path"]], path, f"list {fields['path']} at {sha[:12]}"
+        ).split()
+        if len(row) >= 3 and row[0] == "160000":
+            out.append(Submodule(name, fields["path"], fields.get("url", ""), row[2]))
+    return out
+
+
+def _check_out_submodules(tree: Path, src: Path, sha: str, submodules: Mapping[str, Path | str]) -> None:
+    pinned = {s.path: s for s in submodules_at(src, sha)}
+    for rel, host in sorted(submodules.items()):
+        sub = pinned.get(rel)
+        if sub is None:
+            raise EnvConfigError(
+                f"{rel!r} is not a submodule of {src} at {sha[:12]} (its submodules: {sorted(pinned) or 'none'})"
+            )
+        host_path = Path(host).expanduser().resolve()
+        where = tree / rel
+        where.mkdir(parents=True, exist_ok=True)
+        _git(["init", "-q"], where, f"init submodule {rel}")
+        _git(
+            ["fetch", "-q", "--depth", "1", f"file://{host_path}", sub.sha],
+            where,
+            f"fetch submodule {rel} at {sub.sha[:12]} from {host_path} (does it hold that commit?)",
+        )
+        _git(["checkout", "-q", "--detach", sub.sha], where, f"check out submodule {rel} at {sub.sha[:12]}")
+        _git(["submodule", "--quiet", "init", "--", rel], tree, f"register submodule {rel}")
+
+
 def _tmp_root() -> Path:
     global _TMP
     if _TMP is None or not _TMP.is_dir():
@@ -67,12 +135,18 @@ def _owned_by(uid: int) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
     return owned
 
 
-def checkout_tarball(repo: Path | str, commit: str, uid: int = 0) -> Path:
+def checkout_tarball(
+    repo: Path | str, commit: str, uid: int = 0, submodules: Mapping[str, Path | str] | None = None
+) -> Path:
     """A tar of the repo at `commit` (work tree + shallow .git, detached HEAD), every entry owned by `uid`
-    (= gid; the container user that works on it), cached per process."""
+    (= gid; the container user that works on it), cached per process. `submodules` maps a submodule's path
+    to a host repository holding the commit it pins; those are checked out too (others stay empty dirs)."""
     src = Path(repo).expanduser().resolve()
     sha = resolve_commit(src, commit)
-    key = (str(src), sha, uid)
+    subs = tuple(
+        sorted((rel, str(Path(host).expanduser().resolve())) for rel, host in (submodules or {}).items())
+    )
+    key = (str(src), sha, uid, subs)
     with _LOCK:
         cached = _CACHE.get(key)
         if cached is not None and cached.exists():
@@ -83,6 +157,8 @@ def checkout_tarball(repo: Path | str, commit: str, uid: int = 0) -> Path:
         _git(["init", "-q"], tree, "init a checkout")
         _git(["fetch", "-q", "--depth", "1", f"file://{src}", sha], tree, f"fetch {sha[:12]} from {src}")
         _git(["checkout", "-q", "--detach", sha], tree, f"check out {sha[:12]}")
+        if subs:
+            _check_out_submodules(tree, src, sha, dict(subs))
         tar_path = work / "checkout.tar"
         with tarfile.open(tar_path, "w") as tar:
             for child in sorted(tree.iterdir()):

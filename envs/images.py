@@ -58,19 +58,27 @@ def log_dir() -> Path:
     return path
 
 
-def image_key(base_id: str, commit: str, setup: Sequence[str], env: Mapping[str, str], workdir: str) -> str:
-    """sha256 of the inputs that shape an env image."""
-    payload = json.dumps(
-        {
-            "v": RECIPE_VERSION,
-            "base": base_id,
-            "commit": commit,
-            "setup": list(setup),
-            "env": dict(sorted(env.items())),
-            "workdir": workdir,
-        },
-        sort_keys=True,
-    )
+def image_key(
+    base_id: str,
+    commit: str,
+    setup: Sequence[str],
+    env: Mapping[str, str],
+    workdir: str,
+    submodules: Sequence[str] = (),
+) -> str:
+    """sha256 of the inputs that shape an env image (`submodules`: the paths checked out; their commits
+    follow from `commit`)."""
+    inputs: dict[str, Any] = {
+        "v": RECIPE_VERSION,
+        "base": base_id,
+        "commit": commit,
+        "setup": list(setup),
+        "env": dict(sorted(env.items())),
+        "workdir": workdir,
+    }
+    if submodules:  # absent otherwise, so images built before submodules existed keep their tags
+        inputs["submodules"] = sorted(submodules)
+    payload = json.dumps(inputs, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -87,13 +95,14 @@ def env_image_tag(
     workdir: str = "/testbed",
     env: Mapping[str, str] | None = None,
     name: str | None = None,
+    submodules: Mapping[str, Path | str] | None = None,
 ) -> str:
     """The tag build_env_image would produce (resolves `commit` and the base image id).
 
     `name` (e.g. `owner__repo`) names the tag; default: the repository directory's name."""
     base_id = _image_id(base)
     sha = resolve_commit(repo, commit)
-    key = image_key(base_id, sha, setup, env or {}, workdir)
+    key = image_key(base_id, sha, setup, env or {}, workdir, list(submodules or {}))
     return f"{ENV_REPOSITORY}:{_slug(name or repo)}-{key[:16]}"
 
 
@@ -142,19 +151,21 @@ def build_env_image(
     step_timeout: float = 3600.0,
     on_output: Callable[[str], None] | None = None,
     name: str | None = None,
+    submodules: Mapping[str, Path | str] | None = None,
 ) -> str:
     """Build (or reuse) the env image for repo@commit on `base`; returns its tag (named after `name`, e.g.
     `owner__repo`, or the repository directory).
 
     `setup` commands run in order with bash in `workdir`; `env` is baked into the image. `ca_bundle` defaults
     to the host bundle when it exists (None disables). `on_output` receives build output as it arrives.
+    `submodules` (path -> host repository holding the pinned commit) are checked out before setup.
     """
     env = dict(env or {})
     if ca_bundle is _SENTINEL_CA:
         ca_bundle = DEFAULT_CA_BUNDLE if DEFAULT_CA_BUNDLE.is_file() else None
     if ca_bundle is not None and not Path(ca_bundle).is_file():
         raise ImageBuildError(f"CA bundle {ca_bundle} does not exist; pass an existing file or None")
-    tag = env_image_tag(base, repo, commit, setup, workdir, env, name=name)
+    tag = env_image_tag(base, repo, commit, setup, workdir, env, name=name, submodules=submodules)
     with _locks_guard:
         lock = _build_locks.setdefault(tag, threading.Lock())
     with lock:
@@ -178,6 +189,7 @@ def build_env_image(
                 log,
                 log_path,
                 on_output,
+                dict(submodules or {}),
             ).run(tag)
     return tag
 
@@ -199,8 +211,10 @@ class _Build:
         log: Any,
         log_path: Path,
         on_output: Callable[[str], None] | None,
+        submodules: dict[str, Path | str],
     ) -> None:
         self.base, self.repo, self.sha, self.setup, self.workdir = base, repo, sha, setup, workdir
+        self.submodules = submodules
         self.env, self.ca_bundle, self.network, self.step_timeout = env, ca_bundle, network, step_timeout
         self.log, self.log_path, self.on_output = log, log_path, on_output
         self.client = docker_client()
@@ -255,7 +269,7 @@ class _Build:
         try:
             wd = shlex.quote(self.workdir)
             self.step(cid, f"mkdir -p {wd} && git config --system --add safe.directory '*'", "/", build_env)
-            with open(checkout_tarball(self.repo, self.sha), "rb") as fh:
+            with open(checkout_tarball(self.repo, self.sha, submodules=self.submodules), "rb") as fh:
                 self.api.put_archive(cid, self.workdir, fh)
             for i, cmd in enumerate(self.setup, 1):
                 self.emit(f"\n# step {i}/{len(self.setup)}: {cmd}\n")

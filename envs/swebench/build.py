@@ -1,7 +1,8 @@
 """Instance environment images: the official image named in the instance (`docker pull`), or a local build.
 
 Local build: the base image for the recipe's Python (3.9 -> Debian bullseye, 3.11 -> bookworm, bootstrapped
-offline by envs.bootstrap), the repository at base_commit copied to /testbed, then the recipe's pre_install
+offline by envs.bootstrap), the repository at base_commit copied to /testbed (with its git submodules at their
+pinned commits, from the repo cache, when the recipe says `submodules: true`), then the recipe's pre_install
 and install commands run with the host CA bundle mounted (so pip reaches the package index). Images are cached
 by content hash in envs.images, so a second run reuses them. Failures raise errors carrying the reason and the
 path of a log, which the harness records for that instance.
@@ -9,6 +10,7 @@ path of a log, which the harness records for that instance.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import time
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchjury.envs.errors import ImageBuildError
+from patchjury.envs.gitsource import submodules_at
+from patchjury.envs.swebench.errors import RepoCacheError
 from patchjury.envs.swebench.instances import SWEInstance
 from patchjury.envs.swebench.recipes import Recipe, get_recipe
 from patchjury.envs.swebench.repos import resolve_repo
@@ -24,6 +28,7 @@ from patchjury.envs.sweep import image_exists
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 WORKDIR = "/testbed"
 PULL_TIMEOUT = 3600.0
+GITHUB_URL = re.compile(r"github\.com[:/]+([^/\s]+/[^/\s]+?)(?:\.git)?/*$")
 
 _base_lock = threading.Lock()
 
@@ -80,18 +85,44 @@ def base_image_for(recipe: Recipe) -> str:
         return bootstrap(recipe.suite)
 
 
+def submodule_sources(
+    instance: SWEInstance, repo_path: Path, repo_cache: Path | str | None = None, allow_clone: bool = True
+) -> dict[str, Path]:
+    """Host repositories holding the commits the instance's submodules pin at base_commit (path -> repo),
+    found like the instance's own repository (repo cache `owner__name`, else a clone when allowed)."""
+    out: dict[str, Path] = {}
+    for sub in submodules_at(repo_path, instance.base_commit):
+        found = GITHUB_URL.search(sub.url)
+        if found is None:
+            raise RepoCacheError(
+                f"{instance.instance_id}: submodule {sub.path} comes from {sub.url!r}, not a GitHub URL the repo "
+                "cache can stand for; build from a recipe without `submodules: true`, or add the files in setup"
+            )
+        try:
+            out[sub.path] = resolve_repo(found.group(1), sub.sha, repo_cache, allow_clone=allow_clone)
+        except RepoCacheError as exc:
+            raise RepoCacheError(
+                f"{instance.instance_id}: submodule {sub.path} ({found.group(1)} @ {sub.sha[:12]}): {exc}"
+            ) from exc
+    return out
+
+
 def build_local_image(
     instance: SWEInstance,
     recipe: Recipe,
     repo_path: Path,
     log_path: Path | None = None,
     ca_bundle: Path | None = CA_BUNDLE,
+    repo_cache: Path | str | None = None,
+    allow_clone: bool = True,
 ) -> str:
-    """Build (or reuse) the environment image for `instance` from `recipe`; returns its tag."""
+    """Build (or reuse) the environment image for `instance` from `recipe`; returns its tag. With
+    `recipe.submodules` the submodules' repositories are looked up in `repo_cache` like the instance's."""
     from patchjury.envs.images import build_env_image
 
     base = base_image_for(recipe)
     bundle = ca_bundle if ca_bundle is not None and ca_bundle.is_file() else None
+    subs = submodule_sources(instance, repo_path, repo_cache, allow_clone) if recipe.submodules else {}
     try:
         return build_env_image(
             base,
@@ -103,6 +134,7 @@ def build_local_image(
             ca_bundle=bundle,
             network=True,
             name=instance.repo.replace("/", "__"),
+            submodules=subs,
         )
     except ImageBuildError as exc:
         where = ""
@@ -148,5 +180,7 @@ def prepare_instance_image(
     recipe = get_recipe(instance.repo, instance.version, recipes_path)
     repo_path = resolve_repo(instance.repo, instance.base_commit, repo_cache, allow_clone=allow_clone)
     log_path = log_dir / "build.log" if log_dir is not None else None
-    tag = build_local_image(instance, recipe, repo_path, log_path)
+    tag = build_local_image(
+        instance, recipe, repo_path, log_path, repo_cache=repo_cache, allow_clone=allow_clone
+    )
     return InstanceImage(tag, False, recipe, time.monotonic() - start)

@@ -56,6 +56,9 @@ class RecipeOverride(BaseModel):
     """Seconds the test command may run."""
     network: bool | None = None
     """Give the test container network access (default off; tests needing the internet cannot pass here)."""
+    submodules: bool | None = None
+    """Check out the repository's git submodules at the commits its tree pins, from the repo cache
+    (`owner__name` for a github.com URL), before setup: what the official build fetches from GitHub."""
     unsupported: str | None = None
     """A reason this repo/version cannot be built here; instances get it as their recorded error."""
     notes: str | None = None
@@ -92,6 +95,8 @@ class Recipe(BaseModel):
     """Seconds the test command may run."""
     network: bool = False
     """Give the test container network access."""
+    submodules: bool = False
+    """Check out the repository's git submodules (from the repo cache) before setup."""
     unsupported: str | None = None
     """A reason this repo/version cannot be built here."""
     notes: str = ""
