@@ -106,6 +106,9 @@ ENVIRONMENT_LIMITED = {
     "test_normal_axes: FreeType, as matplotlib-24149",
     "matplotlib__matplotlib-26208": "89 PASS_TO_PASS test_axes.py image comparisons with text and "
     "test_normal_axes: FreeType, as matplotlib-24149",
+    "astropy__astropy-7606": "the official grading lists 241 PASS_TO_PASS tests, our copy of Verified 240: the "
+    "extra one, test_compose_roundtrip[] (a unit whose name is empty), failed officially with this patch and "
+    "passes here (PASSED in the log); astropy 1.3's spec runs Python 3.6, Python 3.9 here; the other 240 agree",
     "matplotlib__matplotlib-25960": "5 PASS_TO_PASS test_figure.py image comparisons with text (FreeType) and 1 "
     "test skipped for want of pycairo; resolved agrees (unresolved on both sides)",
     "matplotlib__matplotlib-26466": "15 PASS_TO_PASS test_text.py image comparisons of text (FreeType); resolved "

@@ -126,7 +126,16 @@ def test_env_image_is_built_with_the_submodule(
         assert tag != env_image_tag(base_image, sup, "HEAD", setup)
         assert tag == env_image_tag(base_image, sup, "HEAD", setup, submodules={"helpers": helpers})
         run = subprocess.run(
-            ["docker", "run", "--rm", "--entrypoint", "bash", tag, "-c", "git submodule status && git status --porcelain"],
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "bash",
+                tag,
+                "-c",
+                "git submodule status && git status --porcelain",
+            ],
             capture_output=True,
             text=True,
         )
