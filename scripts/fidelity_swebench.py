@@ -43,7 +43,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patchjury.core.fidelity import REPLAY, compare_grading, drop_setup_hunks, normalize_diff, replay_instance  # noqa: E402
+from patchjury.core.fidelity import (  # noqa: E402
+    REPLAY,
+    compare_grading,
+    drop_setup_hunks,
+    gold_check,
+    normalize_diff,
+    replay_instance,
+)
 from patchjury.envs.swebench.evaluate import EvalConfig, evaluate, grade_one, read_report  # noqa: E402
 from patchjury.envs.swebench.grading import get_test_directives  # noqa: E402
 from patchjury.envs.swebench.instances import SWEInstance, load_instances  # noqa: E402
@@ -388,6 +395,9 @@ def collect_records(
                 rec["error"] = {"stage": err.get("stage"), "reason": str(err.get("reason"))[:300]}
             if (rep := replay_record(out, iid, row)) is not None:
                 rec["replay"] = rep
+            gold = args.gold_dir / iid / "report.json" if args.gold_dir else None
+            if gold is not None and gold.exists() and rec.get("grading"):
+                rec["gold_check"] = gold_check(rec["grading"], json.loads(gold.read_text())[iid])
         records[iid] = rec
     return records
 
@@ -520,6 +530,24 @@ def render(records: dict[str, dict[str, Any]]) -> str:
     lines += [
         f"- {iid}: {why}" for iid, why in sorted(ENVIRONMENT_LIMITED.items()) if iid in dict(graded_ids)
     ]
+    checked = [(iid, records[iid]) for iid, _ in graded_ids if records[iid].get("gold_check")]
+    if checked:
+        lines += [
+            "",
+            "Checked with the gold patch (`--gold-dir`: `patchjury swebench eval` of the dataset's gold patches "
+            "here): where the gold patch fails here the same tests as the candidate, the disagreement is this "
+            "machine's, not the candidate's.",
+            "",
+            "| instance | official resolved | ours | tests failing here, passed officially | of them failing with "
+            "the gold patch too | the gold patch's other failures here |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        for iid, rec in checked:
+            g, c = rec["grading"], rec["gold_check"]
+            lines.append(
+                f"| {iid} | {g['official_resolved']} | {g['resolved']} | {c['disagreeing']} | "
+                f"{c['explained']}/{c['disagreeing']} | {c['gold_only']} |"
+            )
     lines += [
         "",
         "Instances where resolved or any required test differs:",
@@ -655,6 +683,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="per-instance results kept across runs and machines (.jsonl.gz, e.g. docs/data/fidelity-verified."
         "jsonl.gz): read, updated with what OUT holds, written back; the tables cover both",
+    )
+    ap.add_argument(
+        "--gold-dir",
+        type=Path,
+        default=None,
+        help="a `patchjury swebench eval` output of the gold patches (DIR/<id>/report.json): records whether the "
+        "gold patch fails here the same tests as the candidate",
     )
     args = ap.parse_args(argv)
     runs = load_runs(args.data)

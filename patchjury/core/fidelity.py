@@ -203,6 +203,24 @@ def compare_grading(official: dict[str, Any], ours: dict[str, Any]) -> dict[str,
     }
 
 
+def gold_check(grading: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
+    """Whether this machine's environment explains a candidate's disagreements: of the required tests where our
+    grade of the candidate fails (or misses) a test the official report passed, how many fail here with the gold
+    patch too (`explained`), and how many more tests the gold patch fails here (`gold_only`)."""
+    gold_bad = {
+        name
+        for group in ("FAIL_TO_PASS", "PASS_TO_PASS")
+        for name in ((gold.get("tests_status") or {}).get(group) or {}).get("failure", [])
+    }
+    ours_bad = {d["test"] for d in grading.get("disagreements", []) if d["ours"] != "success"}
+    return {
+        "gold_resolved": bool(gold.get("resolved")),
+        "disagreeing": len(ours_bad),
+        "explained": len(ours_bad & gold_bad),
+        "gold_only": len(gold_bad - ours_bad),
+    }
+
+
 def replay_instance(
     task: Task, spec: str, env_config: EnvConfig, out: Path, *, run_timeout: float = 60.0
 ) -> dict[str, Any]:

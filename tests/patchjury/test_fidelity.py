@@ -15,7 +15,7 @@ from gitrepo import init_repo
 from patchjury.agent.errors import AgentConfigError
 from patchjury.agent.models.recorded_bash import RecordedTrajectoryError, load_recorded
 from patchjury.agent.models.registry import make_model, model_configs_from_names
-from patchjury.core.fidelity import compare_grading, normalize_diff, replay_instance
+from patchjury.core.fidelity import compare_grading, gold_check, normalize_diff, replay_instance
 
 RUNS = "trajectories/verified_mini_gemini3pro_train.jsonl.gz"
 CALC = "def add(a, b):\n    return a - b\n"
@@ -170,6 +170,32 @@ def test_compare_grading_counts_every_required_test() -> None:
         ("p2", "success", "missing"),
         ("p3", "failure", "success"),
     }
+
+
+def test_gold_check_counts_the_disagreements_the_gold_patch_shares() -> None:
+    official = {
+        "resolved": True,
+        "tests_status": {
+            "FAIL_TO_PASS": {"success": ["t1"], "failure": []},
+            "PASS_TO_PASS": {"success": ["img1", "img2", "p3", "p4"], "failure": []},
+        },
+    }
+    ours = {  # img1/img2 fail here (a text baseline), p4 is missing from our log
+        "resolved": False,
+        "tests_status": {
+            "FAIL_TO_PASS": {"success": ["t1"], "failure": []},
+            "PASS_TO_PASS": {"success": ["p3"], "failure": ["img1", "img2"]},
+        },
+    }
+    gold = {
+        "resolved": False,
+        "tests_status": {
+            "FAIL_TO_PASS": {"success": ["t1"], "failure": []},
+            "PASS_TO_PASS": {"success": ["p3", "p4"], "failure": ["img1", "img2", "img3"]},
+        },
+    }
+    check = gold_check(compare_grading(official, ours), gold)
+    assert check == {"gold_resolved": False, "disagreeing": 3, "explained": 2, "gold_only": 1}
 
 
 TOX = "[testenv]\ncommands=\n    pytest --durations 25 {posargs}\n"

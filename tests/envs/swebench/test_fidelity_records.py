@@ -65,7 +65,7 @@ def test_records_outlive_the_work_directory_and_new_grades_replace_old(tmp_path:
 
     def run_then_render(out: Path) -> str:
         """What `--render-only --records KEEP` does with OUT: update the kept records, render from them."""
-        args = argparse.Namespace(out=out, repo_cache=None)
+        args = argparse.Namespace(out=out, repo_cache=None, gold_dir=None)
         fid.save_records(keep, fid.collect_records(args, runs, insts, fid.load_records(keep)))
         return fid.render(fid.load_records(keep))
 
@@ -136,9 +136,32 @@ def test_python_and_pytest_of_both_sides_are_read_from_the_logs(tmp_path: Path) 
     write_ours(out, IID, official(True, [], []))
     log = fid.grade_dir(out, IID) / "test_output.txt"
     log.write_text("platform linux -- Python 3.9.2, pytest-7.0.1, pluggy-1.0.0\n")
-    text = fid.render(fid.collect_records(argparse.Namespace(out=out, repo_cache=None), runs, insts, {}))
+    text = fid.render(
+        fid.collect_records(argparse.Namespace(out=out, repo_cache=None, gold_dir=None), runs, insts, {})
+    )
     row = "| scikit-learn/scikit-learn | 0.22 | Python 3.6.13, pytest 6.2.4 | Python 3.9.2, pytest 7.0.1 | **no** |"
     assert row in text
     log.write_text("platform linux -- Python 3.9.2, pytest-6.2.4, pluggy-1.0.0\n")
-    text = fid.render(fid.collect_records(argparse.Namespace(out=out, repo_cache=None), runs, insts, {}))
+    text = fid.render(
+        fid.collect_records(argparse.Namespace(out=out, repo_cache=None, gold_dir=None), runs, insts, {})
+    )
     assert "| Python 3.6.13, pytest 6.2.4 | Python 3.9.2, pytest 6.2.4 | yes |" in text
+
+
+def test_gold_check_is_kept_and_shown(tmp_path: Path) -> None:
+    """--gold-dir: a grade of the gold patch here tells whether a disagreement is this machine's; the answer is
+    kept in the records, so a later run without the gold outputs still shows it."""
+    mpl = "matplotlib__matplotlib-24149"
+    insts = {mpl: inst(mpl, "matplotlib/matplotlib", "3.6")}
+    runs = {mpl: {"model_patch": "d", "resolved": True, "report": official(True, ["img1", "img2", "p"], [])}}
+    out, gold, keep = tmp_path / "run", tmp_path / "gold", tmp_path / "kept.jsonl.gz"
+    write_ours(out, mpl, official(False, ["p"], ["img1", "img2"]))
+    (gold / mpl).mkdir(parents=True)
+    (gold / mpl / "report.json").write_text(
+        json.dumps({mpl: official(False, ["p"], ["img1", "img2", "img3"])})
+    )
+    args = argparse.Namespace(out=out, repo_cache=None, gold_dir=gold)
+    fid.save_records(keep, fid.collect_records(args, runs, insts, {}))
+    later = argparse.Namespace(out=tmp_path / "empty", repo_cache=None, gold_dir=None)
+    text = fid.render(fid.collect_records(later, runs, insts, fid.load_records(keep)))
+    assert f"| {mpl} | True | False | 2 | 2/2 | 1 |" in text
