@@ -3,9 +3,10 @@
 The tarball carries the work tree at the commit plus a one-commit `.git`, so `git diff`/`git reset` work in a
 container without the repo's full history. Submodules (e.g. astropy's astropy_helpers) are checked out on
 request at the commit their gitlink pins, each from a host repository that holds it, as a nested shallow
-repository registered in `.git/config` (what `git submodule update --init` leaves, without the network). Every entry belongs to the container user that works on it (root,
-or the image's sandbox user). Tarballs are cached per (repo, commit, owner) for the life of the process, in a
-temporary directory removed at exit or on SIGTERM (or by a later process, after a crash).
+repository registered in `.git/config` (what `git submodule update --init` leaves, without the network).
+Every entry belongs to the container user that works on it (root, or the image's sandbox user). Tarballs are
+cached per (repo, commit, owner, submodules) for the life of the process, in a temporary directory removed at
+exit or on SIGTERM (or by a later process, after a crash).
 """
 
 from __future__ import annotations

@@ -395,9 +395,9 @@ def collect_records(
                 rec["error"] = {"stage": err.get("stage"), "reason": str(err.get("reason"))[:300]}
             if (rep := replay_record(out, iid, row)) is not None:
                 rec["replay"] = rep
-            gold = args.gold_dir / iid / "report.json" if args.gold_dir else None
-            if gold is not None and gold.exists() and rec.get("grading"):
-                rec["gold_check"] = gold_check(rec["grading"], json.loads(gold.read_text())[iid])
+            gold = read_report(args.gold_dir / iid, iid) if args.gold_dir else None
+            if gold is not None and rec.get("grading"):
+                rec["gold_check"] = gold_check(rec["grading"], gold)
         records[iid] = rec
     return records
 

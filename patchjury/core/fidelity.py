@@ -212,7 +212,11 @@ def gold_check(grading: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
         for group in ("FAIL_TO_PASS", "PASS_TO_PASS")
         for name in ((gold.get("tests_status") or {}).get(group) or {}).get("failure", [])
     }
-    ours_bad = {d["test"] for d in grading.get("disagreements", []) if d["ours"] != "success"}
+    ours_bad = {
+        d["test"]
+        for d in grading.get("disagreements", [])
+        if d["official"] == "success" and d["ours"] != "success"
+    }
     return {
         "gold_resolved": bool(gold.get("resolved")),
         "disagreeing": len(ours_bad),
